@@ -1,0 +1,82 @@
+#pragma once
+// The interface every device implements: memory and kernels. Free functions (ops.h) check the
+// arguments once and then call these; a backend trusts them: all tensors are on its device,
+// contiguous, with the shapes and dtypes the free function checked, outputs already allocated.
+// "Matrix" below means the tensor read as rows x cols (Shape::rows(), Shape::cols()).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "axon/device.h"
+#include "axon/export.h"
+#include "axon/op_kinds.h"
+#include "axon/random.h"
+#include "axon/tensor.h"
+
+namespace axon {
+
+class AXON_API Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  // ---- memory ----
+  virtual void* allocate(std::size_t bytes) = 0;  // throws OutOfMemory
+  virtual void deallocate(void* pointer, std::size_t bytes) noexcept = 0;
+  virtual void copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) = 0;
+  virtual void copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) = 0;
+  virtual void copy_on_device(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void synchronize() = 0;  // waits for all queued work
+
+  // ---- fills ----
+  virtual void fill(const Tensor& out, float value) = 0;  // float32 or int32 (value cast)
+  virtual void fill_uniform(const Tensor& out, float low, float high, PhiloxSlice slice) = 0;
+  virtual void fill_normal(const Tensor& out, float mean, float stddev, PhiloxSlice slice) = 0;
+
+  // ---- linear algebra ----
+  // c = alpha * op(a) @ op(b) + beta * c, with op = transpose when the flag is set; 2-D tensors.
+  // With beta == 0, c is not read (it may hold NaN).
+  virtual void gemm(bool transpose_a, bool transpose_b, float alpha, const Tensor& a,
+                    const Tensor& b, float beta, const Tensor& c) = 0;
+  // out[r, c] = x[r, c] + bias[c]
+  virtual void bias_add(const Tensor& x, const Tensor& bias, const Tensor& out) = 0;
+  // out[c] = sum over rows of grad[r, c]  (the bias gradient)
+  virtual void bias_grad(const Tensor& grad, const Tensor& out) = 0;
+
+  // ---- elementwise (same shapes) ----
+  virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  virtual void scale(const Tensor& x, float alpha, const Tensor& out) = 0;  // out = alpha x
+  virtual void axpy(float alpha, const Tensor& x, const Tensor& y) = 0;      // y += alpha x
+
+  // ---- activations ----
+  // alpha is already resolved (never negative for the kinds that use it).
+  virtual void activation_forward(Activation kind, float alpha, const Tensor& x,
+                                  const Tensor& y) = 0;
+  // grad_x = grad_y * f'(x); y = f(x) is given too, so kernels use whichever is cheaper.
+  virtual void activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+                                   const Tensor& grad_y, const Tensor& grad_x) = 0;
+  // Row-wise over the last axis.
+  virtual void softmax(const Tensor& x, const Tensor& y) = 0;
+  virtual void log_softmax(const Tensor& x, const Tensor& y) = 0;
+  virtual void softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) = 0;
+  virtual void log_softmax_backward(const Tensor& y, const Tensor& grad_y,
+                                    const Tensor& grad_x) = 0;
+
+  // ---- losses ----
+  // value: a one-element float32 tensor; grad (may be undefined: value only) has pred's shape.
+  // For kSoftmaxCrossEntropy, target is int32 labels, one per row of pred; a label outside
+  // [0, classes) throws ValueError (the CUDA backend reports it when it synchronizes).
+  virtual void loss(LossKind kind, const LossParams& params, const Tensor& pred,
+                    const Tensor& target, const Tensor& value, const Tensor& grad) = 0;
+
+  // ---- reductions ----
+  virtual void reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) = 0;   // out: [1]
+  virtual void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) = 0;  // out: [rows]
+  virtual void argmax_rows(const Tensor& x, const Tensor& out) = 0;  // out: int32 [rows]
+};
+
+// The backend that owns a device; throws DeviceError (one sentence) when the device is absent.
+AXON_API std::shared_ptr<Backend> backend_for(Device device);
+
+}  // namespace axon

@@ -1,0 +1,82 @@
+#pragma once
+// The kinds of activation, loss, reduction and elementwise op, shared by the free functions
+// (ops.h) and the backends (backend.h), and the list of every backend op (Op).
+#include <cstdint>
+#include <string_view>
+
+#include "axon/export.h"
+
+namespace axon {
+
+enum class Activation : std::uint8_t {
+  kIdentity,
+  kSigmoid,
+  kTanh,
+  kRelu,
+  kLeakyRelu,    // x > 0 ? x : alpha * x            (alpha = 0.01 unless set)
+  kElu,          // x > 0 ? x : alpha * (e^x - 1)    (alpha = 1)
+  kSelu,         // scale * elu(x, 1.6732...)         (fixed constants)
+  kGelu,         // x * Phi(x), the exact erf form    (as PyTorch's default)
+  kSilu,         // x * sigmoid(x)
+  kSoftplus,     // log(1 + e^x), stable for any x
+  kSoftsign,     // x / (1 + |x|)
+  kHardSigmoid,  // clamp(x / 6 + 1/2, 0, 1)          (as PyTorch and Keras 3)
+};
+inline constexpr int kActivationCount = 12;
+
+// The one tunable constant of an activation: the slope of leaky ReLU, the alpha of ELU.
+// Negative means "the activation's default".
+struct ActivationParams {
+  float alpha = -1.0f;
+};
+AXON_API float default_alpha(Activation activation);
+
+enum class BinaryOp : std::uint8_t { kAdd, kSub, kMul };
+
+enum class LossKind : std::uint8_t {
+  kMse,                  // mean of (p - t)^2
+  kMae,                  // mean of |p - t|
+  kHuber,                // mean of 0.5 d^2 if |d| <= delta else delta (|d| - delta/2)
+  kBceWithLogits,        // mean binary cross-entropy of sigmoid(logits) against t in [0, 1]
+  kSoftmaxCrossEntropy,  // mean over rows of -log softmax(logits)[label], int32 labels
+};
+inline constexpr int kLossCount = 5;
+
+struct LossParams {
+  float huber_delta = 1.0f;
+};
+
+enum class ReduceOp : std::uint8_t { kSum, kMean, kMax };
+
+// Every op of the Backend interface, once. The cross-backend test walks this list, and a test
+// fails when an op is added here without being covered there.
+enum class Op : std::uint8_t {
+  kFill,
+  kFillUniform,
+  kFillNormal,
+  kGemm,
+  kBiasAdd,
+  kBiasGrad,
+  kBinary,
+  kScale,
+  kAxpy,
+  kActivationForward,
+  kActivationBackward,
+  kSoftmax,
+  kLogSoftmax,
+  kSoftmaxBackward,
+  kLogSoftmaxBackward,
+  kLoss,
+  kReduceAll,
+  kReduceRows,
+  kArgmaxRows,
+};
+inline constexpr int kOpCount = 19;
+
+AXON_API std::string_view op_name(Op op);
+AXON_API std::string_view activation_name(Activation activation);
+AXON_API std::string_view loss_name(LossKind loss);
+AXON_API std::string_view reduce_name(ReduceOp reduce);
+AXON_API std::string_view binary_name(BinaryOp op);
+
+}  // namespace axon

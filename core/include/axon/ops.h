@@ -1,0 +1,112 @@
+#pragma once
+// The ops: free functions that check their arguments (shapes, dtypes, devices) once, then run
+// on the backend of the tensors' device. Each has a form that returns a new tensor and, where
+// it pays to reuse memory, an `_out` form that writes a given output and allocates nothing.
+// Outputs are Tensor handles: their data is written, their shape and device are checked.
+// Errors: ShapeError, DeviceError, DTypeError, ValueError, each naming the op, the shapes and
+// the devices.
+#include <cstdint>
+
+#include "axon/export.h"
+#include "axon/op_kinds.h"
+#include "axon/tensor.h"
+
+namespace axon {
+
+// ---- linear algebra ----
+// op(a) @ op(b) for 2-D a, b; op transposes when the flag is set.
+AXON_API Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
+                       bool transpose_b = false);
+// c = alpha * op(a) @ op(b) + beta * c. With beta == 0, c's old values are ignored.
+AXON_API void gemm(const Tensor& a, const Tensor& b, const Tensor& c, float alpha = 1.0f,
+                   float beta = 0.0f, bool transpose_a = false, bool transpose_b = false);
+// x[r, :] + bias for every row r; bias has x's last dimension.
+AXON_API Tensor bias_add(const Tensor& x, const Tensor& bias);
+AXON_API void bias_add_out(const Tensor& x, const Tensor& bias, const Tensor& out);
+// Sum over rows of grad: the gradient of a bias.
+AXON_API Tensor bias_grad(const Tensor& grad);
+AXON_API void bias_grad_out(const Tensor& grad, const Tensor& out);
+
+// ---- elementwise (same shapes, float32) ----
+AXON_API Tensor add(const Tensor& a, const Tensor& b);
+AXON_API Tensor sub(const Tensor& a, const Tensor& b);
+AXON_API Tensor mul(const Tensor& a, const Tensor& b);
+AXON_API void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+AXON_API Tensor scale(const Tensor& x, float alpha);
+AXON_API void scale_out(const Tensor& x, float alpha, const Tensor& out);
+// y += alpha * x, in place.
+AXON_API void axpy(float alpha, const Tensor& x, const Tensor& y);
+AXON_API void fill(const Tensor& out, float value);
+AXON_API void fill_uniform(const Tensor& out, float low, float high,
+                           Generator& generator = default_generator());
+AXON_API void fill_normal(const Tensor& out, float mean, float stddev,
+                          Generator& generator = default_generator());
+
+// ---- activations ----
+AXON_API Tensor activation(Activation kind, const Tensor& x, ActivationParams params = {});
+AXON_API void activation_out(Activation kind, const Tensor& x, const Tensor& y,
+                             ActivationParams params = {});
+// grad_x = grad_y * f'(x), given x and y = f(x).
+AXON_API Tensor activation_backward(Activation kind, const Tensor& x, const Tensor& y,
+                                    const Tensor& grad_y, ActivationParams params = {});
+AXON_API void activation_backward_out(Activation kind, const Tensor& x, const Tensor& y,
+                                      const Tensor& grad_y, const Tensor& grad_x,
+                                      ActivationParams params = {});
+
+inline Tensor identity(const Tensor& x) { return activation(Activation::kIdentity, x); }
+inline Tensor sigmoid(const Tensor& x) { return activation(Activation::kSigmoid, x); }
+inline Tensor tanh(const Tensor& x) { return activation(Activation::kTanh, x); }
+inline Tensor relu(const Tensor& x) { return activation(Activation::kRelu, x); }
+inline Tensor leaky_relu(const Tensor& x, float slope = 0.01f) {
+  return activation(Activation::kLeakyRelu, x, {slope});
+}
+inline Tensor elu(const Tensor& x, float alpha = 1.0f) { return activation(Activation::kElu, x, {alpha}); }
+inline Tensor selu(const Tensor& x) { return activation(Activation::kSelu, x); }
+inline Tensor gelu(const Tensor& x) { return activation(Activation::kGelu, x); }
+inline Tensor silu(const Tensor& x) { return activation(Activation::kSilu, x); }
+inline Tensor softplus(const Tensor& x) { return activation(Activation::kSoftplus, x); }
+inline Tensor softsign(const Tensor& x) { return activation(Activation::kSoftsign, x); }
+inline Tensor hard_sigmoid(const Tensor& x) { return activation(Activation::kHardSigmoid, x); }
+
+// Row-wise over the last axis; stable for inputs of any magnitude.
+AXON_API Tensor softmax(const Tensor& x);
+AXON_API Tensor log_softmax(const Tensor& x);
+AXON_API void softmax_out(const Tensor& x, const Tensor& y);
+AXON_API void log_softmax_out(const Tensor& x, const Tensor& y);
+// Gradients given the forward output y.
+AXON_API Tensor softmax_backward(const Tensor& y, const Tensor& grad_y);
+AXON_API Tensor log_softmax_backward(const Tensor& y, const Tensor& grad_y);
+
+// ---- losses: value and gradient in one pass ----
+struct LossResult {
+  Tensor value;  // one element, float32, on pred's device
+  Tensor grad;   // d value / d pred, pred's shape
+};
+// For kSoftmaxCrossEntropy, pred is [rows, classes] logits and target int32 [rows] labels;
+// for the others, target has pred's shape. Every loss is a mean (over elements, or over rows
+// for softmax cross-entropy), and its gradient is scaled to match. An empty pred throws
+// ValueError (a mean over nothing would be NaN).
+AXON_API LossResult loss(LossKind kind, const Tensor& pred, const Tensor& target,
+                         LossParams params = {});
+// value only (no gradient computed).
+AXON_API Tensor loss_value(LossKind kind, const Tensor& pred, const Tensor& target,
+                           LossParams params = {});
+// value: one-element float32; grad: pred's shape, or undefined for value only.
+AXON_API void loss_out(LossKind kind, const Tensor& pred, const Tensor& target,
+                       const Tensor& value, const Tensor& grad, LossParams params = {});
+
+// ---- reductions ----
+AXON_API Tensor sum(const Tensor& x);   // one element
+AXON_API Tensor mean(const Tensor& x);  // one element; ValueError for an empty tensor
+AXON_API Tensor max(const Tensor& x);   // one element; ValueError for an empty tensor
+AXON_API Tensor reduce_all(ReduceOp op, const Tensor& x);
+// Per row (over the last axis): [rows]. Mean and max of empty rows throw ValueError.
+AXON_API Tensor reduce_rows(ReduceOp op, const Tensor& x);
+AXON_API void reduce_rows_out(ReduceOp op, const Tensor& x, const Tensor& out);
+// Index of the largest value of each row (the first, on ties): int32 [rows].
+AXON_API Tensor argmax_rows(const Tensor& x);
+
+// Waits for all queued work on a device (a no-op on the CPU).
+AXON_API void synchronize(Device device);
+
+}  // namespace axon

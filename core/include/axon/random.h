@@ -1,0 +1,35 @@
+#pragma once
+// Random numbers from a counter-based generator (Philox-4x32-10). Element i of a fill is a pure
+// function of (seed, the generator's offset, i), so the same seed gives the same numbers on
+// every backend and for every thread count.
+#include <cstdint>
+
+#include "axon/export.h"
+
+namespace axon {
+
+// Where one fill reads the Philox stream: key = seed, first counter = offset.
+struct PhiloxSlice {
+  std::uint64_t seed = 0;
+  std::uint64_t offset = 0;  // in 128-bit Philox blocks (4 numbers each)
+};
+
+class AXON_API Generator {
+ public:
+  explicit Generator(std::uint64_t seed = 0x5eed) : seed_(seed) {}
+  std::uint64_t seed() const { return seed_; }
+  std::uint64_t offset() const { return offset_; }
+  void reseed(std::uint64_t seed) { seed_ = seed; offset_ = 0; }
+  // Reserves the blocks for n numbers and returns where they start.
+  PhiloxSlice take(std::int64_t n);
+
+ private:
+  std::uint64_t seed_;
+  std::uint64_t offset_ = 0;
+};
+
+// The generator factories use when none is given. Not thread-safe: give each thread its own.
+AXON_API Generator& default_generator();
+AXON_API void manual_seed(std::uint64_t seed);
+
+}  // namespace axon

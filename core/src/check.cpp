@@ -1,0 +1,73 @@
+#include "core/src/check.h"
+
+namespace axon::detail {
+
+std::string describe(std::initializer_list<Arg> args) {
+  std::string text;
+  for (const auto& [name, tensor] : args) {
+    if (!text.empty()) text += ", ";
+    text += std::string(name) + " " + (tensor->defined() ? tensor->describe() : "(undefined)");
+  }
+  return text;
+}
+
+Device check_same_device(std::string_view op, std::initializer_list<Arg> args) {
+  for (const auto& [name, tensor] : args) {
+    if (!tensor->defined()) {
+      throw ValueError("axon::" + std::string(op) + ": argument " + std::string(name) +
+                       " is an undefined tensor");
+    }
+  }
+  const Device device = args.begin()->second->device();
+  for (const auto& arg : args) {
+    if (arg.second->device() != device) {
+      throw DeviceError("axon::" + std::string(op) + ": tensors are on different devices: " +
+                        describe(args));
+    }
+  }
+  return device;
+}
+
+void check_dtype(std::string_view op, const Arg& arg, DType dtype) {
+  if (arg.second->dtype() != dtype) {
+    throw DTypeError("axon::" + std::string(op) + ": " + std::string(arg.first) + " must be " +
+                     std::string(dtype_name(dtype)) + ", got " + arg.second->describe());
+  }
+}
+
+void throw_shape(std::string_view op, const std::string& what, std::initializer_list<Arg> args) {
+  throw ShapeError("axon::" + std::string(op) + ": " + what + " (" + describe(args) + ")");
+}
+
+void check_shape(std::string_view op, const Arg& arg, const Shape& expected,
+                 std::initializer_list<Arg> context) {
+  if (arg.second->shape() != expected) {
+    throw ShapeError("axon::" + std::string(op) + ": " + std::string(arg.first) + " must have shape " +
+                     expected.str() + ", got " + arg.second->shape().str() + " (" +
+                     describe(context) + ")");
+  }
+}
+
+void check_rank(std::string_view op, const Arg& arg, int rank) {
+  if (arg.second->rank() != rank) {
+    throw ShapeError("axon::" + std::string(op) + ": " + std::string(arg.first) + " must be " +
+                     std::to_string(rank) + "-D, got " + arg.second->describe());
+  }
+}
+
+void check_min_rank(std::string_view op, const Arg& arg, int rank) {
+  if (arg.second->rank() < rank) {
+    throw ShapeError("axon::" + std::string(op) + ": " + std::string(arg.first) +
+                     " must have at least " + std::to_string(rank) + " dimension(s), got " +
+                     arg.second->describe());
+  }
+}
+
+void check_same_shape(std::string_view op, const Arg& a, const Arg& b) {
+  if (a.second->shape() != b.second->shape()) {
+    throw_shape(op, std::string(a.first) + " and " + std::string(b.first) + " must have the same shape",
+                {a, b});
+  }
+}
+
+}  // namespace axon::detail

@@ -1,0 +1,32 @@
+#pragma once
+// Argument checks shared by the free functions. Each throws the matching axon::Error subclass
+// with a message that names the op, the arguments' shapes, dtypes and devices.
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "axon/error.h"
+#include "axon/tensor.h"
+
+namespace axon::detail {
+
+// A named argument, for messages: {"a", tensor}.
+using Arg = std::pair<std::string_view, const Tensor*>;
+
+// "a [2, 3] float32 cpu, b [4] float32 cpu"
+std::string describe(std::initializer_list<Arg> args);
+
+// Every argument is defined and all are on one device; returns that device.
+Device check_same_device(std::string_view op, std::initializer_list<Arg> args);
+void check_dtype(std::string_view op, const Arg& arg, DType dtype);
+void check_shape(std::string_view op, const Arg& arg, const Shape& expected,
+                 std::initializer_list<Arg> context);
+void check_rank(std::string_view op, const Arg& arg, int rank);
+void check_min_rank(std::string_view op, const Arg& arg, int rank);
+// a and b have the same shape.
+void check_same_shape(std::string_view op, const Arg& a, const Arg& b);
+[[noreturn]] void throw_shape(std::string_view op, const std::string& what,
+                              std::initializer_list<Arg> args);
+
+}  // namespace axon::detail

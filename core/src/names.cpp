@@ -1,0 +1,85 @@
+#include "axon/op_kinds.h"
+
+namespace axon {
+
+float default_alpha(Activation activation) {
+  switch (activation) {
+    case Activation::kLeakyRelu: return 0.01f;
+    case Activation::kElu: return 1.0f;
+    default: return 0.0f;
+  }
+}
+
+std::string_view op_name(Op op) {
+  switch (op) {
+    case Op::kFill: return "fill";
+    case Op::kFillUniform: return "fill_uniform";
+    case Op::kFillNormal: return "fill_normal";
+    case Op::kGemm: return "gemm";
+    case Op::kBiasAdd: return "bias_add";
+    case Op::kBiasGrad: return "bias_grad";
+    case Op::kBinary: return "binary";
+    case Op::kScale: return "scale";
+    case Op::kAxpy: return "axpy";
+    case Op::kActivationForward: return "activation_forward";
+    case Op::kActivationBackward: return "activation_backward";
+    case Op::kSoftmax: return "softmax";
+    case Op::kLogSoftmax: return "log_softmax";
+    case Op::kSoftmaxBackward: return "softmax_backward";
+    case Op::kLogSoftmaxBackward: return "log_softmax_backward";
+    case Op::kLoss: return "loss";
+    case Op::kReduceAll: return "reduce_all";
+    case Op::kReduceRows: return "reduce_rows";
+    case Op::kArgmaxRows: return "argmax_rows";
+  }
+  return "?";
+}
+
+std::string_view activation_name(Activation activation) {
+  switch (activation) {
+    case Activation::kIdentity: return "identity";
+    case Activation::kSigmoid: return "sigmoid";
+    case Activation::kTanh: return "tanh";
+    case Activation::kRelu: return "relu";
+    case Activation::kLeakyRelu: return "leaky_relu";
+    case Activation::kElu: return "elu";
+    case Activation::kSelu: return "selu";
+    case Activation::kGelu: return "gelu";
+    case Activation::kSilu: return "silu";
+    case Activation::kSoftplus: return "softplus";
+    case Activation::kSoftsign: return "softsign";
+    case Activation::kHardSigmoid: return "hard_sigmoid";
+  }
+  return "?";
+}
+
+std::string_view loss_name(LossKind loss) {
+  switch (loss) {
+    case LossKind::kMse: return "mse";
+    case LossKind::kMae: return "mae";
+    case LossKind::kHuber: return "huber";
+    case LossKind::kBceWithLogits: return "bce_with_logits";
+    case LossKind::kSoftmaxCrossEntropy: return "softmax_cross_entropy";
+  }
+  return "?";
+}
+
+std::string_view reduce_name(ReduceOp reduce) {
+  switch (reduce) {
+    case ReduceOp::kSum: return "sum";
+    case ReduceOp::kMean: return "mean";
+    case ReduceOp::kMax: return "max";
+  }
+  return "?";
+}
+
+std::string_view binary_name(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::kAdd: return "add";
+    case BinaryOp::kSub: return "sub";
+    case BinaryOp::kMul: return "mul";
+  }
+  return "?";
+}
+
+}  // namespace axon

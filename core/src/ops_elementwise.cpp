@@ -1,0 +1,86 @@
+// Elementwise ops and fills.
+#include <cmath>
+
+#include "axon/backend.h"
+#include "axon/ops.h"
+#include "core/src/check.h"
+
+namespace axon {
+
+void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  const std::string_view name = binary_name(op);
+  const Device device = detail::check_same_device(name, {{"a", &a}, {"b", &b}, {"out", &out}});
+  for (const detail::Arg& arg : {detail::Arg{"a", &a}, detail::Arg{"b", &b}, detail::Arg{"out", &out}}) {
+    detail::check_dtype(name, arg, DType::kFloat32);
+  }
+  detail::check_same_shape(name, {"a", &a}, {"b", &b});
+  detail::check_shape(name, {"out", &out}, a.shape(), {{"a", &a}, {"b", &b}});
+  backend_for(device)->binary(op, a, b, out);
+}
+
+namespace {
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const std::string_view name = binary_name(op);
+  detail::check_same_device(name, {{"a", &a}, {"b", &b}});
+  detail::check_same_shape(name, {"a", &a}, {"b", &b});
+  Tensor out = Tensor::empty(a.shape(), a.device());
+  binary_out(op, a, b, out);
+  return out;
+}
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kAdd, a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kSub, a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kMul, a, b); }
+
+void scale_out(const Tensor& x, float alpha, const Tensor& out) {
+  const Device device = detail::check_same_device("scale", {{"x", &x}, {"out", &out}});
+  detail::check_dtype("scale", {"x", &x}, DType::kFloat32);
+  detail::check_dtype("scale", {"out", &out}, DType::kFloat32);
+  detail::check_shape("scale", {"out", &out}, x.shape(), {{"x", &x}});
+  backend_for(device)->scale(x, alpha, out);
+}
+
+Tensor scale(const Tensor& x, float alpha) {
+  detail::check_same_device("scale", {{"x", &x}});
+  Tensor out = Tensor::empty(x.shape(), x.device());
+  scale_out(x, alpha, out);
+  return out;
+}
+
+void axpy(float alpha, const Tensor& x, const Tensor& y) {
+  const Device device = detail::check_same_device("axpy", {{"x", &x}, {"y", &y}});
+  detail::check_dtype("axpy", {"x", &x}, DType::kFloat32);
+  detail::check_dtype("axpy", {"y", &y}, DType::kFloat32);
+  detail::check_same_shape("axpy", {"x", &x}, {"y", &y});
+  backend_for(device)->axpy(alpha, x, y);
+}
+
+void fill(const Tensor& out, float value) {
+  const Device device = detail::check_same_device("fill", {{"out", &out}});
+  backend_for(device)->fill(out, value);
+}
+
+void fill_uniform(const Tensor& out, float low, float high, Generator& generator) {
+  const Device device = detail::check_same_device("fill_uniform", {{"out", &out}});
+  detail::check_dtype("fill_uniform", {"out", &out}, DType::kFloat32);
+  if (!std::isfinite(low) || !std::isfinite(high) || !(low <= high)) {
+    throw ValueError("axon::fill_uniform: needs finite low <= high, got low=" + std::to_string(low) +
+                     ", high=" + std::to_string(high));
+  }
+  backend_for(device)->fill_uniform(out, low, high, generator.take(out.numel()));
+}
+
+void fill_normal(const Tensor& out, float mean, float stddev, Generator& generator) {
+  const Device device = detail::check_same_device("fill_normal", {{"out", &out}});
+  detail::check_dtype("fill_normal", {"out", &out}, DType::kFloat32);
+  if (!std::isfinite(mean) || !std::isfinite(stddev) || stddev < 0.0f) {
+    throw ValueError("axon::fill_normal: needs a finite mean and stddev >= 0, got mean=" +
+                     std::to_string(mean) + ", stddev=" + std::to_string(stddev));
+  }
+  backend_for(device)->fill_normal(out, mean, stddev, generator.take(out.numel()));
+}
+
+void synchronize(Device device) { backend_for(device)->synchronize(); }
+
+}  // namespace axon

@@ -1,0 +1,97 @@
+// matmul / gemm / bias: the linear half of a Dense layer.
+#include "axon/backend.h"
+#include "axon/ops.h"
+#include "core/src/check.h"
+
+namespace axon {
+
+using detail::Arg;
+
+void gemm(const Tensor& a, const Tensor& b, const Tensor& c, float alpha, float beta,
+          bool transpose_a, bool transpose_b) {
+  constexpr const char* kOp = "gemm";
+  const Device device = detail::check_same_device(kOp, {{"a", &a}, {"b", &b}, {"c", &c}});
+  for (const Arg& arg : {Arg{"a", &a}, Arg{"b", &b}, Arg{"c", &c}}) {
+    detail::check_dtype(kOp, arg, DType::kFloat32);
+    detail::check_rank(kOp, arg, 2);
+  }
+  const std::int64_t m = transpose_a ? a.dim(1) : a.dim(0);
+  const std::int64_t k = transpose_a ? a.dim(0) : a.dim(1);
+  const std::int64_t k_b = transpose_b ? b.dim(1) : b.dim(0);
+  const std::int64_t n = transpose_b ? b.dim(0) : b.dim(1);
+  if (k != k_b) {
+    detail::throw_shape(kOp,
+                        "inner dimensions differ: op(a) is " + Shape{m, k}.str() + ", op(b) is " +
+                            Shape{k_b, n}.str() + " (transpose_a=" + (transpose_a ? "true" : "false") +
+                            ", transpose_b=" + (transpose_b ? "true" : "false") + ")",
+                        {{"a", &a}, {"b", &b}});
+  }
+  detail::check_shape(kOp, {"c", &c}, Shape{m, n}, {{"a", &a}, {"b", &b}});
+  if (c.shares_storage_with(a) || c.shares_storage_with(b)) {
+    throw ValueError("axon::gemm: the output c must not share storage with a or b");
+  }
+  backend_for(device)->gemm(transpose_a, transpose_b, alpha, a, b, beta, c);
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  constexpr const char* kOp = "matmul";
+  const Device device = detail::check_same_device(kOp, {{"a", &a}, {"b", &b}});
+  detail::check_rank(kOp, {"a", &a}, 2);
+  detail::check_rank(kOp, {"b", &b}, 2);
+  const std::int64_t m = transpose_a ? a.dim(1) : a.dim(0);
+  const std::int64_t n = transpose_b ? b.dim(0) : b.dim(1);
+  const std::int64_t k = transpose_a ? a.dim(0) : a.dim(1);
+  const std::int64_t k_b = transpose_b ? b.dim(1) : b.dim(0);
+  if (k != k_b) {
+    detail::throw_shape(kOp,
+                        "inner dimensions differ: op(a) is " + Shape{m, k}.str() + ", op(b) is " +
+                            Shape{k_b, n}.str(),
+                        {{"a", &a}, {"b", &b}});
+  }
+  Tensor c = Tensor::empty({m, n}, device);
+  gemm(a, b, c, 1.0f, 0.0f, transpose_a, transpose_b);
+  return c;
+}
+
+namespace {
+void check_bias(const char* op, const Tensor& x, const Tensor& bias) {
+  detail::check_dtype(op, {"x", &x}, DType::kFloat32);
+  detail::check_dtype(op, {"bias", &bias}, DType::kFloat32);
+  detail::check_min_rank(op, {"x", &x}, 1);
+  detail::check_shape(op, {"bias", &bias}, Shape{x.shape().cols()}, {{"x", &x}});
+}
+}  // namespace
+
+void bias_add_out(const Tensor& x, const Tensor& bias, const Tensor& out) {
+  const Device device = detail::check_same_device("bias_add", {{"x", &x}, {"bias", &bias}, {"out", &out}});
+  check_bias("bias_add", x, bias);
+  detail::check_shape("bias_add", {"out", &out}, x.shape(), {{"x", &x}});
+  backend_for(device)->bias_add(x, bias, out);
+}
+
+Tensor bias_add(const Tensor& x, const Tensor& bias) {
+  detail::check_same_device("bias_add", {{"x", &x}, {"bias", &bias}});
+  check_bias("bias_add", x, bias);
+  Tensor out = Tensor::empty(x.shape(), x.device());
+  bias_add_out(x, bias, out);
+  return out;
+}
+
+void bias_grad_out(const Tensor& grad, const Tensor& out) {
+  const Device device = detail::check_same_device("bias_grad", {{"grad", &grad}, {"out", &out}});
+  detail::check_dtype("bias_grad", {"grad", &grad}, DType::kFloat32);
+  detail::check_dtype("bias_grad", {"out", &out}, DType::kFloat32);
+  detail::check_min_rank("bias_grad", {"grad", &grad}, 1);
+  detail::check_shape("bias_grad", {"out", &out}, Shape{grad.shape().cols()}, {{"grad", &grad}});
+  backend_for(device)->bias_grad(grad, out);
+}
+
+Tensor bias_grad(const Tensor& grad) {
+  detail::check_same_device("bias_grad", {{"grad", &grad}});
+  detail::check_min_rank("bias_grad", {"grad", &grad}, 1);
+  Tensor out = Tensor::empty({grad.shape().cols()}, grad.device());
+  bias_grad_out(grad, out);
+  return out;
+}
+
+}  // namespace axon

@@ -1,0 +1,128 @@
+// Activations and row-wise softmax: the non-linear half of a layer.
+#include <cmath>
+#include <string>
+
+#include "axon/backend.h"
+#include "axon/ops.h"
+#include "core/src/check.h"
+
+namespace axon {
+
+namespace {
+
+std::string activation_op(Activation kind, const char* suffix = "") {
+  return std::string(activation_name(kind)) + suffix;
+}
+
+float resolve_alpha(const std::string& op, Activation kind, ActivationParams params) {
+  if (params.alpha < 0.0f) return default_alpha(kind);
+  if (!std::isfinite(params.alpha)) {
+    throw ValueError("axon::" + op + ": alpha must be finite, got " + std::to_string(params.alpha));
+  }
+  return params.alpha;
+}
+
+void check_float_same_shape(const std::string& op, std::initializer_list<detail::Arg> args) {
+  const detail::Arg& first = *args.begin();
+  for (const detail::Arg& arg : args) {
+    detail::check_dtype(op, arg, DType::kFloat32);
+    if (arg.second->shape() != first.second->shape()) {
+      detail::throw_shape(op, std::string(arg.first) + " must have the shape of " + std::string(first.first),
+                          args);
+    }
+  }
+}
+
+}  // namespace
+
+void activation_out(Activation kind, const Tensor& x, const Tensor& y, ActivationParams params) {
+  const std::string op = activation_op(kind);
+  const Device device = detail::check_same_device(op, {{"x", &x}, {"y", &y}});
+  check_float_same_shape(op, {{"x", &x}, {"y", &y}});
+  backend_for(device)->activation_forward(kind, resolve_alpha(op, kind, params), x, y);
+}
+
+Tensor activation(Activation kind, const Tensor& x, ActivationParams params) {
+  detail::check_same_device(activation_op(kind), {{"x", &x}});
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  activation_out(kind, x, y, params);
+  return y;
+}
+
+void activation_backward_out(Activation kind, const Tensor& x, const Tensor& y, const Tensor& grad_y,
+                             const Tensor& grad_x, ActivationParams params) {
+  const std::string op = activation_op(kind, "_backward");
+  const Device device = detail::check_same_device(
+      op, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
+  check_float_same_shape(op, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
+  backend_for(device)->activation_backward(kind, resolve_alpha(op, kind, params), x, y, grad_y, grad_x);
+}
+
+Tensor activation_backward(Activation kind, const Tensor& x, const Tensor& y, const Tensor& grad_y,
+                           ActivationParams params) {
+  detail::check_same_device(activation_op(kind, "_backward"), {{"x", &x}});
+  Tensor grad_x = Tensor::empty(x.shape(), x.device());
+  activation_backward_out(kind, x, y, grad_y, grad_x, params);
+  return grad_x;
+}
+
+namespace {
+
+enum class SoftmaxKind { kSoftmax, kLogSoftmax };
+
+void softmax_forward(SoftmaxKind kind, const Tensor& x, const Tensor& y) {
+  const char* op = kind == SoftmaxKind::kSoftmax ? "softmax" : "log_softmax";
+  const Device device = detail::check_same_device(op, {{"x", &x}, {"y", &y}});
+  detail::check_min_rank(op, {"x", &x}, 1);
+  check_float_same_shape(op, {{"x", &x}, {"y", &y}});
+  auto backend = backend_for(device);
+  if (kind == SoftmaxKind::kSoftmax) {
+    backend->softmax(x, y);
+  } else {
+    backend->log_softmax(x, y);
+  }
+}
+
+Tensor softmax_backward_impl(SoftmaxKind kind, const Tensor& y, const Tensor& grad_y) {
+  const char* op = kind == SoftmaxKind::kSoftmax ? "softmax_backward" : "log_softmax_backward";
+  const Device device = detail::check_same_device(op, {{"y", &y}, {"grad_y", &grad_y}});
+  detail::check_min_rank(op, {"y", &y}, 1);
+  check_float_same_shape(op, {{"y", &y}, {"grad_y", &grad_y}});
+  Tensor grad_x = Tensor::empty(y.shape(), device);
+  auto backend = backend_for(device);
+  if (kind == SoftmaxKind::kSoftmax) {
+    backend->softmax_backward(y, grad_y, grad_x);
+  } else {
+    backend->log_softmax_backward(y, grad_y, grad_x);
+  }
+  return grad_x;
+}
+
+}  // namespace
+
+void softmax_out(const Tensor& x, const Tensor& y) { softmax_forward(SoftmaxKind::kSoftmax, x, y); }
+void log_softmax_out(const Tensor& x, const Tensor& y) { softmax_forward(SoftmaxKind::kLogSoftmax, x, y); }
+
+Tensor softmax(const Tensor& x) {
+  detail::check_same_device("softmax", {{"x", &x}});
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  softmax_out(x, y);
+  return y;
+}
+
+Tensor log_softmax(const Tensor& x) {
+  detail::check_same_device("log_softmax", {{"x", &x}});
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  log_softmax_out(x, y);
+  return y;
+}
+
+Tensor softmax_backward(const Tensor& y, const Tensor& grad_y) {
+  return softmax_backward_impl(SoftmaxKind::kSoftmax, y, grad_y);
+}
+
+Tensor log_softmax_backward(const Tensor& y, const Tensor& grad_y) {
+  return softmax_backward_impl(SoftmaxKind::kLogSoftmax, y, grad_y);
+}
+
+}  // namespace axon

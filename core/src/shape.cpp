@@ -1,0 +1,58 @@
+#include "axon/shape.h"
+
+#include <string>
+
+#include "axon/error.h"
+
+namespace axon {
+
+namespace {
+void check_dims(std::span<const std::int64_t> dims) {
+  if (dims.size() > static_cast<std::size_t>(Shape::kMaxRank)) {
+    throw ShapeError("Shape: rank " + std::to_string(dims.size()) + " exceeds the maximum of " +
+                     std::to_string(Shape::kMaxRank));
+  }
+}
+}  // namespace
+
+Shape::Shape(std::initializer_list<std::int64_t> dims)
+    : Shape(std::span<const std::int64_t>(dims.begin(), dims.size())) {}
+
+Shape::Shape(std::span<const std::int64_t> dims) {
+  check_dims(dims);
+  rank_ = static_cast<int>(dims.size());
+  for (std::size_t i = 0; i < dims.size(); ++i) dims_[i] = dims[i];
+}
+
+std::int64_t Shape::numel() const {
+  std::int64_t n = 1;
+  for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
+  return n;
+}
+
+std::int64_t Shape::cols() const { return rank_ == 0 ? 1 : dims_[static_cast<std::size_t>(rank_ - 1)]; }
+
+std::int64_t Shape::rows() const {
+  std::int64_t n = 1;
+  for (int i = 0; i + 1 < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
+  return n;
+}
+
+std::string Shape::str() const {
+  std::string text = "[";
+  for (int i = 0; i < rank_; ++i) {
+    if (i > 0) text += ", ";
+    text += std::to_string(dims_[static_cast<std::size_t>(i)]);
+  }
+  return text + "]";
+}
+
+bool operator==(const Shape& a, const Shape& b) {
+  if (a.rank_ != b.rank_) return false;
+  for (int i = 0; i < a.rank_; ++i) {
+    if (a.dims_[static_cast<std::size_t>(i)] != b.dims_[static_cast<std::size_t>(i)]) return false;
+  }
+  return true;
+}
+
+}  // namespace axon

@@ -1,0 +1,140 @@
+// Activations, their derivatives, and row-wise softmax / log-softmax.
+#include <cmath>
+#include <type_traits>
+
+#include "core/src/kernels/activation_math.h"
+#include "cpu/cpu_backend.h"
+#include "cpu/parallel.h"
+
+namespace axon::cpu {
+
+namespace {
+
+// Calls body(std::integral_constant<Activation, kind>{}) so each loop is compiled for one kind,
+// with the switch in activation_math.h folded away.
+template <class Body>
+void with_activation(Activation kind, Body body) {
+  using A = Activation;
+  switch (kind) {
+    case A::kIdentity: return body(std::integral_constant<A, A::kIdentity>{});
+    case A::kSigmoid: return body(std::integral_constant<A, A::kSigmoid>{});
+    case A::kTanh: return body(std::integral_constant<A, A::kTanh>{});
+    case A::kRelu: return body(std::integral_constant<A, A::kRelu>{});
+    case A::kLeakyRelu: return body(std::integral_constant<A, A::kLeakyRelu>{});
+    case A::kElu: return body(std::integral_constant<A, A::kElu>{});
+    case A::kSelu: return body(std::integral_constant<A, A::kSelu>{});
+    case A::kGelu: return body(std::integral_constant<A, A::kGelu>{});
+    case A::kSilu: return body(std::integral_constant<A, A::kSilu>{});
+    case A::kSoftplus: return body(std::integral_constant<A, A::kSoftplus>{});
+    case A::kSoftsign: return body(std::integral_constant<A, A::kSoftsign>{});
+    case A::kHardSigmoid: return body(std::integral_constant<A, A::kHardSigmoid>{});
+  }
+}
+
+}  // namespace
+
+void CpuBackend::activation_forward(Activation kind, float alpha, const Tensor& x, const Tensor& y) {
+  const float* in = x.data<float>();
+  float* out = y.data<float>();
+  const std::int64_t n = x.numel();
+  with_activation(kind, [=](auto constant) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
+    for (std::int64_t i = 0; i < n; ++i) out[i] = kernels::activate(constant.value, alpha, in[i]);
+  });
+}
+
+void CpuBackend::activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+                                     const Tensor& grad_y, const Tensor& grad_x) {
+  const float* in = x.data<float>();
+  const float* out = y.data<float>();
+  const float* g = grad_y.data<float>();
+  float* result = grad_x.data<float>();
+  const std::int64_t n = x.numel();
+  with_activation(kind, [=](auto constant) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
+    for (std::int64_t i = 0; i < n; ++i) {
+      result[i] = g[i] * kernels::derivative(constant.value, alpha, in[i], out[i]);
+    }
+  });
+}
+
+namespace {
+
+// Max of a row, and the sum of exp(x - max) accumulated in double.
+struct RowStats {
+  float max;
+  double sum_exp;
+};
+
+RowStats row_stats(const float* row, std::int64_t cols) {
+  float max = row[0];
+  for (std::int64_t col = 1; col < cols; ++col) max = row[col] > max ? row[col] : max;
+  double sum = 0.0;
+  for (std::int64_t col = 0; col < cols; ++col) sum += std::exp(static_cast<double>(row[col] - max));
+  return {max, sum};
+}
+
+template <class RowFunction>
+void for_each_row(const Tensor& x, RowFunction function) {
+  const std::int64_t rows = x.shape().rows();
+  const std::int64_t cols = x.shape().cols();
+  if (cols == 0) return;
+#pragma omp parallel for schedule(static) if (parallel_rows(rows, cols))
+  for (std::int64_t r = 0; r < rows; ++r) function(r * cols, cols);
+}
+
+}  // namespace
+
+void CpuBackend::softmax(const Tensor& x, const Tensor& y) {
+  const float* in = x.data<float>();
+  float* out = y.data<float>();
+  for_each_row(x, [=](std::int64_t start, std::int64_t cols) {
+    const RowStats stats = row_stats(in + start, cols);
+    const double inverse = 1.0 / stats.sum_exp;
+    for (std::int64_t col = 0; col < cols; ++col) {
+      out[start + col] = static_cast<float>(std::exp(static_cast<double>(in[start + col] - stats.max)) * inverse);
+    }
+  });
+}
+
+void CpuBackend::log_softmax(const Tensor& x, const Tensor& y) {
+  const float* in = x.data<float>();
+  float* out = y.data<float>();
+  for_each_row(x, [=](std::int64_t start, std::int64_t cols) {
+    const RowStats stats = row_stats(in + start, cols);
+    const double log_sum = std::log(stats.sum_exp);
+    for (std::int64_t col = 0; col < cols; ++col) {
+      out[start + col] = static_cast<float>(static_cast<double>(in[start + col] - stats.max) - log_sum);
+    }
+  });
+}
+
+// dx = y * (dy - sum(dy * y))
+void CpuBackend::softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) {
+  const float* out = y.data<float>();
+  const float* g = grad_y.data<float>();
+  float* result = grad_x.data<float>();
+  for_each_row(y, [=](std::int64_t start, std::int64_t cols) {
+    double dot = 0.0;
+    for (std::int64_t col = 0; col < cols; ++col) dot += static_cast<double>(g[start + col]) * out[start + col];
+    const auto dot_f = static_cast<float>(dot);
+    for (std::int64_t col = 0; col < cols; ++col) result[start + col] = out[start + col] * (g[start + col] - dot_f);
+  });
+}
+
+// dx = dy - softmax(x) * sum(dy), with softmax(x) = exp(y)
+void CpuBackend::log_softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) {
+  const float* out = y.data<float>();
+  const float* g = grad_y.data<float>();
+  float* result = grad_x.data<float>();
+  for_each_row(y, [=](std::int64_t start, std::int64_t cols) {
+    double total = 0.0;
+    for (std::int64_t col = 0; col < cols; ++col) total += g[start + col];
+    const auto total_f = static_cast<float>(total);
+    for (std::int64_t col = 0; col < cols; ++col) {
+      result[start + col] = g[start + col] - std::exp(out[start + col]) * total_f;
+    }
+  });
+}
+
+}  // namespace axon::cpu

@@ -1,0 +1,103 @@
+// CPU memory, fills and the backend's registration.
+#include "cpu/cpu_backend.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "axon/error.h"
+#include "core/src/builtin_backends.h"
+#include "core/src/philox.h"
+#include "cpu/parallel.h"
+
+namespace axon::cpu {
+
+namespace {
+
+// 64-byte alignment: a cache line, and enough for any vector load.
+constexpr std::size_t kAlignment = 64;
+
+std::size_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size) : 0;
+}
+
+std::size_t available_memory_bytes() {
+  const long pages = sysconf(_SC_AVPHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size) : 0;
+}
+
+[[noreturn]] void throw_out_of_memory(std::size_t bytes) {
+  const std::size_t available = available_memory_bytes();
+  throw OutOfMemory("cpu: cannot allocate " + std::to_string(bytes) + " bytes (" +
+                        std::to_string(available) + " bytes of memory available)",
+                    bytes, available);
+}
+
+}  // namespace
+
+void* CpuBackend::allocate(std::size_t bytes) {
+  // Refuse what the machine cannot hold before asking: with overcommit, a huge malloc can
+  // "succeed" and the process dies later when the pages are touched.
+  const std::size_t physical = physical_memory_bytes();
+  if (physical > 0 && bytes > physical) throw_out_of_memory(bytes);
+  const std::size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* pointer = std::aligned_alloc(kAlignment, rounded);
+  if (pointer == nullptr) throw_out_of_memory(bytes);
+  return pointer;
+}
+
+void CpuBackend::deallocate(void* pointer, std::size_t) noexcept { std::free(pointer); }
+
+void CpuBackend::copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) {
+  std::memcpy(device_dst, host_src, bytes);
+}
+
+void CpuBackend::copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) {
+  std::memcpy(host_dst, device_src, bytes);
+}
+
+void CpuBackend::copy_on_device(void* dst, const void* src, std::size_t bytes) {
+  std::memmove(dst, src, bytes);
+}
+
+void CpuBackend::fill(const Tensor& out, float value) {
+  const std::int64_t n = out.numel();
+  if (out.dtype() == DType::kInt32) {
+    std::int32_t* data = out.data<std::int32_t>();
+    const auto int_value = static_cast<std::int32_t>(value);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
+    for (std::int64_t i = 0; i < n; ++i) data[i] = int_value;
+    return;
+  }
+  float* data = out.data<float>();
+#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
+  for (std::int64_t i = 0; i < n; ++i) data[i] = value;
+}
+
+void CpuBackend::fill_uniform(const Tensor& out, float low, float high, PhiloxSlice slice) {
+  const std::int64_t n = out.numel();
+  float* data = out.data<float>();
+#pragma omp parallel for schedule(static) if (n >= kParallelElements / 8)
+  for (std::int64_t i = 0; i < n; ++i) {
+    data[i] = philox::uniform_at(slice.seed, slice.offset, static_cast<std::uint64_t>(i), low, high);
+  }
+}
+
+void CpuBackend::fill_normal(const Tensor& out, float mean, float stddev, PhiloxSlice slice) {
+  const std::int64_t n = out.numel();
+  float* data = out.data<float>();
+#pragma omp parallel for schedule(static) if (n >= kParallelElements / 8)
+  for (std::int64_t i = 0; i < n; ++i) {
+    data[i] = philox::normal_at(slice.seed, slice.offset, static_cast<std::uint64_t>(i), mean, stddev);
+  }
+}
+
+}  // namespace axon::cpu
+
+namespace axon::detail {
+std::shared_ptr<Backend> make_cpu_backend() { return std::make_shared<cpu::CpuBackend>(); }
+}  // namespace axon::detail

@@ -1,0 +1,48 @@
+#pragma once
+// The CPU backend: host memory, OpenBLAS GEMM, OpenMP loops. See backend.h for each op's
+// contract; arguments were checked by the free functions.
+#include "axon/backend.h"
+
+namespace axon::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::cpu(); }
+
+  void* allocate(std::size_t bytes) override;
+  void deallocate(void* pointer, std::size_t bytes) noexcept override;
+  void copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) override;
+  void copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) override;
+  void copy_on_device(void* dst, const void* src, std::size_t bytes) override;
+  void synchronize() override {}
+
+  void fill(const Tensor& out, float value) override;
+  void fill_uniform(const Tensor& out, float low, float high, PhiloxSlice slice) override;
+  void fill_normal(const Tensor& out, float mean, float stddev, PhiloxSlice slice) override;
+
+  void gemm(bool transpose_a, bool transpose_b, float alpha, const Tensor& a, const Tensor& b,
+            float beta, const Tensor& c) override;
+  void bias_add(const Tensor& x, const Tensor& bias, const Tensor& out) override;
+  void bias_grad(const Tensor& grad, const Tensor& out) override;
+
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void scale(const Tensor& x, float alpha, const Tensor& out) override;
+  void axpy(float alpha, const Tensor& x, const Tensor& y) override;
+
+  void activation_forward(Activation kind, float alpha, const Tensor& x, const Tensor& y) override;
+  void activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+                           const Tensor& grad_y, const Tensor& grad_x) override;
+  void softmax(const Tensor& x, const Tensor& y) override;
+  void log_softmax(const Tensor& x, const Tensor& y) override;
+  void softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
+  void log_softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
+
+  void loss(LossKind kind, const LossParams& params, const Tensor& pred, const Tensor& target,
+            const Tensor& value, const Tensor& grad) override;
+
+  void reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) override;
+  void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) override;
+  void argmax_rows(const Tensor& x, const Tensor& out) override;
+};
+
+}  // namespace axon::cpu

@@ -1,0 +1,66 @@
+// GEMM through OpenBLAS, bias add and bias gradient.
+#include <cblas.h>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/parallel.h"
+
+namespace axon::cpu {
+
+void CpuBackend::gemm(bool transpose_a, bool transpose_b, float alpha, const Tensor& a, const Tensor& b,
+                      float beta, const Tensor& c) {
+  const auto m = static_cast<int>(c.dim(0));
+  const auto n = static_cast<int>(c.dim(1));
+  const auto k = static_cast<int>(transpose_a ? a.dim(0) : a.dim(1));
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // an empty product: c = beta * c (BLAS leaves this case to the caller)
+    if (beta == 0.0f) {
+      fill(c, 0.0f);
+    } else {
+      scale(c, beta, c);
+    }
+    return;
+  }
+  // Row-major storage: the leading dimension is the stored row length.
+  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
+              m, n, k, alpha, a.data<float>(), static_cast<int>(a.dim(1)), b.data<float>(),
+              static_cast<int>(b.dim(1)), beta, c.data<float>(), n);
+}
+
+void CpuBackend::bias_add(const Tensor& x, const Tensor& bias, const Tensor& out) {
+  const std::int64_t rows = x.shape().rows();
+  const std::int64_t cols = x.shape().cols();
+  const float* in = x.data<float>();
+  const float* b = bias.data<float>();
+  float* result = out.data<float>();
+#pragma omp parallel for schedule(static) if (parallel_rows(rows, cols))
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* in_row = in + r * cols;
+    float* out_row = result + r * cols;
+#pragma omp simd
+    for (std::int64_t col = 0; col < cols; ++col) out_row[col] = in_row[col] + b[col];
+  }
+}
+
+void CpuBackend::bias_grad(const Tensor& grad, const Tensor& out) {
+  const std::int64_t rows = grad.shape().rows();
+  const std::int64_t cols = grad.shape().cols();
+  const float* g = grad.data<float>();
+  float* sums = out.data<float>();
+  // Threads own blocks of columns, so each sum is accumulated by one thread, in row order:
+  // the result does not depend on the thread count.
+  constexpr std::int64_t kBlock = 64;
+  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (blocks > 1 && rows * cols >= kParallelElements)
+  for (std::int64_t block = 0; block < blocks; ++block) {
+    const std::int64_t begin = block * kBlock;
+    const std::int64_t end = begin + kBlock < cols ? begin + kBlock : cols;
+    for (std::int64_t col = begin; col < end; ++col) sums[col] = 0.0f;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* row = g + r * cols;
+#pragma omp simd
+      for (std::int64_t col = begin; col < end; ++col) sums[col] += row[col];
+    }
+  }
+}
+
+}  // namespace axon::cpu

@@ -1,0 +1,68 @@
+// Reductions: whole tensor and per row. Sums accumulate in double.
+#include <limits>
+
+#include "cpu/cpu_backend.h"
+#include "cpu/parallel.h"
+
+namespace axon::cpu {
+
+namespace {
+
+double row_reduce(ReduceOp op, const float* row, std::int64_t cols) {
+  if (op == ReduceOp::kMax) {
+    float best = row[0];
+    for (std::int64_t col = 1; col < cols; ++col) best = row[col] > best ? row[col] : best;
+    return best;
+  }
+  double total = 0.0;
+#pragma omp simd reduction(+ : total)
+  for (std::int64_t col = 0; col < cols; ++col) total += row[col];
+  return op == ReduceOp::kMean ? total / static_cast<double>(cols) : total;
+}
+
+}  // namespace
+
+void CpuBackend::reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) {
+  const std::int64_t n = x.numel();
+  const float* in = x.data<float>();
+  double result = 0.0;
+  if (op == ReduceOp::kMax) {
+    float best = -std::numeric_limits<float>::infinity();
+#pragma omp parallel for schedule(static) reduction(max : best) if (n >= kParallelElements)
+    for (std::int64_t i = 0; i < n; ++i) best = in[i] > best ? in[i] : best;
+    result = best;
+  } else {
+    double total = 0.0;
+#pragma omp parallel for simd schedule(static) reduction(+ : total) if (n >= kParallelElements)
+    for (std::int64_t i = 0; i < n; ++i) total += in[i];
+    result = op == ReduceOp::kMean ? total / static_cast<double>(n) : total;
+  }
+  out.data<float>()[0] = static_cast<float>(result);
+}
+
+void CpuBackend::reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) {
+  const std::int64_t rows = x.shape().rows();
+  const std::int64_t cols = x.shape().cols();
+  const float* in = x.data<float>();
+  float* result = out.data<float>();
+#pragma omp parallel for schedule(static) if (parallel_rows(rows, cols))
+  for (std::int64_t r = 0; r < rows; ++r) {
+    result[r] = cols == 0 ? 0.0f : static_cast<float>(row_reduce(op, in + r * cols, cols));
+  }
+}
+
+void CpuBackend::argmax_rows(const Tensor& x, const Tensor& out) {
+  const std::int64_t rows = x.shape().rows();
+  const std::int64_t cols = x.shape().cols();
+  const float* in = x.data<float>();
+  std::int32_t* result = out.data<std::int32_t>();
+#pragma omp parallel for schedule(static) if (parallel_rows(rows, cols))
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = in + r * cols;
+    std::int64_t best = 0;
+    for (std::int64_t col = 1; col < cols; ++col) best = row[col] > row[best] ? col : best;
+    result[r] = static_cast<std::int32_t>(best);
+  }
+}
+
+}  // namespace axon::cpu

@@ -47,10 +47,19 @@ void* CpuBackend::allocate(std::size_t bytes) {
   const std::size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   void* pointer = std::aligned_alloc(kAlignment, rounded);
   if (pointer == nullptr) throw_out_of_memory(bytes);
+  const std::size_t live = live_bytes_.fetch_add(bytes) + bytes;
+  std::size_t peak = peak_bytes_.load();
+  while (live > peak && !peak_bytes_.compare_exchange_weak(peak, live)) {
+  }
   return pointer;
 }
 
-void CpuBackend::deallocate(void* pointer, std::size_t) noexcept { std::free(pointer); }
+void CpuBackend::deallocate(void* pointer, std::size_t bytes) noexcept {
+  std::free(pointer);
+  live_bytes_.fetch_sub(bytes);
+}
+
+MemoryStats CpuBackend::memory_stats() const { return {live_bytes_.load(), peak_bytes_.load(), 0}; }
 
 void CpuBackend::copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) {
   std::memcpy(device_dst, host_src, bytes);

@@ -1,6 +1,8 @@
 #pragma once
 // The CPU backend: host memory, OpenBLAS GEMM, OpenMP loops. See backend.h for each op's
 // contract; arguments were checked by the free functions.
+#include <atomic>
+
 #include "axon/backend.h"
 
 namespace axon::cpu {
@@ -15,6 +17,8 @@ class CpuBackend final : public Backend {
   void copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) override;
   void copy_on_device(void* dst, const void* src, std::size_t bytes) override;
   void synchronize() override {}
+  MemoryStats memory_stats() const override;
+  void release_cached_memory() override {}  // host memory goes straight back to the allocator
 
   void fill(const Tensor& out, float value) override;
   void fill_uniform(const Tensor& out, float low, float high, PhiloxSlice slice) override;
@@ -43,6 +47,10 @@ class CpuBackend final : public Backend {
   void reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) override;
   void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) override;
   void argmax_rows(const Tensor& x, const Tensor& out) override;
+
+ private:
+  std::atomic<std::size_t> live_bytes_{0};
+  std::atomic<std::size_t> peak_bytes_{0};
 };
 
 }  // namespace axon::cpu

@@ -10,6 +10,7 @@
 
 #include "axon/device.h"
 #include "axon/export.h"
+#include "axon/memory.h"
 #include "axon/op_kinds.h"
 #include "axon/random.h"
 #include "axon/tensor.h"
@@ -28,6 +29,8 @@ class AXON_API Backend {
   virtual void copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) = 0;
   virtual void copy_on_device(void* dst, const void* src, std::size_t bytes) = 0;
   virtual void synchronize() = 0;  // waits for all queued work
+  virtual MemoryStats memory_stats() const = 0;
+  virtual void release_cached_memory() = 0;  // a no-op for backends without a cache
 
   // ---- fills ----
   virtual void fill(const Tensor& out, float value) = 0;  // float32 or int32 (value cast)

@@ -1,6 +1,5 @@
 // Activations, their derivatives, and row-wise softmax / log-softmax.
 #include <cmath>
-#include <type_traits>
 
 #include "core/src/kernels/activation_math.h"
 #include "cpu/cpu_backend.h"
@@ -8,38 +7,13 @@
 
 namespace axon::cpu {
 
-namespace {
-
-// Calls body(std::integral_constant<Activation, kind>{}) so each loop is compiled for one kind,
-// with the switch in activation_math.h folded away.
-template <class Body>
-void with_activation(Activation kind, Body body) {
-  using A = Activation;
-  switch (kind) {
-    case A::kIdentity: return body(std::integral_constant<A, A::kIdentity>{});
-    case A::kSigmoid: return body(std::integral_constant<A, A::kSigmoid>{});
-    case A::kTanh: return body(std::integral_constant<A, A::kTanh>{});
-    case A::kRelu: return body(std::integral_constant<A, A::kRelu>{});
-    case A::kLeakyRelu: return body(std::integral_constant<A, A::kLeakyRelu>{});
-    case A::kElu: return body(std::integral_constant<A, A::kElu>{});
-    case A::kSelu: return body(std::integral_constant<A, A::kSelu>{});
-    case A::kGelu: return body(std::integral_constant<A, A::kGelu>{});
-    case A::kSilu: return body(std::integral_constant<A, A::kSilu>{});
-    case A::kSoftplus: return body(std::integral_constant<A, A::kSoftplus>{});
-    case A::kSoftsign: return body(std::integral_constant<A, A::kSoftsign>{});
-    case A::kHardSigmoid: return body(std::integral_constant<A, A::kHardSigmoid>{});
-  }
-}
-
-}  // namespace
-
 void CpuBackend::activation_forward(Activation kind, float alpha, const Tensor& x, const Tensor& y) {
   const float* in = x.data<float>();
   float* out = y.data<float>();
   const std::int64_t n = x.numel();
-  with_activation(kind, [=](auto constant) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
-    for (std::int64_t i = 0; i < n; ++i) out[i] = kernels::activate(constant.value, alpha, in[i]);
+  kernels::with_activation(kind, [=](auto kind_constant) {
+    constexpr Activation kKind = decltype(kind_constant)::value;
+    map_unary(n, in, out, [alpha](float v) { return kernels::activate<kKind>(alpha, v); });
   });
 }
 
@@ -50,11 +24,11 @@ void CpuBackend::activation_backward(Activation kind, float alpha, const Tensor&
   const float* g = grad_y.data<float>();
   float* result = grad_x.data<float>();
   const std::int64_t n = x.numel();
-  with_activation(kind, [=](auto constant) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
-    for (std::int64_t i = 0; i < n; ++i) {
-      result[i] = g[i] * kernels::derivative(constant.value, alpha, in[i], out[i]);
-    }
+  kernels::with_activation(kind, [=](auto kind_constant) {
+    constexpr Activation kKind = decltype(kind_constant)::value;
+    map_ternary(n, in, out, g, result, [alpha](float input, float output, float grad) {
+      return grad * kernels::derivative<kKind>(alpha, input, output);
+    });
   });
 }
 

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -76,15 +77,10 @@ void CpuBackend::copy_on_device(void* dst, const void* src, std::size_t bytes) {
 void CpuBackend::fill(const Tensor& out, float value) {
   const std::int64_t n = out.numel();
   if (out.dtype() == DType::kInt32) {
-    std::int32_t* data = out.data<std::int32_t>();
-    const auto int_value = static_cast<std::int32_t>(value);
-#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
-    for (std::int64_t i = 0; i < n; ++i) data[i] = int_value;
+    std::fill_n(out.data<std::int32_t>(), n, static_cast<std::int32_t>(value));
     return;
   }
-  float* data = out.data<float>();
-#pragma omp parallel for simd schedule(static) if (n >= kParallelElements)
-  for (std::int64_t i = 0; i < n; ++i) data[i] = value;
+  std::fill_n(out.data<float>(), n, value);
 }
 
 void CpuBackend::fill_uniform(const Tensor& out, float low, float high, PhiloxSlice slice) {

@@ -8,7 +8,7 @@
 #if defined(__CUDACC__)
 #define AXON_HOST_DEVICE __host__ __device__ __forceinline__
 #else
-#define AXON_HOST_DEVICE inline
+#define AXON_HOST_DEVICE inline __attribute__((always_inline))
 #endif
 
 namespace axon::philox {

@@ -3,6 +3,7 @@
 // plain float math that compiles as host code and, under nvcc, as device code. Each form is
 // chosen to stay finite for any finite input (no exp of a large positive number).
 #include <cmath>
+#include <type_traits>
 
 #include "axon/op_kinds.h"
 #include "core/src/philox.h"  // AXON_HOST_DEVICE
@@ -25,50 +26,83 @@ AXON_HOST_DEVICE float stable_softplus(float x) {
   return ::fmaxf(x, 0.0f) + ::log1pf(::expf(-::fabsf(x)));
 }
 
-AXON_HOST_DEVICE float activate(Activation kind, float alpha, float x) {
-  switch (kind) {
-    case Activation::kIdentity: return x;
-    case Activation::kSigmoid: return stable_sigmoid(x);
-    case Activation::kTanh: return ::tanhf(x);
-    case Activation::kRelu: return x > 0.0f ? x : 0.0f;
-    case Activation::kLeakyRelu: return x > 0.0f ? x : alpha * x;
-    case Activation::kElu: return x > 0.0f ? x : alpha * ::expm1f(x);
-    case Activation::kSelu: return kSeluScale * (x > 0.0f ? x : kSeluAlpha * ::expm1f(x));
-    case Activation::kGelu: return 0.5f * x * (1.0f + ::erff(x * kInvSqrt2));
-    case Activation::kSilu: return x * stable_sigmoid(x);
-    case Activation::kSoftplus: return stable_softplus(x);
-    case Activation::kSoftsign: return x / (1.0f + ::fabsf(x));
-    case Activation::kHardSigmoid: return ::fminf(::fmaxf(x * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
-  }
-  return x;
+// Compile-time kind: what loops use, so each loop body is one straight formula.
+template <Activation kKind>
+AXON_HOST_DEVICE float activate(float alpha, float x) {
+  using A = Activation;
+  if constexpr (kKind == A::kIdentity) return x;
+  else if constexpr (kKind == A::kSigmoid) return stable_sigmoid(x);
+  else if constexpr (kKind == A::kTanh) return ::tanhf(x);
+  else if constexpr (kKind == A::kRelu) return x > 0.0f ? x : 0.0f;
+  else if constexpr (kKind == A::kLeakyRelu) return x > 0.0f ? x : alpha * x;
+  else if constexpr (kKind == A::kElu) return x > 0.0f ? x : alpha * ::expm1f(x);
+  else if constexpr (kKind == A::kSelu) return kSeluScale * (x > 0.0f ? x : kSeluAlpha * ::expm1f(x));
+  else if constexpr (kKind == A::kGelu) return 0.5f * x * (1.0f + ::erff(x * kInvSqrt2));
+  else if constexpr (kKind == A::kSilu) return x * stable_sigmoid(x);
+  else if constexpr (kKind == A::kSoftplus) return stable_softplus(x);
+  else if constexpr (kKind == A::kSoftsign) return x / (1.0f + ::fabsf(x));
+  else return ::fminf(::fmaxf(x * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);  // kHardSigmoid
 }
 
 // f'(x), given x and y = f(x) (whichever is cheaper or more accurate).
-AXON_HOST_DEVICE float derivative(Activation kind, float alpha, float x, float y) {
-  switch (kind) {
-    case Activation::kIdentity: return 1.0f;
-    case Activation::kSigmoid: return y * (1.0f - y);
-    case Activation::kTanh: return 1.0f - y * y;
-    case Activation::kRelu: return x > 0.0f ? 1.0f : 0.0f;
-    case Activation::kLeakyRelu: return x > 0.0f ? 1.0f : alpha;
-    case Activation::kElu: return x > 0.0f ? 1.0f : alpha * ::expf(x);
-    case Activation::kSelu: return kSeluScale * (x > 0.0f ? 1.0f : kSeluAlpha * ::expf(x));
-    case Activation::kGelu: {
-      const float cdf = 0.5f * (1.0f + ::erff(x * kInvSqrt2));
-      return cdf + x * kInvSqrt2Pi * ::expf(-0.5f * x * x);
-    }
-    case Activation::kSilu: {
-      const float s = stable_sigmoid(x);
-      return s * (1.0f + x * (1.0f - s));
-    }
-    case Activation::kSoftplus: return stable_sigmoid(x);
-    case Activation::kSoftsign: {
-      const float d = 1.0f + ::fabsf(x);
-      return 1.0f / (d * d);
-    }
-    case Activation::kHardSigmoid: return (x > -3.0f && x < 3.0f) ? (1.0f / 6.0f) : 0.0f;
+template <Activation kKind>
+AXON_HOST_DEVICE float derivative(float alpha, float x, float y) {
+  using A = Activation;
+  if constexpr (kKind == A::kIdentity) return 1.0f;
+  else if constexpr (kKind == A::kSigmoid) return y * (1.0f - y);
+  else if constexpr (kKind == A::kTanh) return 1.0f - y * y;
+  else if constexpr (kKind == A::kRelu) return x > 0.0f ? 1.0f : 0.0f;
+  else if constexpr (kKind == A::kLeakyRelu) return x > 0.0f ? 1.0f : alpha;
+  else if constexpr (kKind == A::kElu) return x > 0.0f ? 1.0f : alpha * ::expf(x);
+  else if constexpr (kKind == A::kSelu) return kSeluScale * (x > 0.0f ? 1.0f : kSeluAlpha * ::expf(x));
+  else if constexpr (kKind == A::kGelu) {
+    const float cdf = 0.5f * (1.0f + ::erff(x * kInvSqrt2));
+    return cdf + x * kInvSqrt2Pi * ::expf(-0.5f * x * x);
+  } else if constexpr (kKind == A::kSilu) {
+    const float s = stable_sigmoid(x);
+    return s * (1.0f + x * (1.0f - s));
+  } else if constexpr (kKind == A::kSoftplus) {
+    return stable_sigmoid(x);
+  } else if constexpr (kKind == A::kSoftsign) {
+    const float d = 1.0f + ::fabsf(x);
+    return 1.0f / (d * d);
+  } else {  // kHardSigmoid
+    return (x > -3.0f && x < 3.0f) ? (1.0f / 6.0f) : 0.0f;
   }
-  return 1.0f;
+}
+
+// Calls body(std::integral_constant<Activation, kind>{}): turns a run-time kind into a
+// compile-time one, so a loop is instantiated once per kind.
+template <class Body>
+AXON_HOST_DEVICE void with_activation(Activation kind, Body&& body) {
+  using A = Activation;
+  switch (kind) {
+    case A::kIdentity: return body(std::integral_constant<A, A::kIdentity>{});
+    case A::kSigmoid: return body(std::integral_constant<A, A::kSigmoid>{});
+    case A::kTanh: return body(std::integral_constant<A, A::kTanh>{});
+    case A::kRelu: return body(std::integral_constant<A, A::kRelu>{});
+    case A::kLeakyRelu: return body(std::integral_constant<A, A::kLeakyRelu>{});
+    case A::kElu: return body(std::integral_constant<A, A::kElu>{});
+    case A::kSelu: return body(std::integral_constant<A, A::kSelu>{});
+    case A::kGelu: return body(std::integral_constant<A, A::kGelu>{});
+    case A::kSilu: return body(std::integral_constant<A, A::kSilu>{});
+    case A::kSoftplus: return body(std::integral_constant<A, A::kSoftplus>{});
+    case A::kSoftsign: return body(std::integral_constant<A, A::kSoftsign>{});
+    case A::kHardSigmoid: return body(std::integral_constant<A, A::kHardSigmoid>{});
+  }
+}
+
+// Run-time kind, for code that handles one element at a time.
+AXON_HOST_DEVICE float activate(Activation kind, float alpha, float x) {
+  float y = x;
+  with_activation(kind, [&](auto k) { y = activate<decltype(k)::value>(alpha, x); });
+  return y;
+}
+
+AXON_HOST_DEVICE float derivative(Activation kind, float alpha, float x, float y) {
+  float d = 1.0f;
+  with_activation(kind, [&](auto k) { d = derivative<decltype(k)::value>(alpha, x, y); });
+  return d;
 }
 
 }  // namespace axon::kernels

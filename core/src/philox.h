@@ -64,7 +64,9 @@ AXON_HOST_DEVICE double to_open_unit_double(std::uint32_t bits) {
 AXON_HOST_DEVICE float uniform_at(std::uint64_t seed, std::uint64_t offset, std::uint64_t i,
                                   float low, float high) {
   const Block block = generate(seed, offset + i / 4);
-  return ::fmaf(to_unit_float(block.v[i % 4]), high - low, low);
+  const float value = ::fmaf(to_unit_float(block.v[i % 4]), high - low, low);
+  // Rounding can land on high when the range is narrow next to |low|: keep [low, high).
+  return value < high ? value : ::fmaxf(low, ::nextafterf(high, low));
 }
 
 // Element i of a normal fill: Box-Muller on the pair of numbers of its half block, in double,

@@ -199,7 +199,11 @@ bool Tensor::shares_storage_with(const Tensor& other) const {
 void Tensor::copy_from(const Tensor& source) const {
   require_defined("copy_from", *this);
   require_defined("copy_from", source);
-  if (source.shape() != shape() || source.dtype() != dtype()) {
+  if (source.dtype() != dtype()) {
+    throw DTypeError("Tensor::copy_from: source " + source.describe() + " and destination " + describe() +
+                     " have different dtypes");
+  }
+  if (source.shape() != shape()) {
     throw ShapeError("Tensor::copy_from: source " + source.describe() + " does not match destination " +
                      describe());
   }

@@ -28,7 +28,7 @@ class AXON_API Shape {
   std::int64_t cols() const;
   std::string str() const;  // "[2, 3]"
 
-  friend bool operator==(const Shape& a, const Shape& b);
+  friend AXON_API bool operator==(const Shape& a, const Shape& b);
 
  private:
   std::array<std::int64_t, kMaxRank> dims_{};

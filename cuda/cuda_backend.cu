@@ -1,0 +1,382 @@
+// The CUDA backend: resources, memory, copies, error checks, and the thin op wrappers that hand
+// raw pointers to the kernel launchers (cuda_elementwise.cu, cuda_activation.cu,
+// cuda_softmax_loss.cu, cuda_reduce.cu; GEMM in cuda_gemm.cu).
+#include "cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "axon/error.h"
+#include "cuda/cuda_check.h"
+
+namespace axon::cuda {
+
+// ---- errors ---------------------------------------------------------------------------------
+
+void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
+  throw BackendError(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
+                     cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
+}
+
+void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line) {
+  throw BackendError(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
+                     cublasGetStatusName(status) + " (" + cublasGetStatusString(status) + ")");
+}
+
+// ---- RAII owners ----------------------------------------------------------------------------
+
+DeviceGuard::DeviceGuard(int device) : device_(device) {
+  AXON_CUDA_CHECK(cudaGetDevice(&previous_));
+  if (previous_ != device_) AXON_CUDA_CHECK(cudaSetDevice(device_));
+}
+
+DeviceGuard::~DeviceGuard() {
+  if (previous_ >= 0 && previous_ != device_ && cudaSetDevice(previous_) != cudaSuccess) {
+    cudaGetLastError();
+  }
+}
+
+Stream::Stream() { AXON_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+
+Stream::~Stream() {
+  if (stream_ != nullptr && cudaStreamDestroy(stream_) != cudaSuccess) cudaGetLastError();
+}
+
+Event::Event() { AXON_CUDA_CHECK(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming)); }
+
+Event::~Event() {
+  if (event_ != nullptr && cudaEventDestroy(event_) != cudaSuccess) cudaGetLastError();
+}
+
+CublasHandle::CublasHandle(cudaStream_t stream) {
+  AXON_CUBLAS_CHECK(cublasCreate(&handle_));
+  const cublasStatus_t status = cublasSetStream(handle_, stream);
+  if (status != CUBLAS_STATUS_SUCCESS) {
+    cublasDestroy(handle_);
+    handle_ = nullptr;
+    throw_cublas_error(status, "cublasSetStream(handle, stream)", __FILE__, __LINE__);
+  }
+}
+
+CublasHandle::~CublasHandle() {
+  if (handle_ != nullptr) cublasDestroy(handle_);  // status ignored: destructors do not throw
+}
+
+CublasLtHandle::CublasLtHandle() { AXON_CUBLAS_CHECK(cublasLtCreate(&handle_)); }
+
+CublasLtHandle::~CublasLtHandle() {
+  if (handle_ != nullptr) cublasLtDestroy(handle_);
+}
+
+PinnedBuffer::~PinnedBuffer() {
+  if (data_ != nullptr && cudaFreeHost(data_) != cudaSuccess) cudaGetLastError();
+}
+
+void PinnedBuffer::reserve(std::size_t bytes) {
+  if (bytes <= capacity_) return;
+  const std::size_t capacity = std::max({bytes, 2 * capacity_, std::size_t{64} << 10});
+  if (data_ != nullptr) {
+    void* old = data_;
+    data_ = nullptr;
+    capacity_ = 0;
+    AXON_CUDA_CHECK(cudaFreeHost(old));
+  }
+  AXON_CUDA_CHECK(cudaMallocHost(&data_, capacity));
+  capacity_ = capacity;
+}
+
+// ---- the backend ----------------------------------------------------------------------------
+
+namespace {
+
+// Host<->device copies go through pinned staging in chunks of at most this much.
+constexpr std::size_t kStagingChunk = std::size_t{32} << 20;  // 32 MiB
+constexpr unsigned long long kNoLabelError = ~0ull;
+
+int blocks_per_grid(int index) {
+  int sms = 0;
+  AXON_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, index));
+  return std::max(1, sms) * 8;  // 8 blocks of 256 threads fill an SM's 2048 threads
+}
+
+bool runtime_gone(cudaError_t status) {
+  return status == cudaErrorCudartUnloading || status == cudaErrorContextIsDestroyed ||
+         status == cudaErrorDeviceUninitialized || status == cudaErrorNoDevice ||
+         status == cudaErrorInitializationError;
+}
+
+}  // namespace
+
+// The caller (make_cuda_backend) has made device `index` current: the members below are
+// created on it.
+CudaBackend::CudaBackend(int index)
+    : index_(index),
+      max_blocks_(blocks_per_grid(index)),
+      stream_(),
+      cublas_(stream_.get()),
+      cublas_lt_(),
+      allocator_(index, stream_.get()) {
+  error_flag_ = static_cast<unsigned long long*>(allocator_.allocate(sizeof(unsigned long long)));
+  try {
+    flag_host_.reserve(sizeof(unsigned long long));
+    AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, sizeof(unsigned long long), stream_.get()));
+    AXON_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
+  } catch (...) {
+    allocator_.deallocate(error_flag_);
+    throw;
+  }
+}
+
+CudaBackend::~CudaBackend() {
+  cudaError_t status = cudaSetDevice(index_);
+  if (status == cudaSuccess) status = cudaStreamSynchronize(stream_.get());
+  if (runtime_gone(status)) {
+    // Process exit after the CUDA runtime shut down: destroying now could crash; the driver
+    // reclaims everything with the process.
+    cudaGetLastError();
+    allocator_.abandon();
+    flag_host_.leak();
+    staging_.leak();
+    staging_done_.leak();
+    cublas_lt_.leak();
+    cublas_.leak();
+    stream_.leak();
+    return;
+  }
+  cudaGetLastError();  // a sticky error from queued work is of no use to anyone now
+  allocator_.deallocate(error_flag_);
+  // Members are destroyed next, in reverse order: pinned buffers, allocator (frees the cache),
+  // handles, then the stream.
+}
+
+void* CudaBackend::allocate(std::size_t bytes) {
+  DeviceGuard guard(index_);
+  return allocator_.allocate(bytes);
+}
+
+void CudaBackend::deallocate(void* pointer, std::size_t) noexcept { allocator_.deallocate(pointer); }
+
+MemoryStats CudaBackend::memory_stats() const {
+  const MemoryCounters counters = allocator_.stats();
+  return MemoryStats{counters.live_bytes, counters.peak_bytes, counters.cached_bytes};
+}
+
+void CudaBackend::release_cached_memory() {
+  DeviceGuard guard(index_);
+  allocator_.release_cache();
+}
+
+void CudaBackend::copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) {
+  if (bytes == 0) return;
+  DeviceGuard guard(index_);
+  std::lock_guard lock(staging_mutex_);
+  auto* dst = static_cast<char*>(device_dst);
+  const auto* src = static_cast<const char*>(host_src);
+  for (std::size_t done = 0; done < bytes;) {
+    const std::size_t chunk = std::min(bytes - done, kStagingChunk);
+    // The previous copy out of staging must have finished before staging is refilled or
+    // regrown. The host source is copied into staging now, so the caller may reuse it as soon
+    // as this returns; the device copy completes in stream order.
+    AXON_CUDA_CHECK(cudaEventSynchronize(staging_done_.get()));
+    staging_.reserve(chunk);
+    std::memcpy(staging_.data(), src + done, chunk);
+    AXON_CUDA_CHECK(cudaMemcpyAsync(dst + done, staging_.data(), chunk, cudaMemcpyHostToDevice,
+                                    stream_.get()));
+    AXON_CUDA_CHECK(cudaEventRecord(staging_done_.get(), stream_.get()));
+    done += chunk;
+  }
+}
+
+void CudaBackend::copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) {
+  if (bytes == 0) return;
+  DeviceGuard guard(index_);
+  {
+    std::lock_guard lock(staging_mutex_);
+    auto* dst = static_cast<char*>(host_dst);
+    const auto* src = static_cast<const char*>(device_src);
+    for (std::size_t done = 0; done < bytes;) {
+      const std::size_t chunk = std::min(bytes - done, kStagingChunk);
+      AXON_CUDA_CHECK(cudaEventSynchronize(staging_done_.get()));
+      staging_.reserve(chunk);
+      AXON_CUDA_CHECK(cudaMemcpyAsync(staging_.data(), src + done, chunk, cudaMemcpyDeviceToHost,
+                                      stream_.get()));
+      AXON_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));  // the host reads staging next
+      std::memcpy(dst + done, staging_.data(), chunk);
+      done += chunk;
+    }
+  }
+  check_error_flag();  // the values read may come from a loss with a bad label
+}
+
+void CudaBackend::copy_on_device(void* dst, const void* src, std::size_t bytes) {
+  if (bytes == 0 || dst == src) return;
+  DeviceGuard guard(index_);
+  const auto d = reinterpret_cast<std::uintptr_t>(dst);
+  const auto s = reinterpret_cast<std::uintptr_t>(src);
+  const bool overlap = d < s + bytes && s < d + bytes;
+  if (!overlap) {
+    AXON_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_.get()));
+    return;
+  }
+  // cudaMemcpy does not allow overlap (the CPU backend's memmove does): go through scratch.
+  ScratchBuffer scratch(allocator_, bytes);
+  AXON_CUDA_CHECK(cudaMemcpyAsync(scratch.as<void>(), src, bytes, cudaMemcpyDeviceToDevice, stream_.get()));
+  AXON_CUDA_CHECK(cudaMemcpyAsync(dst, scratch.as<void>(), bytes, cudaMemcpyDeviceToDevice, stream_.get()));
+}
+
+void CudaBackend::synchronize() {
+  DeviceGuard guard(index_);
+  AXON_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
+  check_error_flag();
+}
+
+void CudaBackend::check_error_flag() {
+  std::lock_guard lock(flag_mutex_);
+  if (flag_classes_ == -1) return;  // no softmax cross-entropy since the last check
+  const std::int64_t classes = flag_classes_;
+  AXON_CUDA_CHECK(cudaMemcpyAsync(flag_host_.data(), error_flag_, sizeof(unsigned long long),
+                                  cudaMemcpyDeviceToHost, stream_.get()));
+  AXON_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
+  flag_classes_ = -1;
+  const unsigned long long flag = *static_cast<const volatile unsigned long long*>(flag_host_.data());
+  if (flag == kNoLabelError) return;
+  // Reset before throwing, in stream order, so the error is reported once.
+  AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, sizeof(unsigned long long), stream_.get()));
+  const unsigned long long row = flag >> 32;
+  const auto label = static_cast<std::int32_t>(static_cast<std::uint32_t>(flag & 0xffffffffull));
+  const std::string range = classes >= 0 ? "[0, " + std::to_string(classes) + ")"
+                                         : "[0, classes)";
+  throw ValueError("axon::softmax_cross_entropy_loss: label " + std::to_string(label) + " of row " +
+                   std::to_string(row) + " is outside " + range + " (reported by " + device().str() +
+                   " when it synchronized; the loss and gradient computed with it are invalid)");
+}
+
+// ---- fills ----------------------------------------------------------------------------------
+
+void CudaBackend::fill(const Tensor& out, float value) {
+  DeviceGuard guard(index_);
+  if (out.dtype() == DType::kInt32) {
+    launch_fill_i32(launch(), out.data<std::int32_t>(), out.numel(), static_cast<std::int32_t>(value));
+  } else {
+    launch_fill_f32(launch(), out.data<float>(), out.numel(), value);
+  }
+}
+
+void CudaBackend::fill_uniform(const Tensor& out, float low, float high, PhiloxSlice slice) {
+  DeviceGuard guard(index_);
+  launch_fill_uniform(launch(), out.data<float>(), out.numel(), low, high, slice.seed, slice.offset);
+}
+
+void CudaBackend::fill_normal(const Tensor& out, float mean, float stddev, PhiloxSlice slice) {
+  DeviceGuard guard(index_);
+  launch_fill_normal(launch(), out.data<float>(), out.numel(), mean, stddev, slice.seed, slice.offset);
+}
+
+// ---- linear (gemm in cuda_gemm.cu) -----------------------------------------------------------
+
+void CudaBackend::bias_add(const Tensor& x, const Tensor& bias, const Tensor& out) {
+  DeviceGuard guard(index_);
+  launch_bias_add(launch(), x.data<float>(), bias.data<float>(), out.data<float>(), x.shape().rows(),
+                  x.shape().cols());
+}
+
+void CudaBackend::bias_grad(const Tensor& grad, const Tensor& out) {
+  DeviceGuard guard(index_);
+  launch_bias_grad(launch(), allocator_, grad.data<float>(), out.data<float>(), grad.shape().rows(),
+                   grad.shape().cols());
+}
+
+// ---- elementwise ----------------------------------------------------------------------------
+
+void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  DeviceGuard guard(index_);
+  launch_binary(launch(), op, a.data<float>(), b.data<float>(), out.data<float>(), out.numel());
+}
+
+void CudaBackend::scale(const Tensor& x, float alpha, const Tensor& out) {
+  DeviceGuard guard(index_);
+  launch_scale(launch(), x.data<float>(), alpha, out.data<float>(), out.numel());
+}
+
+void CudaBackend::axpy(float alpha, const Tensor& x, const Tensor& y) {
+  DeviceGuard guard(index_);
+  launch_axpy(launch(), alpha, x.data<float>(), y.data<float>(), y.numel());
+}
+
+// ---- activations and softmax ----------------------------------------------------------------
+
+void CudaBackend::activation_forward(Activation kind, float alpha, const Tensor& x, const Tensor& y) {
+  DeviceGuard guard(index_);
+  launch_activation_forward(launch(), kind, alpha, x.data<float>(), y.data<float>(), x.numel());
+}
+
+void CudaBackend::activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+                                      const Tensor& grad_y, const Tensor& grad_x) {
+  DeviceGuard guard(index_);
+  launch_activation_backward(launch(), kind, alpha, x.data<float>(), y.data<float>(),
+                             grad_y.data<float>(), grad_x.data<float>(), x.numel());
+}
+
+void CudaBackend::softmax(const Tensor& x, const Tensor& y) {
+  DeviceGuard guard(index_);
+  launch_softmax(launch(), false, x.data<float>(), y.data<float>(), x.shape().rows(), x.shape().cols());
+}
+
+void CudaBackend::log_softmax(const Tensor& x, const Tensor& y) {
+  DeviceGuard guard(index_);
+  launch_softmax(launch(), true, x.data<float>(), y.data<float>(), x.shape().rows(), x.shape().cols());
+}
+
+void CudaBackend::softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) {
+  DeviceGuard guard(index_);
+  launch_softmax_backward(launch(), false, y.data<float>(), grad_y.data<float>(), grad_x.data<float>(),
+                          y.shape().rows(), y.shape().cols());
+}
+
+void CudaBackend::log_softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) {
+  DeviceGuard guard(index_);
+  launch_softmax_backward(launch(), true, y.data<float>(), grad_y.data<float>(), grad_x.data<float>(),
+                          y.shape().rows(), y.shape().cols());
+}
+
+// ---- losses ---------------------------------------------------------------------------------
+
+void CudaBackend::loss(LossKind kind, const LossParams& params, const Tensor& pred,
+                       const Tensor& target, const Tensor& value, const Tensor& grad) {
+  DeviceGuard guard(index_);
+  float* grad_data = grad.defined() ? grad.data<float>() : nullptr;
+  if (kind == LossKind::kSoftmaxCrossEntropy) {
+    const std::int64_t rows = pred.shape().rows();
+    const std::int64_t cols = pred.shape().cols();
+    {
+      std::lock_guard lock(flag_mutex_);
+      flag_classes_ = (flag_classes_ == -1 || flag_classes_ == cols) ? cols : -2;
+    }
+    launch_softmax_cross_entropy(launch(), allocator_, pred.data<float>(), target.data<std::int32_t>(),
+                                 value.data<float>(), grad_data, rows, cols, error_flag_);
+    return;
+  }
+  launch_pointwise_loss(launch(), allocator_, kind, params.huber_delta, pred.data<float>(),
+                        target.data<float>(), value.data<float>(), grad_data, pred.numel());
+}
+
+// ---- reductions -----------------------------------------------------------------------------
+
+void CudaBackend::reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) {
+  DeviceGuard guard(index_);
+  launch_reduce_all(launch(), allocator_, op, x.data<float>(), out.data<float>(), x.numel());
+}
+
+void CudaBackend::reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) {
+  DeviceGuard guard(index_);
+  launch_reduce_rows(launch(), op, x.data<float>(), out.data<float>(), x.shape().rows(), x.shape().cols());
+}
+
+void CudaBackend::argmax_rows(const Tensor& x, const Tensor& out) {
+  DeviceGuard guard(index_);
+  launch_argmax_rows(launch(), x.data<float>(), out.data<std::int32_t>(), x.shape().rows(),
+                     x.shape().cols());
+}
+
+}  // namespace axon::cuda

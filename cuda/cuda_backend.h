@@ -1,0 +1,178 @@
+#pragma once
+// The CUDA backend of one device: its stream, cuBLAS/cublasLt handles, caching allocator, pinned
+// staging buffer and the device-side error flag of the softmax cross-entropy labels.
+// Every kernel and copy runs on the one non-blocking stream, in the order the host queued them.
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "axon/backend.h"
+#include "cuda/cuda_kernels.h"
+#include "cuda/cuda_memory.h"
+
+namespace axon::cuda {
+
+// Makes a device current for a scope and restores the previous one. The constructor throws
+// BackendError when the device cannot be made current.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = -1;
+  int device_;
+};
+
+// ---- RAII owners of CUDA objects: destroy in the destructor, never throw, and leak() (forget
+// without destroying) for when the CUDA runtime has already been torn down at process exit. ----
+
+class Stream {
+ public:
+  Stream();  // a cudaStreamNonBlocking stream on the current device
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return stream_; }
+  void leak() { stream_ = nullptr; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+class Event {
+ public:
+  Event();  // timing disabled
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  cudaEvent_t get() const { return event_; }
+  void leak() { event_ = nullptr; }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+class CublasHandle {
+ public:
+  explicit CublasHandle(cudaStream_t stream);
+  ~CublasHandle();
+  CublasHandle(const CublasHandle&) = delete;
+  CublasHandle& operator=(const CublasHandle&) = delete;
+  cublasHandle_t get() const { return handle_; }
+  void leak() { handle_ = nullptr; }
+
+ private:
+  cublasHandle_t handle_ = nullptr;
+};
+
+class CublasLtHandle {
+ public:
+  CublasLtHandle();
+  ~CublasLtHandle();
+  CublasLtHandle(const CublasLtHandle&) = delete;
+  CublasLtHandle& operator=(const CublasLtHandle&) = delete;
+  cublasLtHandle_t get() const { return handle_; }
+  void leak() { handle_ = nullptr; }
+
+ private:
+  cublasLtHandle_t handle_ = nullptr;
+};
+
+// Page-locked host memory, grown on demand. The owner orders its reuse (see staging_done_).
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer();
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  // At least `bytes` of capacity; the old contents are not kept. Throws BackendError.
+  void reserve(std::size_t bytes);
+  void* data() const { return data_; }
+  void leak() { data_ = nullptr; capacity_ = 0; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t capacity_ = 0;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int index);
+  ~CudaBackend() override;
+
+  Device device() const override { return Device::cuda(index_); }
+
+  void* allocate(std::size_t bytes) override;
+  void deallocate(void* pointer, std::size_t bytes) noexcept override;
+  void copy_from_host(void* device_dst, const void* host_src, std::size_t bytes) override;
+  void copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) override;
+  void copy_on_device(void* dst, const void* src, std::size_t bytes) override;
+  void synchronize() override;
+  // live/peak/cached of the caching allocator (rounded block sizes; scratch counts as live).
+  MemoryStats memory_stats() const override;
+  // Synchronizes the stream, then cudaFree()s every cached block.
+  void release_cached_memory() override;
+
+  void fill(const Tensor& out, float value) override;
+  void fill_uniform(const Tensor& out, float low, float high, PhiloxSlice slice) override;
+  void fill_normal(const Tensor& out, float mean, float stddev, PhiloxSlice slice) override;
+
+  void gemm(bool transpose_a, bool transpose_b, float alpha, const Tensor& a, const Tensor& b,
+            float beta, const Tensor& c) override;  // cuda_gemm.cu
+  void bias_add(const Tensor& x, const Tensor& bias, const Tensor& out) override;
+  void bias_grad(const Tensor& grad, const Tensor& out) override;
+
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void scale(const Tensor& x, float alpha, const Tensor& out) override;
+  void axpy(float alpha, const Tensor& x, const Tensor& y) override;
+
+  void activation_forward(Activation kind, float alpha, const Tensor& x, const Tensor& y) override;
+  void activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+                           const Tensor& grad_y, const Tensor& grad_x) override;
+  void softmax(const Tensor& x, const Tensor& y) override;
+  void log_softmax(const Tensor& x, const Tensor& y) override;
+  void softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
+  void log_softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
+
+  void loss(LossKind kind, const LossParams& params, const Tensor& pred, const Tensor& target,
+            const Tensor& value, const Tensor& grad) override;
+
+  void reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) override;
+  void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) override;
+  void argmax_rows(const Tensor& x, const Tensor& out) override;
+
+ private:
+  LaunchConfig launch() const { return {stream_.get(), max_blocks_}; }
+  // Reads the label error flag (the stream must be idle or this waits for it) and throws
+  // ValueError, once, when a kernel set it. Resets the flag.
+  void check_error_flag();
+
+  int index_;
+  int max_blocks_ = 1024;
+  // Declaration order is destruction order reversed: everything that needs the stream goes
+  // after it.
+  Stream stream_;
+  CublasHandle cublas_;
+  CublasLtHandle cublas_lt_;  // for fused-epilogue GEMMs; owned here so it lives with the stream
+  std::mutex cublas_mutex_;   // cuBLAS math mode + call (see gemm)
+  CachingAllocator allocator_;
+
+  std::mutex staging_mutex_;
+  PinnedBuffer staging_;
+  Event staging_done_;  // recorded after the last copy that reads staging_
+
+  // The first bad softmax cross-entropy label: (row << 32 | label), all ones when none.
+  std::mutex flag_mutex_;
+  unsigned long long* error_flag_ = nullptr;  // device, from allocator_
+  PinnedBuffer flag_host_;
+  std::int64_t flag_classes_ = -1;  // classes of the CE losses since the last check; -2 mixed
+};
+
+}  // namespace axon::cuda

@@ -1,0 +1,71 @@
+#pragma once
+// The kernel launchers of the CUDA backend: raw device pointers, element counts, one stream.
+// Each launches nothing when there is nothing to do (numel == 0) and checks the launch.
+// Pointers may alias where the op allows it (in-place elementwise): kernels read an element
+// before writing it, and never read an element another thread writes.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "axon/op_kinds.h"
+#include "cuda/cuda_memory.h"
+
+namespace axon::cuda {
+
+struct LaunchConfig {
+  cudaStream_t stream = nullptr;
+  int max_blocks = 1024;  // a cap for grid-stride loops (a few waves of the device's SMs)
+};
+
+// ---- fills and elementwise (cuda_elementwise.cu) ----
+void launch_fill_f32(const LaunchConfig& lc, float* out, std::int64_t n, float value);
+void launch_fill_i32(const LaunchConfig& lc, std::int32_t* out, std::int64_t n, std::int32_t value);
+void launch_fill_uniform(const LaunchConfig& lc, float* out, std::int64_t n, float low, float high,
+                         std::uint64_t seed, std::uint64_t offset);
+void launch_fill_normal(const LaunchConfig& lc, float* out, std::int64_t n, float mean,
+                        float stddev, std::uint64_t seed, std::uint64_t offset);
+void launch_binary(const LaunchConfig& lc, BinaryOp op, const float* a, const float* b, float* out,
+                   std::int64_t n);
+void launch_scale(const LaunchConfig& lc, const float* x, float alpha, float* out, std::int64_t n);
+void launch_axpy(const LaunchConfig& lc, float alpha, const float* x, float* y, std::int64_t n);
+void launch_bias_add(const LaunchConfig& lc, const float* x, const float* bias, float* out,
+                     std::int64_t rows, std::int64_t cols);
+
+// ---- activations (cuda_activation.cu) ----
+void launch_activation_forward(const LaunchConfig& lc, Activation kind, float alpha, const float* x,
+                               float* y, std::int64_t n);
+void launch_activation_backward(const LaunchConfig& lc, Activation kind, float alpha,
+                                const float* x, const float* y, const float* grad_y,
+                                float* grad_x, std::int64_t n);
+
+// ---- softmax and losses (cuda_softmax_loss.cu) ----
+void launch_softmax(const LaunchConfig& lc, bool log, const float* x, float* y, std::int64_t rows,
+                    std::int64_t cols);
+void launch_softmax_backward(const LaunchConfig& lc, bool log, const float* y, const float* grad_y,
+                             float* grad_x, std::int64_t rows, std::int64_t cols);
+// value: one float on the device; grad: nullptr for value only. n > 0.
+void launch_pointwise_loss(const LaunchConfig& lc, CachingAllocator& allocator, LossKind kind,
+                           float huber_delta, const float* pred, const float* target, float* value,
+                           float* grad, std::int64_t n);
+// labels int32 [rows]; a label outside [0, cols) lowers *error_flag (atomicMin) to
+// (row << 32) | label, which the backend reports when it synchronizes. rows > 0.
+void launch_softmax_cross_entropy(const LaunchConfig& lc, CachingAllocator& allocator,
+                                  const float* logits, const std::int32_t* labels, float* value,
+                                  float* grad, std::int64_t rows, std::int64_t cols,
+                                  unsigned long long* error_flag);
+
+// ---- reductions (cuda_reduce.cu) ----
+// *out = (float)(sum of partials[0..count) / divisor), summed in a fixed order by one block:
+// the second pass of every deterministic reduction (count may be 0: the sum is 0).
+void launch_finish_sum(const LaunchConfig& lc, const double* partials, std::int64_t count,
+                       double divisor, float* out);
+void launch_reduce_all(const LaunchConfig& lc, CachingAllocator& allocator, ReduceOp op,
+                       const float* x, float* out, std::int64_t n);
+void launch_reduce_rows(const LaunchConfig& lc, ReduceOp op, const float* x, float* out,
+                        std::int64_t rows, std::int64_t cols);
+void launch_argmax_rows(const LaunchConfig& lc, const float* x, std::int32_t* out,
+                        std::int64_t rows, std::int64_t cols);
+void launch_bias_grad(const LaunchConfig& lc, CachingAllocator& allocator, const float* grad,
+                      float* out, std::int64_t rows, std::int64_t cols);
+
+}  // namespace axon::cuda

@@ -1,0 +1,512 @@
+// The cross-backend test: every backend op (axon::Op) run on the CPU and on cuda:0 with the same
+// random inputs, the CUDA results compared against the CPU's within the op's own bound.
+//
+// For each op, shape and kind (activation, loss, reduction, binary op, transposes...), and for
+// two placements of the CUDA tensors (16-byte aligned, which takes the float4 paths, and one
+// element off, which takes the scalar paths), the test
+//   * makes random inputs on the CPU (never all zero) and copies them to the device,
+//   * runs the op through the public free functions (ops.h); the few ops without an `_out` form
+//     are also run through the device's Backend directly, so that every kernel writes into
+//     a guarded output,
+//   * compares each result with the CPU's (max abs/rel error against the bound) and checks the
+//     CUDA results hold no NaN or Inf,
+//   * checks for out-of-bounds writes: every input and output is a view in the middle of a
+//     larger buffer whose surroundings hold a sentinel that must be unchanged afterwards.
+//
+// Without a GPU the CUDA tests skip, unless AXON_REQUIRE_CUDA=1, which makes them fail.
+// OpTable.CoversEveryOp fails when an Op is added to op_kinds.h without an entry here.
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "axon/precision.h"
+#include "test_util.h"
+
+namespace {
+
+using axon::Activation;
+using axon::BinaryOp;
+using axon::Device;
+using axon::DType;
+using axon::LossKind;
+using axon::Op;
+using axon::ReduceOp;
+using axon::Shape;
+using axon::Tensor;
+
+bool cuda_required() {
+  const char* value = std::getenv("AXON_REQUIRE_CUDA");
+  return value != nullptr && std::string(value) == "1";
+}
+
+// ---- guarded tensors ------------------------------------------------------------------------
+
+constexpr float kSentinel = -77777.0f;  // exact in float and as an int32 after the fill's cast
+
+// A view of `shape` in the middle of a 1-D buffer of pad + numel + pad elements.
+struct Guarded {
+  Tensor buffer;
+  std::int64_t pad = 0;
+  std::int64_t numel = 0;
+  std::string what;
+};
+
+// Creates the inputs and outputs of one run on one device. Inputs come from a seeded sequence,
+// so the CPU run and the CUDA run of a case see the same values.
+class Env {
+ public:
+  Env(Device device, std::int64_t pad, std::uint32_t seed) : device_(device), pad_(pad), seed_(seed) {}
+
+  Device device() const { return device_; }
+
+  // Random values in [low, high) on the CPU (the next seed of the sequence).
+  Tensor uniform_cpu(const Shape& shape, float low, float high) {
+    const auto values = axon_test::random_floats(static_cast<std::size_t>(shape.numel()), low, high, next_seed());
+    return Tensor::from_vector(shape, std::span<const float>(values));
+  }
+  // Small integers in [low, high] as floats: ties for max and argmax.
+  Tensor small_ints_cpu(const Shape& shape, int low, int high) {
+    const auto d = axon_test::random_small_ints(static_cast<std::size_t>(shape.numel()), low, high, next_seed());
+    const std::vector<float> values(d.begin(), d.end());
+    return Tensor::from_vector(shape, std::span<const float>(values));
+  }
+  Tensor labels_cpu(std::int64_t rows, int classes) {
+    const auto values = axon_test::random_labels(static_cast<std::size_t>(rows), classes, next_seed());
+    return Tensor::from_vector(Shape{rows}, std::span<const std::int32_t>(values));
+  }
+
+  // A copy of a CPU tensor on this device, placed as a guarded view.
+  Tensor place(const Tensor& cpu, const std::string& what) {
+    Tensor view = output(cpu.shape(), cpu.dtype(), what);
+    view.copy_from(cpu);
+    return view;
+  }
+  Tensor uniform(const Shape& shape, float low, float high, const std::string& what) {
+    return place(uniform_cpu(shape, low, high), what);
+  }
+
+  // A guarded view whose elements hold the sentinel until the op writes them.
+  Tensor output(const Shape& shape, DType dtype, const std::string& what) {
+    Guarded g;
+    g.pad = pad_;
+    g.numel = shape.numel();
+    g.what = what;
+    g.buffer = Tensor::empty({pad_ + g.numel + pad_}, device_, dtype);
+    axon::fill(g.buffer, kSentinel);
+    Tensor view = g.buffer.rows(pad_, pad_ + g.numel).reshape(shape);
+    guarded_.push_back(std::move(g));
+    return view;
+  }
+  Tensor output(const Shape& shape, const std::string& what) { return output(shape, DType::kFloat32, what); }
+
+  // The surroundings of every guarded view still hold the sentinel.
+  ::testing::AssertionResult guards_intact() const {
+    for (const Guarded& g : guarded_) {
+      std::vector<double> values;
+      if (g.buffer.dtype() == DType::kInt32) {
+        for (std::int32_t v : g.buffer.to_int_vector()) values.push_back(v);
+      } else {
+        for (float v : g.buffer.to_vector()) values.push_back(v);
+      }
+      const std::int64_t total = static_cast<std::int64_t>(values.size());
+      for (std::int64_t i = 0; i < total; ++i) {
+        if (i >= g.pad && i < g.pad + g.numel) continue;
+        if (values[static_cast<std::size_t>(i)] != static_cast<double>(kSentinel)) {
+          const bool before = i < g.pad;
+          const std::int64_t distance = before ? g.pad - i : i - (g.pad + g.numel) + 1;
+          return ::testing::AssertionFailure()
+                 << "out-of-bounds write on " << device_.str() << " around " << g.what << ": the element "
+                 << distance << (before ? " before its start" : " past its end") << " holds "
+                 << values[static_cast<std::size_t>(i)] << " instead of the sentinel " << kSentinel;
+        }
+      }
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+ private:
+  std::uint32_t next_seed() { return seed_++ * 2654435761u + 12345u; }
+
+  Device device_;
+  std::int64_t pad_;
+  std::uint32_t seed_;
+  std::vector<Guarded> guarded_;
+};
+
+// ---- the op table ---------------------------------------------------------------------------
+
+struct Bound {
+  double rtol = 0.0;
+  double atol = 0.0;
+};
+
+struct OpEntry {
+  Op op;
+  int variants;  // kinds, transposes, ... (1 when the op has none)
+  std::function<std::string(int variant)> variant_name;
+  std::function<Bound(const Shape& shape, int variant)> bound;
+  // Runs the op on env's device; returns the tensors to compare with the CPU's.
+  std::function<std::vector<Tensor>(Env& env, const Shape& shape, int variant)> run;
+};
+
+Bound fixed(double rtol, double atol) { return {rtol, atol}; }
+std::string no_variant(int) { return ""; }
+
+const std::vector<OpEntry>& op_table() {
+  static const std::vector<OpEntry> table = [] {
+    std::vector<OpEntry> t;
+
+    // fill: float32 and int32 (value cast)
+    t.push_back({Op::kFill, 2, [](int v) { return v == 0 ? "float32" : "int32"; },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [](Env& env, const Shape& shape, int v) {
+                   Tensor out = env.output(shape, v == 0 ? DType::kFloat32 : DType::kInt32, "out");
+                   axon::fill(out, v == 0 ? 0.75f : -3.0f);
+                   return std::vector<Tensor>{out};
+                 }});
+
+    // fill_uniform / fill_normal: the same Philox stream on both devices
+    t.push_back({Op::kFillUniform, 1, no_variant, [](const Shape&, int) { return fixed(0, 0); },
+                 [](Env& env, const Shape& shape, int) {
+                   axon::Generator generator(1234);
+                   Tensor out = env.output(shape, "out");
+                   axon::fill_uniform(out, -2.0f, 3.0f, generator);
+                   axon::fill_uniform(out, -2.0f, 3.0f, generator);  // a non-zero offset
+                   return std::vector<Tensor>{out};
+                 }});
+    // Box-Muller in double: the last bit may differ where the libraries' log/sin/cos do.
+    t.push_back({Op::kFillNormal, 1, no_variant, [](const Shape&, int) { return fixed(1e-6, 1e-6); },
+                 [](Env& env, const Shape& shape, int) {
+                   axon::Generator generator(4321);
+                   Tensor out = env.output(shape, "out");
+                   axon::fill_normal(out, 0.5f, 2.0f, generator);
+                   axon::fill_normal(out, 0.5f, 2.0f, generator);
+                   return std::vector<Tensor>{out};
+                 }});
+
+    // gemm: 4 transpose combinations x {beta = 0 (c is NaN before: must not be read),
+    // alpha = 1.5 and beta = 0.5, k = 0 with beta = 0.5, k = 0 with beta = 0}
+    t.push_back({Op::kGemm, 16,
+                 [](int v) {
+                   static const char* modes[] = {"beta0", "alpha_beta", "k0_beta", "k0_beta0"};
+                   return std::string((v & 1) ? "ta" : "na") + ((v & 2) ? "_tb_" : "_nb_") + modes[v / 4];
+                 },
+                 [](const Shape&, int) { return fixed(1e-5, 2e-5); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const bool ta = (v & 1) != 0, tb = (v & 2) != 0;
+                   const int mode = v / 4;
+                   const std::int64_t m = shape[0], n = shape[1];
+                   const std::int64_t k = mode >= 2 ? 0 : 37;
+                   Tensor a = env.uniform(ta ? Shape{k, m} : Shape{m, k}, -1.0f, 1.0f, "a");
+                   Tensor b = env.uniform(tb ? Shape{n, k} : Shape{k, n}, -1.0f, 1.0f, "b");
+                   const bool beta0 = mode == 0 || mode == 3;
+                   Tensor c = beta0 ? env.output(Shape{m, n}, "c") : env.uniform(Shape{m, n}, -1.0f, 1.0f, "c");
+                   if (beta0) axon::fill(c, NAN);
+                   axon::gemm(a, b, c, mode == 1 ? 1.5f : 1.0f, beta0 ? 0.0f : 0.5f, ta, tb);
+                   std::vector<Tensor> results{c};
+                   if (mode == 0) results.push_back(axon::matmul(a, b, ta, tb));
+                   return results;
+                 }});
+
+    t.push_back({Op::kBiasAdd, 1, no_variant, [](const Shape&, int) { return fixed(0, 0); },
+                 [](Env& env, const Shape& shape, int) {
+                   Tensor x = env.uniform(shape, -2.0f, 2.0f, "x");
+                   Tensor bias = env.uniform(Shape{shape.cols()}, -1.0f, 1.0f, "bias");
+                   Tensor out = env.output(shape, "out");
+                   axon::bias_add_out(x, bias, out);
+                   return std::vector<Tensor>{out, axon::bias_add(x, bias)};
+                 }});
+
+    // Column sums: the CPU adds in float, row by row; CUDA in double over row chunks.
+    t.push_back({Op::kBiasGrad, 1, no_variant,
+                 [](const Shape& shape, int) {
+                   return fixed(1e-5, 1e-6 + 2e-7 * static_cast<double>(shape.rows()));
+                 },
+                 [](Env& env, const Shape& shape, int) {
+                   Tensor grad = env.uniform(shape, -1.0f, 1.0f, "grad");
+                   Tensor out = env.output(Shape{shape.cols()}, "out");
+                   axon::bias_grad_out(grad, out);
+                   return std::vector<Tensor>{out, axon::bias_grad(grad)};
+                 }});
+
+    t.push_back({Op::kBinary, 3, [](int v) { return std::string(axon::binary_name(static_cast<BinaryOp>(v))); },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [](Env& env, const Shape& shape, int v) {
+                   Tensor a = env.uniform(shape, -2.0f, 2.0f, "a");
+                   Tensor b = env.uniform(shape, -2.0f, 2.0f, "b");
+                   Tensor out = env.output(shape, "out");
+                   axon::binary_out(static_cast<BinaryOp>(v), a, b, out);
+                   return std::vector<Tensor>{out};
+                 }});
+
+    t.push_back({Op::kScale, 1, no_variant, [](const Shape&, int) { return fixed(0, 0); },
+                 [](Env& env, const Shape& shape, int) {
+                   Tensor x = env.uniform(shape, -2.0f, 2.0f, "x");
+                   Tensor out = env.output(shape, "out");
+                   axon::scale_out(x, -1.75f, out);
+                   return std::vector<Tensor>{out};
+                 }});
+
+    // y += alpha x: one multiply and one add on both devices; a 1-ulp margin all the same.
+    t.push_back({Op::kAxpy, 1, no_variant, [](const Shape&, int) { return fixed(2e-7, 1e-7); },
+                 [](Env& env, const Shape& shape, int) {
+                   Tensor x = env.uniform(shape, -2.0f, 2.0f, "x");
+                   Tensor y = env.uniform(shape, -2.0f, 2.0f, "y");
+                   axon::axpy(0.625f, x, y);
+                   return std::vector<Tensor>{y};
+                 }});
+
+    // Activations over [-4, 4): both sides of every kink, the hard-sigmoid clamps included.
+    t.push_back({Op::kActivationForward, axon::kActivationCount,
+                 [](int v) { return std::string(axon::activation_name(static_cast<Activation>(v))); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const auto kind = static_cast<Activation>(v);
+                   Tensor x = env.uniform(shape, -4.0f, 4.0f, "x");
+                   Tensor y = env.output(shape, "y");
+                   axon::activation_out(kind, x, y);
+                   // a non-default alpha for the kinds that have one
+                   Tensor y2 = env.output(shape, "y2");
+                   axon::activation_out(kind, x, y2, {0.3f});
+                   return std::vector<Tensor>{y, y2};
+                 }});
+
+    // y = f(x) is computed on the CPU and copied, so both devices differentiate the same y.
+    t.push_back({Op::kActivationBackward, axon::kActivationCount,
+                 [](int v) { return std::string(axon::activation_name(static_cast<Activation>(v))); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const auto kind = static_cast<Activation>(v);
+                   const Tensor x_cpu = env.uniform_cpu(shape, -4.0f, 4.0f);
+                   const Tensor y_cpu = axon::activation(kind, x_cpu);
+                   Tensor x = env.place(x_cpu, "x");
+                   Tensor y = env.place(y_cpu, "y");
+                   Tensor grad_y = env.uniform(shape, -1.0f, 1.0f, "grad_y");
+                   Tensor grad_x = env.output(shape, "grad_x");
+                   axon::activation_backward_out(kind, x, y, grad_y, grad_x);
+                   return std::vector<Tensor>{grad_x};
+                 }});
+
+    // softmax / log_softmax: moderate logits, and logits of +-1e4 (stability)
+    for (const Op op : {Op::kSoftmax, Op::kLogSoftmax}) {
+      const bool log = op == Op::kLogSoftmax;
+      t.push_back({op, 2, [](int v) { return v == 0 ? "moderate" : "huge"; },
+                   [log](const Shape&, int) { return log ? fixed(1e-5, 2e-6) : fixed(1e-5, 1e-7); },
+                   [log](Env& env, const Shape& shape, int v) {
+                     const float range = v == 0 ? 8.0f : 1e4f;
+                     Tensor x = env.uniform(shape, -range, range, "x");
+                     Tensor y = env.output(shape, "y");
+                     if (log) {
+                       axon::log_softmax_out(x, y);
+                     } else {
+                       axon::softmax_out(x, y);
+                     }
+                     return std::vector<Tensor>{y};
+                   }});
+    }
+
+    // softmax_backward / log_softmax_backward: no `_out` form; the Backend call writes the
+    // guarded output.
+    for (const Op op : {Op::kSoftmaxBackward, Op::kLogSoftmaxBackward}) {
+      const bool log = op == Op::kLogSoftmaxBackward;
+      t.push_back({op, 1, no_variant, [](const Shape&, int) { return fixed(1e-5, 2e-6); },
+                   [log](Env& env, const Shape& shape, int) {
+                     const Tensor x_cpu = env.uniform_cpu(shape, -4.0f, 4.0f);
+                     Tensor y = env.place(log ? axon::log_softmax(x_cpu) : axon::softmax(x_cpu), "y");
+                     Tensor grad_y = env.uniform(shape, -1.0f, 1.0f, "grad_y");
+                     Tensor result = log ? axon::log_softmax_backward(y, grad_y) : axon::softmax_backward(y, grad_y);
+                     Tensor grad_x = env.output(shape, "grad_x");
+                     auto backend = axon::backend_for(env.device());
+                     if (log) {
+                       backend->log_softmax_backward(y, grad_y, grad_x);
+                     } else {
+                       backend->softmax_backward(y, grad_y, grad_x);
+                     }
+                     return std::vector<Tensor>{result, grad_x};
+                   }});
+    }
+
+    // losses: 5 kinds x {value and gradient, value only}
+    t.push_back({Op::kLoss, 2 * axon::kLossCount,
+                 [](int v) {
+                   return std::string(axon::loss_name(static_cast<LossKind>(v / 2))) + (v % 2 ? "_value" : "_grad");
+                 },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-7); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const auto kind = static_cast<LossKind>(v / 2);
+                   const bool with_grad = v % 2 == 0;
+                   Tensor pred = env.uniform(shape, -3.0f, 3.0f, "pred");
+                   Tensor target;
+                   if (kind == LossKind::kSoftmaxCrossEntropy) {
+                     target = env.place(env.labels_cpu(shape.rows(), static_cast<int>(shape.cols())), "labels");
+                   } else if (kind == LossKind::kBceWithLogits) {
+                     target = env.uniform(shape, 0.0f, 1.0f, "target");
+                   } else {
+                     target = env.uniform(shape, -3.0f, 3.0f, "target");
+                   }
+                   Tensor value = env.output(Shape{1}, "value");
+                   Tensor grad = with_grad ? env.output(shape, "grad") : Tensor();
+                   axon::loss_out(kind, pred, target, value, grad, {0.8f});
+                   std::vector<Tensor> results{value};
+                   if (with_grad) results.push_back(grad);
+                   return results;
+                 }});
+
+    // reduce_all: no `_out` form; the Backend call writes the guarded output. Both sides sum
+    // in double.
+    t.push_back({Op::kReduceAll, 3, [](int v) { return std::string(axon::reduce_name(static_cast<ReduceOp>(v))); },
+                 [](const Shape&, int) { return fixed(1e-6, 1e-5); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const auto op = static_cast<ReduceOp>(v);
+                   Tensor x = env.uniform(shape, -1.0f, 1.0f, "x");
+                   Tensor result = axon::reduce_all(op, x);
+                   Tensor out = env.output(Shape{1}, "out");
+                   axon::backend_for(env.device())->reduce_all(op, x, out);
+                   return std::vector<Tensor>{result, out};
+                 }});
+
+    // reduce_rows: sum / mean / max, and max over small integers (ties)
+    t.push_back({Op::kReduceRows, 4,
+                 [](int v) { return v == 3 ? std::string("max_ties") : std::string(axon::reduce_name(static_cast<ReduceOp>(v))); },
+                 [](const Shape&, int) { return fixed(1e-6, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const auto op = static_cast<ReduceOp>(v == 3 ? 2 : v);
+                   Tensor x = v == 3 ? env.place(env.small_ints_cpu(shape, -3, 3), "x") : env.uniform(shape, -1.0f, 1.0f, "x");
+                   Tensor out = env.output(Shape{shape.rows()}, "out");
+                   axon::reduce_rows_out(op, x, out);
+                   return std::vector<Tensor>{out, axon::reduce_rows(op, x)};
+                 }});
+
+    // argmax_rows: no `_out` form. Distinct values, and small integers (ties: the first index).
+    t.push_back({Op::kArgmaxRows, 2, [](int v) { return v == 0 ? "distinct" : "ties"; },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [](Env& env, const Shape& shape, int v) {
+                   Tensor x = v == 0 ? env.uniform(shape, -1.0f, 1.0f, "x") : env.place(env.small_ints_cpu(shape, -3, 3), "x");
+                   Tensor result = axon::argmax_rows(x);
+                   Tensor out = env.output(Shape{shape.rows()}, DType::kInt32, "out");
+                   axon::backend_for(env.device())->argmax_rows(x, out);
+                   return std::vector<Tensor>{result, out};
+                 }});
+
+    return t;
+  }();
+  return table;
+}
+
+// 7x13 and 33x1001 and 513x257 are odd (misaligned rows, tails); 16x64 keeps every row of a
+// 16-byte aligned view aligned; 513x257 is many blocks.
+const std::vector<Shape>& shapes() {
+  static const std::vector<Shape> list{Shape{1, 1}, Shape{7, 13}, Shape{16, 64}, Shape{33, 1001}, Shape{513, 257}};
+  return list;
+}
+
+// ---- comparison -----------------------------------------------------------------------------
+
+// Shape's operator== is a friend without AXON_API, so not exported by libaxon.so: compare here.
+bool same_shape(const Shape& a, const Shape& b) { return a.str() == b.str(); }
+
+::testing::AssertionResult matches(const Tensor& want, const Tensor& got, Bound bound) {
+  if (!same_shape(got.shape(), want.shape()) || got.dtype() != want.dtype()) {
+    return ::testing::AssertionFailure() << "got " << got.describe() << ", want " << want.describe();
+  }
+  if (want.dtype() == DType::kInt32) {
+    const auto w = want.to_int_vector();
+    const auto g = got.to_int_vector();
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      if (w[i] != g[i]) {
+        return ::testing::AssertionFailure() << "element " << i << ": got " << g[i] << ", want " << w[i];
+      }
+    }
+    return ::testing::AssertionSuccess();
+  }
+  const auto finite = axon_test::all_finite(got);
+  if (!finite) return finite;
+  return axon_test::near_ref(axon_test::values_of(got), axon_test::values_of(want), bound.rtol, bound.atol);
+}
+
+std::string case_name(const OpEntry& entry, const Shape& shape, int variant, std::int64_t pad) {
+  std::ostringstream s;
+  s << axon::op_name(entry.op);
+  const std::string v = entry.variant_name(variant);
+  if (!v.empty()) s << "(" << v << ")";
+  s << " " << shape.str() << (pad % 4 == 0 ? " aligned" : " misaligned");
+  return s.str();
+}
+
+// ---- the tests ------------------------------------------------------------------------------
+
+TEST(OpTable, CoversEveryOp) {
+  std::multiset<int> listed;
+  for (const OpEntry& entry : op_table()) listed.insert(static_cast<int>(entry.op));
+  for (int op = 0; op < axon::kOpCount; ++op) {
+    EXPECT_EQ(listed.count(op), 1u) << "axon::Op " << op << " (" << axon::op_name(static_cast<Op>(op))
+                                    << ") must appear exactly once in the cross-backend table";
+  }
+  EXPECT_EQ(listed.size(), static_cast<std::size_t>(axon::kOpCount));
+}
+
+class CudaOps : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    if (axon::device_count(axon::DeviceType::kCuda) == 0) {
+      if (cuda_required()) {
+        FAIL() << "AXON_REQUIRE_CUDA=1 but no CUDA device is available (CUDA backend compiled: "
+               << (axon::cuda_compiled() ? "yes" : "no") << ")";
+      }
+      GTEST_SKIP() << "no CUDA device (set AXON_REQUIRE_CUDA=1 to make this a failure)";
+    }
+    axon::set_allow_tf32(false);  // exact FP32 GEMMs, comparable with the CPU
+  }
+};
+
+// Runs every shape and variant of an entry on the CPU (the reference, aligned) and on `target`
+// with aligned and misaligned placements, and compares.
+void check_against_cpu(int index, Device target) {
+  const OpEntry& entry = op_table()[static_cast<std::size_t>(index)];
+  for (std::size_t s = 0; s < shapes().size(); ++s) {
+    const Shape& shape = shapes()[s];
+    for (int variant = 0; variant < entry.variants; ++variant) {
+      const auto seed = static_cast<std::uint32_t>(1000 * index + 100 * static_cast<int>(s) + variant);
+      Env cpu_env(Device::cpu(), 4, seed);
+      const std::vector<Tensor> want = entry.run(cpu_env, shape, variant);
+      ASSERT_TRUE(cpu_env.guards_intact()) << case_name(entry, shape, variant, 4);
+      for (const std::int64_t pad : {4, 1}) {
+        const std::string name = case_name(entry, shape, variant, pad) + " on " + target.str();
+        SCOPED_TRACE(name);
+        Env env(target, pad, seed);
+        std::vector<Tensor> got;
+        ASSERT_NO_THROW(got = entry.run(env, shape, variant));
+        ASSERT_NO_THROW(axon::synchronize(target));
+        ASSERT_EQ(got.size(), want.size());
+        const Bound bound = entry.bound(shape, variant);
+        for (std::size_t r = 0; r < want.size(); ++r) {
+          EXPECT_EQ(got[r].device(), target) << name << ", result " << r;
+          EXPECT_TRUE(matches(want[r], got[r], bound)) << name << ", result " << r;
+        }
+        EXPECT_TRUE(env.guards_intact()) << name;
+      }
+    }
+  }
+}
+
+// The harness itself, on any machine: the CPU against itself (aligned vs misaligned views).
+TEST(OpTable, HarnessRunsOnCpu) {
+  for (int index = 0; index < static_cast<int>(op_table().size()); ++index) {
+    SCOPED_TRACE(std::string(axon::op_name(op_table()[static_cast<std::size_t>(index)].op)));
+    check_against_cpu(index, Device::cpu());
+  }
+}
+
+TEST_P(CudaOps, MatchesCpu) { check_against_cpu(GetParam(), Device::cuda(0)); }
+
+INSTANTIATE_TEST_SUITE_P(AllOps, CudaOps, ::testing::Range(0, static_cast<int>(op_table().size())),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(axon::op_name(op_table()[static_cast<std::size_t>(info.param)].op));
+                         });
+
+}  // namespace

@@ -1,4 +1,6 @@
-// Reductions: whole tensor and per row. Sums accumulate in double.
+// Reductions: whole tensor and per row. Sums accumulate in double. Max and argmax propagate NaN
+// as PyTorch does: a NaN anywhere makes the max NaN, and argmax points at the first NaN.
+#include <cmath>
 #include <limits>
 
 #include "cpu/cpu_backend.h"
@@ -11,7 +13,10 @@ namespace {
 double row_reduce(ReduceOp op, const float* row, std::int64_t cols) {
   if (op == ReduceOp::kMax) {
     float best = row[0];
-    for (std::int64_t col = 1; col < cols; ++col) best = row[col] > best ? row[col] : best;
+    for (std::int64_t col = 0; col < cols; ++col) {
+      if (std::isnan(row[col])) return row[col];
+      best = row[col] > best ? row[col] : best;
+    }
     return best;
   }
   double total = 0.0;
@@ -28,9 +33,13 @@ void CpuBackend::reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) {
   double result = 0.0;
   if (op == ReduceOp::kMax) {
     float best = -std::numeric_limits<float>::infinity();
-#pragma omp parallel for schedule(static) reduction(max : best) if (n >= kParallelElements)
-    for (std::int64_t i = 0; i < n; ++i) best = in[i] > best ? in[i] : best;
-    result = best;
+    bool has_nan = false;
+#pragma omp parallel for schedule(static) reduction(max : best) reduction(|| : has_nan) if (n >= kParallelElements)
+    for (std::int64_t i = 0; i < n; ++i) {
+      has_nan = has_nan || std::isnan(in[i]);
+      best = in[i] > best ? in[i] : best;
+    }
+    result = has_nan ? std::numeric_limits<double>::quiet_NaN() : best;
   } else {
     double total = 0.0;
 #pragma omp parallel for simd schedule(static) reduction(+ : total) if (n >= kParallelElements)
@@ -60,7 +69,13 @@ void CpuBackend::argmax_rows(const Tensor& x, const Tensor& out) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* row = in + r * cols;
     std::int64_t best = 0;
-    for (std::int64_t col = 1; col < cols; ++col) best = row[col] > row[best] ? col : best;
+    for (std::int64_t col = 0; col < cols; ++col) {
+      if (std::isnan(row[col])) {
+        best = col;
+        break;
+      }
+      best = row[col] > row[best] ? col : best;
+    }
     result[r] = static_cast<std::int32_t>(best);
   }
 }

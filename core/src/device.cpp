@@ -41,7 +41,12 @@ int device_count(DeviceType type) {
     case DeviceType::kCpu: return 1;
     case DeviceType::kCuda:
 #if defined(AXON_WITH_CUDA)
-      return detail::cuda_device_count();
+    {
+      // Asked by every op that touches a GPU: count once (devices do not come and go while a
+      // process runs; CUDA_VISIBLE_DEVICES is read once by the runtime too).
+      static const int count = detail::cuda_device_count();
+      return count;
+    }
 #else
       return 0;
 #endif

@@ -255,4 +255,22 @@ TEST(CpuArgmax, InfinitiesAndZeroRows) {
   EXPECT_EQ(axon::argmax_rows(Tensor::zeros({0, 3})).shape(), (Shape{0}));
 }
 
+// NaN propagates (as in PyTorch): wherever it sits, max is NaN and argmax points at the first NaN.
+TEST(CpuReduceNaN, MaxAndArgmaxPropagateNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (const std::int64_t where : {std::int64_t{0}, std::int64_t{3}, std::int64_t{6}}) {
+    std::vector<float> row{1.5f, -2.0f, 9.0f, 0.5f, 9.0f, -7.0f, 3.0f};
+    row[static_cast<std::size_t>(where)] = nan;
+    row[static_cast<std::size_t>((where + 5) % 7)] = nan;  // a second NaN later must not win
+    const Tensor x = Tensor::from_vector({1, 7}, row);
+    EXPECT_TRUE(std::isnan(axon::max(x).item())) << "NaN at " << where;
+    EXPECT_TRUE(std::isnan(axon::reduce_rows(ReduceOp::kMax, x).item())) << "NaN at " << where;
+    EXPECT_EQ(axon::argmax_rows(x).to_int_vector()[0], std::min(where, (where + 5) % 7)) << "NaN at " << where;
+  }
+  // A large tensor (threaded path) with one NaN in the middle.
+  std::vector<float> big(100003, 1.0f);
+  big[50001] = nan;
+  EXPECT_TRUE(std::isnan(axon::max(Tensor::from_vector({100003}, big)).item()));
+}
+
 }  // namespace

@@ -98,12 +98,12 @@ AXON_API void loss_out(LossKind kind, const Tensor& pred, const Tensor& target,
 // ---- reductions ----
 AXON_API Tensor sum(const Tensor& x);   // one element
 AXON_API Tensor mean(const Tensor& x);  // one element; ValueError for an empty tensor
-AXON_API Tensor max(const Tensor& x);   // one element; ValueError for an empty tensor
+AXON_API Tensor max(const Tensor& x);   // one element; ValueError for an empty tensor; NaN if any is
 AXON_API Tensor reduce_all(ReduceOp op, const Tensor& x);
 // Per row (over the last axis): [rows]. Mean and max of empty rows throw ValueError.
 AXON_API Tensor reduce_rows(ReduceOp op, const Tensor& x);
 AXON_API void reduce_rows_out(ReduceOp op, const Tensor& x, const Tensor& out);
-// Index of the largest value of each row (the first, on ties): int32 [rows].
+// Index of the largest value of each row (the first, on ties; the first NaN, if any): int32 [rows].
 AXON_API Tensor argmax_rows(const Tensor& x);
 
 // Waits for all queued work on a device (a no-op on the CPU).

@@ -48,6 +48,14 @@ class CpuBackend final : public Backend {
   void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) override;
   void argmax_rows(const Tensor& x, const Tensor& out) override;
 
+  void bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias, const Tensor& pre,
+                       const Tensor& y) override;
+  void activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre, const Tensor& y,
+                                     const Tensor& grad_y, const Tensor& grad_pre,
+                                     const Tensor& grad_bias) override;
+  void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
+              const Tensor& pre, const Tensor& y) override;
+
  private:
   std::atomic<std::size_t> live_bytes_{0};
   std::atomic<std::size_t> peak_bytes_{0};

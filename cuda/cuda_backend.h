@@ -148,6 +148,15 @@ class CudaBackend final : public Backend {
   void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) override;
   void argmax_rows(const Tensor& x, const Tensor& out) override;
 
+  // cuda_fused.cu
+  void bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias, const Tensor& pre,
+                       const Tensor& y) override;
+  void activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre, const Tensor& y,
+                                     const Tensor& grad_y, const Tensor& grad_pre,
+                                     const Tensor& grad_bias) override;
+  void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
+              const Tensor& pre, const Tensor& y) override;
+
  private:
   LaunchConfig launch() const { return {stream_.get(), max_blocks_}; }
   // Reads the label error flag (the stream must be idle or this waits for it) and throws

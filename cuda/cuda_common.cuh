@@ -49,10 +49,15 @@ struct SumOp {
   __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
 };
 
-// The CPU backend's max step, `v > best ? v : best`: NaN is never picked over a number, and
-// -inf is the identity (an all-NaN input gives -inf, as on the CPU).
-struct GreaterOp {
-  __device__ __forceinline__ float operator()(float best, float v) const { return v > best ? v : best; }
+// The max of the CPU backend (cpu/cpu_reduce.cpp): NaN propagates, as in PyTorch: a NaN on
+// either side wins, so a NaN anywhere makes the max NaN whatever the reduction tree. -inf is the
+// identity. Used for softmax's row max too, where any NaN makes the whole row NaN either way.
+struct MaxOp {
+  __device__ __forceinline__ float operator()(float best, float v) const {
+    if (best != best) return best;
+    if (v != v) return v;
+    return v > best ? v : best;
+  }
 };
 
 template <class T, class Op>

@@ -67,5 +67,9 @@ void launch_argmax_rows(const LaunchConfig& lc, const float* x, std::int32_t* ou
                         std::int64_t rows, std::int64_t cols);
 void launch_bias_grad(const LaunchConfig& lc, CachingAllocator& allocator, const float* grad,
                       float* out, std::int64_t rows, std::int64_t cols);
+// out[col] = (float)(sum over chunk of partials[chunk * cols + col]), in chunk order: the second
+// pass of every column sum (bias_grad, activation_backward_bias_grad).
+void launch_column_sums_finish(const LaunchConfig& lc, const double* partials, std::int64_t chunks,
+                               std::int64_t cols, float* out);
 
 }  // namespace axon::cuda

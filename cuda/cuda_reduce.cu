@@ -37,21 +37,21 @@ __global__ void partial_sum_kernel(const float* x, std::int64_t n, bool vec, dou
 __global__ void partial_max_kernel(const float* x, std::int64_t n, float* partials) {
   __shared__ float shared_f[32];
   float best = -INFINITY;
-  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) best = GreaterOp{}(best, x[i]);
-  best = block_reduce(best, GreaterOp{}, -INFINITY, shared_f);
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) best = MaxOp{}(best, x[i]);
+  best = block_reduce(best, MaxOp{}, -INFINITY, shared_f);
   if (threadIdx.x == 0) partials[blockIdx.x] = best;
 }
 
 __global__ void finish_max_kernel(const float* partials, std::int64_t count, float* out) {
   __shared__ float shared_f[32];
   float best = -INFINITY;
-  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) best = GreaterOp{}(best, partials[i]);
-  best = block_reduce(best, GreaterOp{}, -INFINITY, shared_f);
+  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) best = MaxOp{}(best, partials[i]);
+  best = block_reduce(best, MaxOp{}, -INFINITY, shared_f);
   if (threadIdx.x == 0) *out = best;
 }
 
-// One block per row. Max follows the CPU's row loop, which starts from row[0]: a NaN in
-// column 0 makes the row's max NaN, a NaN elsewhere is skipped.
+// One block per row. Max propagates NaN (MaxOp), as the CPU's row loop: a NaN anywhere in the
+// row makes its max NaN.
 __global__ void reduce_rows_kernel(ReduceOp op, const float* x, float* out, std::int64_t rows,
                                    std::int64_t cols) {
   __shared__ float shared_f[32];
@@ -60,9 +60,9 @@ __global__ void reduce_rows_kernel(ReduceOp op, const float* x, float* out, std:
     const float* row = x + r * cols;
     if (op == ReduceOp::kMax) {
       float best = -INFINITY;
-      for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) best = GreaterOp{}(best, row[c]);
-      best = block_reduce(best, GreaterOp{}, -INFINITY, shared_f);
-      if (threadIdx.x == 0) out[r] = row[0] != row[0] ? row[0] : best;
+      for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) best = MaxOp{}(best, row[c]);
+      best = block_reduce(best, MaxOp{}, -INFINITY, shared_f);
+      if (threadIdx.x == 0) out[r] = best;
     } else {
       double total = 0.0;
       for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) total += static_cast<double>(row[c]);
@@ -74,11 +74,21 @@ __global__ void reduce_rows_kernel(ReduceOp op, const float* x, float* out, std:
   }
 }
 
-// The better of two (value, index) candidates: the larger value, the smaller index on ties.
-// NaN values never win (the CPU's `row[col] > row[best]` skips them).
+// The better of two (value, index) candidates, as the CPU's argmax (the first NaN if the row
+// has one, else the first index of the largest value): NaN beats any number, and between two
+// NaNs or two equal values the smaller index wins. Associative and commutative, so any
+// reduction tree gives the CPU's answer.
 __device__ __forceinline__ void arg_combine(float& value, std::int64_t& index, float other_value,
                                             std::int64_t other_index) {
-  if (other_value > value || (other_value == value && other_index < index)) {
+  const bool nan = value != value;
+  const bool other_nan = other_value != other_value;
+  bool take;
+  if (other_nan) {
+    take = !nan || other_index < index;
+  } else {
+    take = !nan && (other_value > value || (other_value == value && other_index < index));
+  }
+  if (take) {
     value = other_value;
     index = other_index;
   }
@@ -115,11 +125,8 @@ __global__ void argmax_rows_kernel(const float* x, std::int32_t* out, std::int64
         const std::int64_t other_index = __shfl_down_sync(0xffffffffu, index, offset);
         arg_combine(value, index, other_value, other_index);
       }
-      if (lane == 0) {
-        // A NaN in column 0 (or a row of NaN only) gives 0, as the CPU loop that starts at 0.
-        const bool first_is_nan = row[0] != row[0];
-        out[r] = static_cast<std::int32_t>((first_is_nan || index == kNoIndex) ? 0 : index);
-      }
+      // Every column was combined, so index is a real column (kNoIndex only if cols == 0).
+      if (lane == 0) out[r] = static_cast<std::int32_t>(index == kNoIndex ? 0 : index);
     }
   }
 }
@@ -222,8 +229,13 @@ void launch_bias_grad(const LaunchConfig& lc, CachingAllocator& allocator, const
   column_partials_kernel<<<grid, kThreads, 0, lc.stream>>>(grad, rows, cols, rows_per_chunk,
                                                            partials.as<double>());
   AXON_KERNEL_CHECK("column_partials_kernel");
-  column_finish_kernel<<<grid_for(lc, cols), kThreads, 0, lc.stream>>>(partials.as<double>(), chunks,
-                                                                       cols, out);
+  launch_column_sums_finish(lc, partials.as<double>(), chunks, cols, out);
+}
+
+void launch_column_sums_finish(const LaunchConfig& lc, const double* partials, std::int64_t chunks,
+                               std::int64_t cols, float* out) {
+  if (cols <= 0) return;
+  column_finish_kernel<<<grid_for(lc, cols), kThreads, 0, lc.stream>>>(partials, chunks, cols, out);
   AXON_KERNEL_CHECK("column_finish_kernel");
 }
 

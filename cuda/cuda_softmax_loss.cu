@@ -15,8 +15,8 @@ namespace {
 
 __device__ __forceinline__ float row_max(const float* row, std::int64_t cols, float* shared) {
   float best = -INFINITY;
-  for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) best = GreaterOp{}(best, row[c]);
-  return block_reduce(best, GreaterOp{}, -INFINITY, shared);
+  for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) best = MaxOp{}(best, row[c]);
+  return block_reduce(best, MaxOp{}, -INFINITY, shared);
 }
 
 // Sum over the row of exp(x - max), each exp in float, accumulated in double.
@@ -97,18 +97,21 @@ __global__ void softmax_cross_entropy_kernel(const float* logits, const std::int
   __shared__ double shared_d[32];
   for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* row = logits + r * cols;
+    const std::int32_t label = labels[r];
+    const bool bad = label < 0 || label >= cols;
+    // Read before the block reductions: their barriers order this read before any thread of
+    // the block writes the gradient row, which may be the logits row itself (grad == pred).
+    const float label_logit = (threadIdx.x == 0 && !bad) ? row[label] : 0.0f;
     const float max = row_max(row, cols, shared_f);
     const double sum = row_sum_exp(row, cols, max, shared_d);
     const double log_sum = ::log(sum);
-    const std::int32_t label = labels[r];
-    const bool bad = label < 0 || label >= cols;
     if (threadIdx.x == 0) {
       if (bad) {
         atomicMin(error_flag, (static_cast<unsigned long long>(r) << 32) |
                                   static_cast<unsigned long long>(static_cast<std::uint32_t>(label)));
         row_loss[r] = NAN;
       } else {
-        row_loss[r] = log_sum - static_cast<double>(row[label] - max);
+        row_loss[r] = log_sum - static_cast<double>(label_logit - max);
       }
     }
     if (grad != nullptr) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "axon/error.h"
+#include "axon/op_kinds.h"
 #include "axon/tensor.h"
 
 namespace axon::detail {
@@ -26,6 +27,9 @@ void check_rank(std::string_view op, const Arg& arg, int rank);
 void check_min_rank(std::string_view op, const Arg& arg, int rank);
 // a and b have the same shape.
 void check_same_shape(std::string_view op, const Arg& a, const Arg& b);
+// The alpha an activation runs with: params.alpha, or the kind's default when negative.
+float resolve_alpha(const std::string& op, Activation kind, ActivationParams params);
+
 [[noreturn]] void throw_shape(std::string_view op, const std::string& what,
                               std::initializer_list<Arg> args);
 

@@ -31,6 +31,9 @@ std::string_view op_name(Op op) {
     case Op::kReduceAll: return "reduce_all";
     case Op::kReduceRows: return "reduce_rows";
     case Op::kArgmaxRows: return "argmax_rows";
+    case Op::kBiasActivation: return "bias_activation";
+    case Op::kActivationBackwardBiasGrad: return "activation_backward_bias_grad";
+    case Op::kLinear: return "linear";
   }
   return "?";
 }

@@ -14,6 +14,9 @@ std::string activation_op(Activation kind, const char* suffix = "") {
   return std::string(activation_name(kind)) + suffix;
 }
 
+}  // namespace
+
+namespace detail {
 float resolve_alpha(const std::string& op, Activation kind, ActivationParams params) {
   if (params.alpha < 0.0f) return default_alpha(kind);
   if (!std::isfinite(params.alpha)) {
@@ -21,6 +24,10 @@ float resolve_alpha(const std::string& op, Activation kind, ActivationParams par
   }
   return params.alpha;
 }
+}  // namespace detail
+
+namespace {
+using detail::resolve_alpha;
 
 void check_float_same_shape(const std::string& op, std::initializer_list<detail::Arg> args) {
   const detail::Arg& first = *args.begin();

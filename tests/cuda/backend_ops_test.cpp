@@ -393,6 +393,53 @@ const std::vector<OpEntry>& op_table() {
                    return std::vector<Tensor>{result, out};
                  }});
 
+    // Fused Dense ops, every activation. pre = x + bias is exact on both devices.
+    t.push_back({Op::kBiasActivation, axon::kActivationCount,
+                 [](int v) { return std::string(axon::activation_name(static_cast<Activation>(v))); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const auto kind = static_cast<Activation>(v);
+                   Tensor x = env.uniform(shape, -4.0f, 4.0f, "x");
+                   Tensor bias = env.uniform(Shape{shape.cols()}, -1.0f, 1.0f, "bias");
+                   Tensor pre = env.output(shape, "pre");
+                   Tensor y = env.output(shape, "y");
+                   axon::bias_activation_out(kind, x, bias, pre, y);
+                   return std::vector<Tensor>{pre, y};
+                 }});
+
+    // grad_pre elementwise, grad_bias a column sum (float on the CPU, double on CUDA).
+    t.push_back({Op::kActivationBackwardBiasGrad, axon::kActivationCount,
+                 [](int v) { return std::string(axon::activation_name(static_cast<Activation>(v))); },
+                 [](const Shape& shape, int) { return fixed(1e-5, 1e-6 + 2e-7 * static_cast<double>(shape.rows())); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const auto kind = static_cast<Activation>(v);
+                   const Tensor pre_cpu = env.uniform_cpu(shape, -4.0f, 4.0f);
+                   const Tensor y_cpu = axon::activation(kind, pre_cpu);
+                   Tensor pre = env.place(pre_cpu, "pre");
+                   Tensor y = env.place(y_cpu, "y");
+                   Tensor grad_y = env.uniform(shape, -1.0f, 1.0f, "grad_y");
+                   Tensor grad_pre = env.output(shape, "grad_pre");
+                   Tensor grad_bias = env.output(Shape{shape.cols()}, "grad_bias");
+                   axon::activation_backward_bias_grad_out(kind, pre, y, grad_y, grad_pre, grad_bias);
+                   return std::vector<Tensor>{grad_pre, grad_bias};
+                 }});
+
+    // The Dense forward through cublasLt's bias epilogue: x [rows, 37] @ w [37, cols] + bias.
+    t.push_back({Op::kLinear, axon::kActivationCount,
+                 [](int v) { return std::string(axon::activation_name(static_cast<Activation>(v))); },
+                 [](const Shape&, int) { return fixed(1e-5, 2e-5); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const auto kind = static_cast<Activation>(v);
+                   const std::int64_t k = 37;
+                   Tensor x = env.uniform(Shape{shape[0], k}, -1.0f, 1.0f, "x");
+                   Tensor w = env.uniform(Shape{k, shape[1]}, -1.0f, 1.0f, "w");
+                   Tensor bias = env.uniform(Shape{shape[1]}, -1.0f, 1.0f, "bias");
+                   Tensor pre = env.output(shape, "pre");
+                   Tensor y = env.output(shape, "y");
+                   axon::linear_out(kind, x, w, bias, pre, y);
+                   return std::vector<Tensor>{pre, y};
+                 }});
+
     return t;
   }();
   return table;

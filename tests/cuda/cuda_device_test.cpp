@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -164,6 +165,42 @@ TEST_F(CudaDevice, ReductionsAndLossesAreDeterministic) {
   EXPECT_EQ(axon::bias_grad(x).to_vector(), axon::bias_grad(x).to_vector());
   EXPECT_EQ(axon::reduce_rows(axon::ReduceOp::kSum, x).to_vector(),
             axon::reduce_rows(axon::ReduceOp::kSum, x).to_vector());
+}
+
+// Max and argmax propagate NaN exactly as the CPU backend does (cpu/cpu_reduce.cpp): a NaN
+// anywhere makes max NaN, argmax points at the first NaN. Rows wide enough for several warps, so
+// the NaNs meet numbers and each other at every level of the reduction tree.
+TEST_F(CudaDevice, MaxAndArgmaxPropagateNaNAsTheCpu) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  constexpr std::int64_t kCols = 1000;
+  const std::vector<std::vector<std::int64_t>> nan_columns{{}, {0}, {3, 8}, {999}, {700, 40}, {31, 32, 33}};
+  const auto rows = static_cast<std::int64_t>(nan_columns.size());
+  std::vector<float> values = axon_test::random_floats(static_cast<std::size_t>(rows * kCols), -1.0f, 1.0f, 21);
+  values[5] = 2.0f;  // row 0: a unique max at 5 ...
+  values[6] = 2.0f;  // ... tied at 6: the first index wins
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (const std::int64_t c : nan_columns[static_cast<std::size_t>(r)]) values[static_cast<std::size_t>(r * kCols + c)] = nan;
+  }
+  const Tensor host = Tensor::from_vector({rows, kCols}, std::span<const float>(values));
+  const Tensor device = host.to(cuda_);
+  EXPECT_EQ(axon::argmax_rows(device).to_int_vector(), axon::argmax_rows(host).to_int_vector());
+  EXPECT_EQ(axon::argmax_rows(device).to_int_vector()[0], 5);
+  const auto want_max = axon::reduce_rows(axon::ReduceOp::kMax, host).to_vector();
+  const auto got_max = axon::reduce_rows(axon::ReduceOp::kMax, device).to_vector();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const auto i = static_cast<std::size_t>(r);
+    EXPECT_EQ(std::isnan(got_max[i]), nan_columns[i].size() > 0) << "row " << r;
+    if (!std::isnan(want_max[i])) {
+      EXPECT_EQ(got_max[i], want_max[i]) << "row " << r;
+    }
+  }
+  // The whole tensor: NaN, and without NaN the plain max.
+  EXPECT_TRUE(std::isnan(axon::max(device).item()));
+  std::vector<float> big(100003, 1.0f);
+  big[99] = 3.0f;
+  EXPECT_EQ(axon::max(Tensor::from_vector({100003}, std::span<const float>(big), cuda_)).item(), 3.0f);
+  big[50001] = nan;
+  EXPECT_TRUE(std::isnan(axon::max(Tensor::from_vector({100003}, std::span<const float>(big), cuda_)).item()));
 }
 
 TEST_F(CudaDevice, OutOfMemoryNamesTheRequest) {

@@ -77,6 +77,18 @@ class AXON_API Backend {
   virtual void reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) = 0;   // out: [1]
   virtual void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) = 0;  // out: [rows]
   virtual void argmax_rows(const Tensor& x, const Tensor& out) = 0;  // out: int32 [rows]
+
+  // ---- fused (the forward and backward of a Dense layer) ----
+  // pre = x + bias (per row); y = f(pre).
+  virtual void bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias,
+                               const Tensor& pre, const Tensor& y) = 0;
+  // grad_pre = grad_y * f'(pre) (y = f(pre) given too); grad_bias = column sums of grad_pre.
+  virtual void activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre,
+                                             const Tensor& y, const Tensor& grad_y,
+                                             const Tensor& grad_pre, const Tensor& grad_bias) = 0;
+  // pre = x @ w + bias, y = f(pre): x [batch, in], w [in, out], bias [out].
+  virtual void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w,
+                      const Tensor& bias, const Tensor& pre, const Tensor& y) = 0;
 };
 
 // The backend that owns a device; throws DeviceError (one sentence) when the device is absent.

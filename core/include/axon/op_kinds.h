@@ -70,8 +70,12 @@ enum class Op : std::uint8_t {
   kReduceAll,
   kReduceRows,
   kArgmaxRows,
+  // Fused: one pass (CPU) or one kernel / one cublasLt call (CUDA) where two would do.
+  kBiasActivation,             // pre = x + bias; y = f(pre)
+  kActivationBackwardBiasGrad, // grad_pre = grad_y * f'(pre); grad_bias = column sums of grad_pre
+  kLinear,                     // pre = x @ w + bias; y = f(pre)
 };
-inline constexpr int kOpCount = 19;
+inline constexpr int kOpCount = 22;
 
 AXON_API std::string_view op_name(Op op);
 AXON_API std::string_view activation_name(Activation activation);

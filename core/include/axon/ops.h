@@ -106,6 +106,19 @@ AXON_API void reduce_rows_out(ReduceOp op, const Tensor& x, const Tensor& out);
 // Index of the largest value of each row (the first, on ties; the first NaN, if any): int32 [rows].
 AXON_API Tensor argmax_rows(const Tensor& x);
 
+// ---- fused ops: a Dense layer's forward and backward in few passes ----
+// pre = x + bias (bias per column), y = f(pre). pre is kept for the backward.
+AXON_API void bias_activation_out(Activation kind, const Tensor& x, const Tensor& bias,
+                                  const Tensor& pre, const Tensor& y, ActivationParams params = {});
+// grad_pre = grad_y * f'(pre) given pre and y = f(pre); grad_bias = column sums of grad_pre.
+AXON_API void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const Tensor& y,
+                                                const Tensor& grad_y, const Tensor& grad_pre,
+                                                const Tensor& grad_bias, ActivationParams params = {});
+// The whole Dense forward: pre = x @ w + bias, y = f(pre); x [batch, in], w [in, out],
+// bias [out], pre and y [batch, out]. On CUDA the bias rides in the GEMM's epilogue (cublasLt).
+AXON_API void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor& bias,
+                         const Tensor& pre, const Tensor& y, ActivationParams params = {});
+
 // Waits for all queued work on a device (a no-op on the CPU).
 AXON_API void synchronize(Device device);
 

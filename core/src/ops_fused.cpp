@@ -1,0 +1,76 @@
+// Fused ops: a Dense layer's forward (linear_out) and backward (activation_backward_bias_grad_out)
+// in as few passes over memory as the backend can manage.
+#include <string>
+
+#include "axon/backend.h"
+#include "axon/ops.h"
+#include "core/src/check.h"
+
+namespace axon {
+
+namespace {
+
+using detail::Arg;
+
+void check_float(const std::string& op, std::initializer_list<Arg> args) {
+  for (const Arg& arg : args) detail::check_dtype(op, arg, DType::kFloat32);
+}
+
+// pre and y are [rows, cols] like `like`; bias is [cols].
+void check_bias_outputs(const std::string& op, const Arg& like, const Arg& bias, const Arg& pre, const Arg& y) {
+  detail::check_rank(op, like, 2);
+  detail::check_shape(op, bias, Shape{like.second->dim(1)}, {like});
+  detail::check_shape(op, pre, like.second->shape(), {like});
+  detail::check_shape(op, y, like.second->shape(), {like});
+}
+
+}  // namespace
+
+void bias_activation_out(Activation kind, const Tensor& x, const Tensor& bias, const Tensor& pre, const Tensor& y,
+                         ActivationParams params) {
+  const std::string op = "bias_" + std::string(activation_name(kind));
+  const Device device = detail::check_same_device(op, {{"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
+  check_float(op, {{"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
+  check_bias_outputs(op, {"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y});
+  backend_for(device)->bias_activation(kind, detail::resolve_alpha(op, kind, params), x, bias, pre, y);
+}
+
+void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const Tensor& y, const Tensor& grad_y,
+                                       const Tensor& grad_pre, const Tensor& grad_bias, ActivationParams params) {
+  const std::string op = std::string(activation_name(kind)) + "_backward_bias_grad";
+  const Device device = detail::check_same_device(
+      op, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}, {"grad_bias", &grad_bias}});
+  check_float(op, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}, {"grad_bias", &grad_bias}});
+  check_bias_outputs(op, {"pre", &pre}, {"grad_bias", &grad_bias}, {"y", &y}, {"grad_y", &grad_y});
+  detail::check_shape(op, {"grad_pre", &grad_pre}, pre.shape(), {{"pre", &pre}});
+  if (grad_bias.shares_storage_with(grad_pre)) {
+    throw ValueError("axon::" + op + ": grad_bias must not share storage with grad_pre");
+  }
+  backend_for(device)->activation_backward_bias_grad(kind, detail::resolve_alpha(op, kind, params), pre, y, grad_y,
+                                                     grad_pre, grad_bias);
+}
+
+void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& pre,
+                const Tensor& y, ActivationParams params) {
+  const std::string op = "linear_" + std::string(activation_name(kind));
+  const Device device =
+      detail::check_same_device(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
+  check_float(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
+  detail::check_rank(op, {"x", &x}, 2);
+  detail::check_rank(op, {"w", &w}, 2);
+  if (x.dim(1) != w.dim(0)) {
+    detail::throw_shape(op, "x's columns must equal w's rows", {{"x", &x}, {"w", &w}});
+  }
+  detail::check_shape(op, {"bias", &bias}, Shape{w.dim(1)}, {{"w", &w}});
+  const Shape out_shape{x.dim(0), w.dim(1)};
+  detail::check_shape(op, {"pre", &pre}, out_shape, {{"x", &x}, {"w", &w}});
+  detail::check_shape(op, {"y", &y}, out_shape, {{"x", &x}, {"w", &w}});
+  for (const Tensor* output : {&pre, &y}) {
+    if (output->shares_storage_with(x) || output->shares_storage_with(w) || output->shares_storage_with(bias)) {
+      throw ValueError("axon::" + op + ": pre and y must not share storage with x, w or bias");
+    }
+  }
+  backend_for(device)->linear(kind, detail::resolve_alpha(op, kind, params), x, w, bias, pre, y);
+}
+
+}  // namespace axon

@@ -1,0 +1,82 @@
+// Fused ops: Dense forward (GEMM, then bias + activation in one pass) and backward (activation
+// derivative + bias gradient in one pass).
+#include "core/src/kernels/activation_math.h"
+#include "cpu/cpu_backend.h"
+#include "cpu/parallel.h"
+
+namespace axon::cpu {
+
+void CpuBackend::bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias,
+                                 const Tensor& pre, const Tensor& y) {
+  const std::int64_t rows = x.dim(0);
+  const std::int64_t cols = x.dim(1);
+  const float* in = x.data<float>();
+  const float* b = bias.data<float>();
+  float* pre_data = pre.data<float>();
+  float* out = y.data<float>();
+  kernels::with_activation(kind, [=](auto kind_constant) {
+    constexpr Activation kKind = decltype(kind_constant)::value;
+    parallel_for(rows, parallel_rows(rows, cols) ? 1 : rows + 1, [=](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t r = begin; r < end; ++r) {
+        const float* in_row = in + r * cols;
+        float* pre_row = pre_data + r * cols;
+        float* out_row = out + r * cols;
+        const float* bias_row = b;
+#pragma omp simd
+        for (std::int64_t col = 0; col < cols; ++col) {
+          const float value = in_row[col] + bias_row[col];
+          pre_row[col] = value;
+          out_row[col] = kernels::activate<kKind>(alpha, value);
+        }
+      }
+    });
+  });
+}
+
+void CpuBackend::activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre, const Tensor& y,
+                                               const Tensor& grad_y, const Tensor& grad_pre,
+                                               const Tensor& grad_bias) {
+  const std::int64_t rows = pre.dim(0);
+  const std::int64_t cols = pre.dim(1);
+  const float* p = pre.data<float>();
+  const float* out = y.data<float>();
+  const float* g = grad_y.data<float>();
+  float* gp = grad_pre.data<float>();
+  float* gb = grad_bias.data<float>();
+  // Threads own blocks of columns and walk all rows, so each bias sum is accumulated by one
+  // thread in row order: the result does not depend on the thread count (as bias_grad).
+  constexpr std::int64_t kBlock = 64;
+  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
+  kernels::with_activation(kind, [=](auto kind_constant) {
+    constexpr Activation kKind = decltype(kind_constant)::value;
+    parallel_for(blocks, rows * cols >= kParallelElements ? 2 : blocks + 1, [=](std::int64_t first, std::int64_t last) {
+      for (std::int64_t block = first; block < last; ++block) {
+        const std::int64_t begin = block * kBlock;
+        const std::int64_t end = begin + kBlock < cols ? begin + kBlock : cols;
+        float* sums = gb;
+        for (std::int64_t col = begin; col < end; ++col) sums[col] = 0.0f;
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const std::int64_t offset = r * cols;
+          const float* p_row = p + offset;
+          const float* out_row = out + offset;
+          const float* g_row = g + offset;
+          float* gp_row = gp + offset;
+#pragma omp simd
+          for (std::int64_t col = begin; col < end; ++col) {
+            const float value = g_row[col] * kernels::derivative<kKind>(alpha, p_row[col], out_row[col]);
+            gp_row[col] = value;
+            sums[col] += value;
+          }
+        }
+      }
+    });
+  });
+}
+
+void CpuBackend::linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
+                        const Tensor& pre, const Tensor& y) {
+  gemm(false, false, 1.0f, x, w, 0.0f, pre);
+  bias_activation(kind, alpha, pre, bias, pre, y);
+}
+
+}  // namespace axon::cpu

@@ -1,0 +1,190 @@
+// Fused ops of a Dense layer on the GPU:
+//   linear                         pre = x @ w + bias in one cublasLt call (bias in the GEMM's
+//                                  epilogue), then y = f(pre) in one elementwise kernel;
+//   bias_activation                pre = x + bias and y = f(pre) in one kernel;
+//   activation_backward_bias_grad  grad_pre = grad_y * f'(pre) and the bias gradient's column
+//                                  partial sums in one kernel, then a fixed-order finishing pass.
+// We do not use cublasLt's GELU epilogues: they use the tanh approximation, and axon's GELU is
+// the exact erf form on every backend.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "axon/error.h"
+#include "axon/precision.h"
+#include "core/src/kernels/activation_math.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_check.h"
+#include "cuda/cuda_common.cuh"
+
+namespace axon::cuda {
+
+namespace {
+
+__global__ void bias_activation_kernel(Activation kind, float alpha, const float* x, const float* bias,
+                                       float* pre, float* y, std::int64_t n, std::int64_t cols) {
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
+    const float value = x[i] + bias[i % cols];
+    pre[i] = value;
+    y[i] = kernels::activate(kind, alpha, value);
+  }
+}
+
+// One thread per column over one chunk of rows: writes grad_pre and the chunk's column sum
+// (in double) to partials[chunk * cols + col]. Threads of a warp take neighbouring columns, so
+// every row is read coalesced.
+__global__ void activation_backward_partials_kernel(Activation kind, float alpha, const float* pre,
+                                                    const float* y, const float* grad_y, float* grad_pre,
+                                                    std::int64_t rows, std::int64_t cols,
+                                                    std::int64_t rows_per_chunk, double* partials) {
+  const std::int64_t col = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (col >= cols) return;
+  const std::int64_t chunk = blockIdx.y;
+  const std::int64_t begin = chunk * rows_per_chunk;
+  const std::int64_t end = begin + rows_per_chunk < rows ? begin + rows_per_chunk : rows;
+  double total = 0.0;
+  for (std::int64_t r = begin; r < end; ++r) {
+    const std::int64_t i = r * cols + col;
+    const float value = grad_y[i] * kernels::derivative(kind, alpha, pre[i], y[i]);
+    grad_pre[i] = value;
+    total += static_cast<double>(value);
+  }
+  partials[chunk * cols + col] = total;
+}
+
+// cublasLt objects, destroyed at scope exit.
+struct MatmulDescDeleter {
+  void operator()(cublasLtMatmulDescOpaque_t* desc) const { cublasLtMatmulDescDestroy(desc); }
+};
+struct LayoutDeleter {
+  void operator()(cublasLtMatrixLayoutOpaque_t* layout) const { cublasLtMatrixLayoutDestroy(layout); }
+};
+struct PreferenceDeleter {
+  void operator()(cublasLtMatmulPreferenceOpaque_t* preference) const { cublasLtMatmulPreferenceDestroy(preference); }
+};
+using MatmulDesc = std::unique_ptr<cublasLtMatmulDescOpaque_t, MatmulDescDeleter>;
+using Layout = std::unique_ptr<cublasLtMatrixLayoutOpaque_t, LayoutDeleter>;
+using Preference = std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, PreferenceDeleter>;
+
+// A column-major float matrix layout.
+Layout make_layout(std::uint64_t rows, std::uint64_t cols, std::int64_t leading) {
+  cublasLtMatrixLayout_t layout = nullptr;
+  AXON_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, CUDA_R_32F, rows, cols, leading));
+  return Layout(layout);
+}
+
+constexpr std::size_t kLtWorkspaceBytes = std::size_t{8} << 20;
+
+}  // namespace
+
+void CudaBackend::bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias,
+                                  const Tensor& pre, const Tensor& y) {
+  DeviceGuard guard(index_);
+  const std::int64_t n = x.numel();
+  if (n == 0) return;
+  bias_activation_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(
+      kind, alpha, x.data<float>(), bias.data<float>(), pre.data<float>(), y.data<float>(), n, x.dim(1));
+  AXON_KERNEL_CHECK("bias_activation_kernel");
+}
+
+void CudaBackend::activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre,
+                                                const Tensor& y, const Tensor& grad_y, const Tensor& grad_pre,
+                                                const Tensor& grad_bias) {
+  DeviceGuard guard(index_);
+  const std::int64_t rows = pre.dim(0);
+  const std::int64_t cols = pre.dim(1);
+  if (cols == 0) return;
+  if (rows == 0) {
+    launch_fill_f32(launch(), grad_bias.data<float>(), cols, 0.0f);
+    return;
+  }
+  // As launch_bias_grad: enough row chunks to fill the device, none shorter than 64 rows.
+  const std::int64_t chunks = std::min<std::int64_t>(ceil_div(rows, 64), 128);
+  const std::int64_t rows_per_chunk = ceil_div(rows, chunks);
+  ScratchBuffer partials(allocator_, sizeof(double) * static_cast<std::size_t>(chunks * cols));
+  const dim3 grid(static_cast<unsigned>(ceil_div(cols, kThreads)), static_cast<unsigned>(chunks));
+  activation_backward_partials_kernel<<<grid, kThreads, 0, stream_.get()>>>(
+      kind, alpha, pre.data<float>(), y.data<float>(), grad_y.data<float>(), grad_pre.data<float>(), rows, cols,
+      rows_per_chunk, partials.as<double>());
+  AXON_KERNEL_CHECK("activation_backward_partials_kernel");
+  launch_column_sums_finish(launch(), partials.as<double>(), chunks, cols, grad_bias.data<float>());
+}
+
+void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
+                         const Tensor& pre, const Tensor& y) {
+  DeviceGuard guard(index_);
+  const std::int64_t batch = x.dim(0);
+  const std::int64_t in = x.dim(1);
+  const std::int64_t out = w.dim(1);
+  if (batch == 0 || out == 0) return;
+  if (in == 0) {  // x @ w is all zeros: pre = bias
+    launch_fill_f32(launch(), pre.data<float>(), batch * out, 0.0f);
+    bias_activation(kind, alpha, pre, bias, pre, y);
+    return;
+  }
+  // Row-major pre [batch, out] = x [batch, in] @ w [in, out] is, read column-major,
+  // pre^T [out, batch] = w^T [out, in] @ x^T [in, batch]: A = w (ld out), B = x (ld in),
+  // D = pre (ld out), and the bias (one value per row of D) is the epilogue's bias vector.
+  // The fused path only for 16-byte aligned operands (views of odd offsets are rare): cublasLt's
+  // bias epilogue has alignment needs of its own that a heuristic query does not cover.
+  const bool aligned = aligned16(x.data<float>()) && aligned16(w.data<float>()) &&
+                       aligned16(bias.data<float>()) && aligned16(pre.data<float>());
+  if (!aligned) {
+    gemm(false, false, 1.0f, x, w, 0.0f, pre);
+    bias_activation(kind, alpha, pre, bias, pre, y);
+    return;
+  }
+  cublasLtMatmulDesc_t raw_desc = nullptr;
+  const cublasComputeType_t compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescCreate(&raw_desc, compute, CUDA_R_32F));
+  const MatmulDesc desc(raw_desc);
+  const cublasOperation_t no_transpose = CUBLAS_OP_N;
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_TRANSA, &no_transpose,
+                                                   sizeof(no_transpose)));
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_TRANSB, &no_transpose,
+                                                   sizeof(no_transpose)));
+  const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                                   sizeof(epilogue)));
+  const float* bias_data = bias.data<float>();
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_data,
+                                                   sizeof(bias_data)));
+  const Layout a_layout = make_layout(static_cast<std::uint64_t>(out), static_cast<std::uint64_t>(in), out);
+  const Layout b_layout = make_layout(static_cast<std::uint64_t>(in), static_cast<std::uint64_t>(batch), in);
+  const Layout d_layout = make_layout(static_cast<std::uint64_t>(out), static_cast<std::uint64_t>(batch), out);
+
+  cublasLtMatmulPreference_t raw_preference = nullptr;
+  AXON_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&raw_preference));
+  const Preference preference(raw_preference);
+  const std::uint64_t workspace_bytes = kLtWorkspaceBytes;
+  AXON_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(preference.get(), CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                         &workspace_bytes, sizeof(workspace_bytes)));
+  // Every operand is 16-byte aligned (checked above): tell the heuristic, so it may pick the
+  // kernels that need it.
+  const std::uint32_t alignment = 16;
+  for (const auto attribute : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                               CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
+    AXON_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(preference.get(), attribute, &alignment, sizeof(alignment)));
+  }
+
+  cublasLtMatmulHeuristicResult_t heuristic{};
+  int found = 0;
+  const cublasStatus_t status =
+      cublasLtMatmulAlgoGetHeuristic(cublas_lt_.get(), desc.get(), a_layout.get(), b_layout.get(), d_layout.get(),
+                                     d_layout.get(), preference.get(), 1, &heuristic, &found);
+  if (status != CUBLAS_STATUS_SUCCESS || found == 0) {
+    // No fused kernel for these shapes/alignments: the same result from GEMM, then bias + f.
+    gemm(false, false, 1.0f, x, w, 0.0f, pre);
+    bias_activation(kind, alpha, pre, bias, pre, y);
+    return;
+  }
+  ScratchBuffer workspace(allocator_, kLtWorkspaceBytes);
+  const float one = 1.0f, zero = 0.0f;
+  AXON_CUBLAS_CHECK(cublasLtMatmul(cublas_lt_.get(), desc.get(), &one, w.data<float>(), a_layout.get(),
+                                   x.data<float>(), b_layout.get(), &zero, pre.data<float>(), d_layout.get(),
+                                   pre.data<float>(), d_layout.get(), &heuristic.algo, workspace.as<void>(),
+                                   kLtWorkspaceBytes, stream_.get()));
+  launch_activation_forward(launch(), kind, alpha, pre.data<float>(), y.data<float>(), batch * out);
+}
+
+}  // namespace axon::cuda

@@ -71,7 +71,19 @@ void CpuBackend::copy_to_host(void* host_dst, const void* device_src, std::size_
 }
 
 void CpuBackend::copy_on_device(void* dst, const void* src, std::size_t bytes) {
-  std::memmove(dst, src, bytes);
+  const auto* from = static_cast<const char*>(src);
+  auto* to = static_cast<char*>(dst);
+  const bool overlap = from < to + bytes && to < from + bytes;
+  // Large copies use every thread (one core cannot saturate memory bandwidth); overlapping
+  // ranges (a view copied onto itself shifted) keep memmove's semantics on one thread.
+  constexpr std::int64_t kParallelBytes = std::int64_t{1} << 20;
+  if (overlap || static_cast<std::int64_t>(bytes) < kParallelBytes) {
+    std::memmove(dst, src, bytes);
+    return;
+  }
+  parallel_for(static_cast<std::int64_t>(bytes), kParallelBytes, [=](std::int64_t begin, std::int64_t end) {
+    std::memcpy(to + begin, from + begin, static_cast<std::size_t>(end - begin));
+  });
 }
 
 void CpuBackend::fill(const Tensor& out, float value) {

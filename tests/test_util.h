@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <initializer_list>
 #include <limits>
@@ -250,5 +251,11 @@ void expect_error(F&& fn, std::initializer_list<std::string_view> substrings = {
 
 // True when a CUDA device is present (tests that need "no GPU" skip otherwise).
 inline bool have_cuda() { return axon::device_count(axon::DeviceType::kCuda) > 0; }
+
+// AXON_REQUIRE_CUDA=1: a missing GPU fails the CUDA tests instead of skipping them.
+inline bool cuda_required() {
+  const char* value = std::getenv("AXON_REQUIRE_CUDA");
+  return value != nullptr && std::string(value) == "1";
+}
 
 }  // namespace axon_test

@@ -339,6 +339,27 @@ TEST(Tensor, CopyFrom) {
   EXPECT_TRUE(near_ref(big, want, 0, 0));
 }
 
+// Large copies run on several threads; overlapping views (a shift within one buffer) must keep
+// memmove semantics.
+TEST(Tensor, LargeAndOverlappingCopies) {
+  const std::int64_t n = 700001;  // > 1 MiB of floats, odd
+  const auto values = random_doubles(static_cast<std::size_t>(n), -5, 5, 11);
+  const Tensor source = tensor_from({n}, values);
+  EXPECT_TRUE(near_ref(source.clone(), values, 0, 0));
+
+  Tensor buffer = tensor_from({n}, values);
+  buffer.rows(0, n - 1000).copy_from(buffer.rows(1000, n));  // shift left by 1000
+  std::vector<double> shifted(values.begin() + 1000, values.end());
+  shifted.insert(shifted.end(), values.end() - 1000, values.end());
+  EXPECT_TRUE(near_ref(buffer, shifted, 0, 0));
+
+  Tensor again = tensor_from({n}, values);
+  again.rows(1000, n).copy_from(again.rows(0, n - 1000));  // shift right by 1000
+  std::vector<double> right(values.begin(), values.begin() + 1000);
+  right.insert(right.end(), values.begin(), values.end() - 1000);
+  EXPECT_TRUE(near_ref(again, right, 0, 0));
+}
+
 TEST(Tensor, CopyFromMismatchThrows) {
   const Tensor a = Tensor::zeros({3, 5});
   expect_error<axon::ShapeError>([&] { a.copy_from(Tensor::zeros({5, 3})); }, {"[3, 5]", "[5, 3]"});

@@ -39,10 +39,7 @@ using axon::ReduceOp;
 using axon::Shape;
 using axon::Tensor;
 
-bool cuda_required() {
-  const char* value = std::getenv("AXON_REQUIRE_CUDA");
-  return value != nullptr && std::string(value) == "1";
-}
+using axon_test::cuda_required;
 
 // ---- guarded tensors ------------------------------------------------------------------------
 

@@ -23,12 +23,9 @@ using axon::Shape;
 using axon::Tensor;
 using axon_test::expect_error;
 
-bool cuda_required() {
-  const char* value = std::getenv("AXON_REQUIRE_CUDA");
-  return value != nullptr && std::string(value) == "1";
-}
+using axon_test::cuda_required;
 
-bool have_gpu() { return axon::device_count(DeviceType::kCuda) > 0; }
+bool have_gpu() { return axon_test::have_cuda(); }
 
 TEST(CudaWithoutGpu, TensorOnCudaThrowsOneClearSentence) {
   if (have_gpu()) GTEST_SKIP() << "a GPU is present";

@@ -3,7 +3,8 @@
 //                                  epilogue), then y = f(pre) in one elementwise kernel;
 //   bias_activation                pre = x + bias and y = f(pre) in one kernel;
 //   activation_backward_bias_grad  grad_pre = grad_y * f'(pre) and the bias gradient's column
-//                                  partial sums in one kernel, then a fixed-order finishing pass.
+//                                  partial sums in one kernel, then a fixed-order finishing pass
+//                                  (column_sums.cuh, shared with bias_grad).
 // We do not use cublasLt's GELU epilogues: they use the tanh approximation, and axon's GELU is
 // the exact erf form on every backend.
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_common.cuh"
+#include "cuda/column_sums.cuh"
 
 namespace axon::cuda {
 
@@ -30,27 +32,20 @@ __global__ void bias_activation_kernel(Activation kind, float alpha, const float
   }
 }
 
-// One thread per column over one chunk of rows: writes grad_pre and the chunk's column sum
-// (in double) to partials[chunk * cols + col]. Threads of a warp take neighbouring columns, so
-// every row is read coalesced.
-__global__ void activation_backward_partials_kernel(Activation kind, float alpha, const float* pre,
-                                                    const float* y, const float* grad_y, float* grad_pre,
-                                                    std::int64_t rows, std::int64_t cols,
-                                                    std::int64_t rows_per_chunk, double* partials) {
-  const std::int64_t col = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (col >= cols) return;
-  const std::int64_t chunk = blockIdx.y;
-  const std::int64_t begin = chunk * rows_per_chunk;
-  const std::int64_t end = begin + rows_per_chunk < rows ? begin + rows_per_chunk : rows;
-  double total = 0.0;
-  for (std::int64_t r = begin; r < end; ++r) {
-    const std::int64_t i = r * cols + col;
+// grad_pre[i] = grad_y[i] * f'(pre[i]), written as the bias gradient's column sums read it.
+struct ActivationBackwardAt {
+  Activation kind;
+  float alpha;
+  const float* pre;
+  const float* y;
+  const float* grad_y;
+  float* grad_pre;
+  __device__ float operator()(std::int64_t i) const {
     const float value = grad_y[i] * kernels::derivative(kind, alpha, pre[i], y[i]);
     grad_pre[i] = value;
-    total += static_cast<double>(value);
+    return value;
   }
-  partials[chunk * cols + col] = total;
-}
+};
 
 // cublasLt objects, destroyed at scope exit.
 struct MatmulDescDeleter {
@@ -91,23 +86,9 @@ void CudaBackend::activation_backward_bias_grad(Activation kind, float alpha, co
                                                 const Tensor& y, const Tensor& grad_y, const Tensor& grad_pre,
                                                 const Tensor& grad_bias) {
   DeviceGuard guard(index_);
-  const std::int64_t rows = pre.dim(0);
-  const std::int64_t cols = pre.dim(1);
-  if (cols == 0) return;
-  if (rows == 0) {
-    launch_fill_f32(launch(), grad_bias.data<float>(), cols, 0.0f);
-    return;
-  }
-  // As launch_bias_grad: enough row chunks to fill the device, none shorter than 64 rows.
-  const std::int64_t chunks = std::min<std::int64_t>(ceil_div(rows, 64), 128);
-  const std::int64_t rows_per_chunk = ceil_div(rows, chunks);
-  ScratchBuffer partials(allocator_, sizeof(double) * static_cast<std::size_t>(chunks * cols));
-  const dim3 grid(static_cast<unsigned>(ceil_div(cols, kThreads)), static_cast<unsigned>(chunks));
-  activation_backward_partials_kernel<<<grid, kThreads, 0, stream_.get()>>>(
-      kind, alpha, pre.data<float>(), y.data<float>(), grad_y.data<float>(), grad_pre.data<float>(), rows, cols,
-      rows_per_chunk, partials.as<double>());
-  AXON_KERNEL_CHECK("activation_backward_partials_kernel");
-  launch_column_sums_finish(launch(), partials.as<double>(), chunks, cols, grad_bias.data<float>());
+  const ActivationBackwardAt value_at{kind, alpha, pre.data<float>(), y.data<float>(),
+                                      grad_y.data<float>(), grad_pre.data<float>()};
+  launch_column_sums(launch(), allocator_, value_at, pre.dim(0), pre.dim(1), grad_bias.data<float>());
 }
 
 void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,

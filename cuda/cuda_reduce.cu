@@ -6,6 +6,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_common.cuh"
+#include "cuda/column_sums.cuh"
 
 namespace axon::cuda {
 
@@ -131,21 +132,7 @@ __global__ void argmax_rows_kernel(const float* x, std::int32_t* out, std::int64
   }
 }
 
-// Pass 1 of the bias gradient: partials[chunk, col] = sum of grad[r, col] over the chunk's rows,
-// in row order. Threads of a warp read adjacent columns (coalesced).
-__global__ void column_partials_kernel(const float* grad, std::int64_t rows, std::int64_t cols,
-                                       std::int64_t rows_per_chunk, double* partials) {
-  const std::int64_t col = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (col >= cols) return;
-  const std::int64_t chunk = blockIdx.y;
-  const std::int64_t begin = chunk * rows_per_chunk;
-  const std::int64_t end = begin + rows_per_chunk < rows ? begin + rows_per_chunk : rows;
-  double total = 0.0;
-  for (std::int64_t r = begin; r < end; ++r) total += static_cast<double>(grad[r * cols + col]);
-  partials[chunk * cols + col] = total;
-}
-
-// Pass 2: out[col] = sum over chunks, in chunk order.
+// The second pass of column_sums.cuh: out[col] = sum over chunks, in chunk order.
 __global__ void column_finish_kernel(const double* partials, std::int64_t chunks, std::int64_t cols,
                                      float* out) {
   for (std::int64_t col = global_thread(); col < cols; col += grid_stride()) {
@@ -214,22 +201,16 @@ void launch_argmax_rows(const LaunchConfig& lc, const float* x, std::int32_t* ou
   AXON_KERNEL_CHECK("argmax_rows_kernel");
 }
 
+namespace {
+struct ReadAt {
+  const float* data;
+  __device__ float operator()(std::int64_t i) const { return data[i]; }
+};
+}  // namespace
+
 void launch_bias_grad(const LaunchConfig& lc, CachingAllocator& allocator, const float* grad,
                       float* out, std::int64_t rows, std::int64_t cols) {
-  if (cols <= 0) return;
-  if (rows <= 0) {  // a sum over no rows
-    launch_fill_f32(lc, out, cols, 0.0f);
-    return;
-  }
-  // Enough chunks to fill the device when there are few columns, none shorter than 64 rows.
-  const std::int64_t chunks = std::min<std::int64_t>(ceil_div(rows, 64), 128);
-  const std::int64_t rows_per_chunk = ceil_div(rows, chunks);
-  ScratchBuffer partials(allocator, sizeof(double) * static_cast<std::size_t>(chunks * cols));
-  const dim3 grid(static_cast<unsigned>(ceil_div(cols, kThreads)), static_cast<unsigned>(chunks));
-  column_partials_kernel<<<grid, kThreads, 0, lc.stream>>>(grad, rows, cols, rows_per_chunk,
-                                                           partials.as<double>());
-  AXON_KERNEL_CHECK("column_partials_kernel");
-  launch_column_sums_finish(lc, partials.as<double>(), chunks, cols, out);
+  launch_column_sums(lc, allocator, ReadAt{grad}, rows, cols, out);
 }
 
 void launch_column_sums_finish(const LaunchConfig& lc, const double* partials, std::int64_t chunks,

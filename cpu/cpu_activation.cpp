@@ -53,8 +53,9 @@ void for_each_row(const Tensor& x, RowFunction function) {
   const std::int64_t rows = x.shape().rows();
   const std::int64_t cols = x.shape().cols();
   if (cols == 0) return;
-#pragma omp parallel for schedule(static) if (parallel_rows(rows, cols))
-  for (std::int64_t r = 0; r < rows; ++r) function(r * cols, cols);
+  parallel_for_rows(rows, cols, [&](std::int64_t first, std::int64_t end) {
+    for (std::int64_t r = first; r < end; ++r) function(r * cols, cols);
+  });
 }
 
 }  // namespace

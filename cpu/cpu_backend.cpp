@@ -98,19 +98,21 @@ void CpuBackend::fill(const Tensor& out, float value) {
 void CpuBackend::fill_uniform(const Tensor& out, float low, float high, PhiloxSlice slice) {
   const std::int64_t n = out.numel();
   float* data = out.data<float>();
-#pragma omp parallel for schedule(static) if (n >= kParallelElements / 8)
-  for (std::int64_t i = 0; i < n; ++i) {
-    data[i] = philox::uniform_at(slice.seed, slice.offset, static_cast<std::uint64_t>(i), low, high);
-  }
+  parallel_for(n, kParallelElements / 8, [=](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      data[i] = philox::uniform_at(slice.seed, slice.offset, static_cast<std::uint64_t>(i), low, high);
+    }
+  });
 }
 
 void CpuBackend::fill_normal(const Tensor& out, float mean, float stddev, PhiloxSlice slice) {
   const std::int64_t n = out.numel();
   float* data = out.data<float>();
-#pragma omp parallel for schedule(static) if (n >= kParallelElements / 8)
-  for (std::int64_t i = 0; i < n; ++i) {
-    data[i] = philox::normal_at(slice.seed, slice.offset, static_cast<std::uint64_t>(i), mean, stddev);
-  }
+  parallel_for(n, kParallelElements / 8, [=](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      data[i] = philox::normal_at(slice.seed, slice.offset, static_cast<std::uint64_t>(i), mean, stddev);
+    }
+  });
 }
 
 }  // namespace axon::cpu

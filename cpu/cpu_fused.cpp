@@ -16,7 +16,7 @@ void CpuBackend::bias_activation(Activation kind, float alpha, const Tensor& x, 
   float* out = y.data<float>();
   kernels::with_activation(kind, [=](auto kind_constant) {
     constexpr Activation kKind = decltype(kind_constant)::value;
-    parallel_for(rows, parallel_rows(rows, cols) ? 1 : rows + 1, [=](std::int64_t begin, std::int64_t end) {
+    parallel_for_rows(rows, cols, [=](std::int64_t begin, std::int64_t end) {
       for (std::int64_t r = begin; r < end; ++r) {
         const float* in_row = in + r * cols;
         float* pre_row = pre_data + r * cols;
@@ -49,7 +49,7 @@ void CpuBackend::activation_backward_bias_grad(Activation kind, float alpha, con
   const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
   kernels::with_activation(kind, [=](auto kind_constant) {
     constexpr Activation kKind = decltype(kind_constant)::value;
-    parallel_for(blocks, rows * cols >= kParallelElements ? 2 : blocks + 1, [=](std::int64_t first, std::int64_t last) {
+    parallel_chunks(blocks > 1 && rows * cols >= kParallelElements, blocks, 1, [=](std::int64_t first, std::int64_t last) {
       for (std::int64_t block = first; block < last; ++block) {
         const std::int64_t begin = block * kBlock;
         const std::int64_t end = begin + kBlock < cols ? begin + kBlock : cols;

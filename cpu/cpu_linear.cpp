@@ -32,13 +32,15 @@ void CpuBackend::bias_add(const Tensor& x, const Tensor& bias, const Tensor& out
   const float* in = x.data<float>();
   const float* b = bias.data<float>();
   float* result = out.data<float>();
-#pragma omp parallel for schedule(static) if (parallel_rows(rows, cols))
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* in_row = in + r * cols;
-    float* out_row = result + r * cols;
+  parallel_for_rows(rows, cols, [=](std::int64_t first, std::int64_t end) {
+    for (std::int64_t r = first; r < end; ++r) {
+      const float* in_row = in + r * cols;
+      float* out_row = result + r * cols;
+      const float* bias_row = b;
 #pragma omp simd
-    for (std::int64_t col = 0; col < cols; ++col) out_row[col] = in_row[col] + b[col];
-  }
+      for (std::int64_t col = 0; col < cols; ++col) out_row[col] = in_row[col] + bias_row[col];
+    }
+  });
 }
 
 void CpuBackend::bias_grad(const Tensor& grad, const Tensor& out) {
@@ -50,17 +52,19 @@ void CpuBackend::bias_grad(const Tensor& grad, const Tensor& out) {
   // the result does not depend on the thread count.
   constexpr std::int64_t kBlock = 64;
   const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (blocks > 1 && rows * cols >= kParallelElements)
-  for (std::int64_t block = 0; block < blocks; ++block) {
-    const std::int64_t begin = block * kBlock;
-    const std::int64_t end = begin + kBlock < cols ? begin + kBlock : cols;
-    for (std::int64_t col = begin; col < end; ++col) sums[col] = 0.0f;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float* row = g + r * cols;
+  parallel_chunks(blocks > 1 && rows * cols >= kParallelElements, blocks, 1, [=](std::int64_t first, std::int64_t last) {
+    for (std::int64_t block = first; block < last; ++block) {
+      const std::int64_t begin = block * kBlock;
+      const std::int64_t end = begin + kBlock < cols ? begin + kBlock : cols;
+      float* column_sums = sums;
+      for (std::int64_t col = begin; col < end; ++col) column_sums[col] = 0.0f;
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const float* row = g + r * cols;
 #pragma omp simd
-      for (std::int64_t col = begin; col < end; ++col) sums[col] += row[col];
+        for (std::int64_t col = begin; col < end; ++col) column_sums[col] += row[col];
+      }
     }
-  }
+  });
 }
 
 }  // namespace axon::cpu

@@ -27,24 +27,39 @@ double softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const T
     }
   }
   const double inverse_rows = 1.0 / static_cast<double>(rows);
-  double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (parallel_rows(rows, cols))
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* row = x + r * cols;
-    float max = row[0];
-    for (std::int64_t col = 1; col < cols; ++col) max = row[col] > max ? row[col] : max;
-    double sum = 0.0;
-    for (std::int64_t col = 0; col < cols; ++col) sum += std::exp(static_cast<double>(row[col] - max));
-    const double log_sum = std::log(sum);
-    total += log_sum - static_cast<double>(row[label[r]] - max);
-    if (g != nullptr) {
-      float* grad_row = g + r * cols;
-      for (std::int64_t col = 0; col < cols; ++col) {
-        const double probability = std::exp(static_cast<double>(row[col] - max) - log_sum);
-        grad_row[col] = static_cast<float>((probability - (col == label[r] ? 1.0 : 0.0)) * inverse_rows);
-      }
-    }
-  }
+  // grad may be pred itself (in place): each row reads its label's logit before writing.
+  const double total = parallel_reduce(
+      parallel_rows(rows, cols), rows, 0.0,
+      [=](std::int64_t first, std::int64_t end) {
+        double partial = 0.0;
+        for (std::int64_t r = first; r < end; ++r) {
+          const float* row = x + r * cols;
+          const std::int64_t target = label[r];
+          float max = row[0];
+          for (std::int64_t col = 1; col < cols; ++col) max = row[col] > max ? row[col] : max;
+          const float target_logit = row[target];
+          // e_j = exp(x_j - max), kept in the gradient row; `others` excludes the label, so that
+          // 1 - p_label = others / sum keeps its precision when the prediction is confident.
+          float* grad_row = g != nullptr ? g + r * cols : nullptr;
+          double sum = 0.0, others = 0.0;
+          for (std::int64_t col = 0; col < cols; ++col) {
+            const float e = std::exp(row[col] - max);
+            if (grad_row != nullptr) grad_row[col] = e;
+            sum += e;
+            others += col == target ? 0.0 : e;
+          }
+          partial += std::log(sum) - static_cast<double>(target_logit - max);
+          if (grad_row != nullptr) {
+            const double scale = inverse_rows / sum;
+            for (std::int64_t col = 0; col < cols; ++col) {
+              grad_row[col] = static_cast<float>(static_cast<double>(grad_row[col]) * scale);
+            }
+            grad_row[target] = static_cast<float>(-others * scale);
+          }
+        }
+        return partial;
+      },
+      [](double a, double b) { return a + b; });
   return total * inverse_rows;
 }
 
@@ -62,13 +77,18 @@ void CpuBackend::loss(LossKind kind, const LossParams& params, const Tensor& pre
     float* g = grad.defined() ? grad.data<float>() : nullptr;
     const float inverse_n = 1.0f / static_cast<float>(n);
     const float delta = params.huber_delta;
-    double total = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (n >= kParallelElements)
-    for (std::int64_t i = 0; i < n; ++i) {
-      const kernels::LossTerm term = kernels::loss_term(kind, delta, p[i], t[i]);
-      total += term.value;
-      if (g != nullptr) g[i] = term.derivative * inverse_n;
-    }
+    const double total = parallel_reduce(
+        n >= kParallelElements, n, 0.0,
+        [=](std::int64_t begin, std::int64_t end) {
+          double partial = 0.0;
+          for (std::int64_t i = begin; i < end; ++i) {
+            const kernels::LossTerm term = kernels::loss_term(kind, delta, p[i], t[i]);
+            partial += term.value;
+            if (g != nullptr) g[i] = term.derivative * inverse_n;
+          }
+          return partial;
+        },
+        [](double a, double b) { return a + b; });
     mean = total / static_cast<double>(n);
   }
   value.data<float>()[0] = static_cast<float>(mean);

@@ -30,20 +30,18 @@ double row_reduce(ReduceOp op, const float* row, std::int64_t cols) {
 void CpuBackend::reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) {
   const std::int64_t n = x.numel();
   const float* in = x.data<float>();
+  const bool parallel = n >= kParallelElements;
   double result = 0.0;
   if (op == ReduceOp::kMax) {
-    float best = -std::numeric_limits<float>::infinity();
-    bool has_nan = false;
-#pragma omp parallel for schedule(static) reduction(max : best) reduction(|| : has_nan) if (n >= kParallelElements)
-    for (std::int64_t i = 0; i < n; ++i) {
-      has_nan = has_nan || std::isnan(in[i]);
-      best = in[i] > best ? in[i] : best;
-    }
-    result = has_nan ? std::numeric_limits<double>::quiet_NaN() : best;
+    // The max of each chunk (NaN if it holds one), then the max of the chunks, NaN winning.
+    result = parallel_reduce(
+        parallel, n, -std::numeric_limits<float>::infinity(),
+        [=](std::int64_t begin, std::int64_t end) { return static_cast<float>(row_reduce(op, in + begin, end - begin)); },
+        [](float a, float b) { return std::isnan(a) ? a : (std::isnan(b) || b > a ? b : a); });
   } else {
-    double total = 0.0;
-#pragma omp parallel for simd schedule(static) reduction(+ : total) if (n >= kParallelElements)
-    for (std::int64_t i = 0; i < n; ++i) total += in[i];
+    const double total = parallel_reduce(
+        parallel, n, 0.0, [=](std::int64_t begin, std::int64_t end) { return row_reduce(ReduceOp::kSum, in + begin, end - begin); },
+        [](double a, double b) { return a + b; });
     result = op == ReduceOp::kMean ? total / static_cast<double>(n) : total;
   }
   out.data<float>()[0] = static_cast<float>(result);
@@ -54,10 +52,11 @@ void CpuBackend::reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) {
   const std::int64_t cols = x.shape().cols();
   const float* in = x.data<float>();
   float* result = out.data<float>();
-#pragma omp parallel for schedule(static) if (parallel_rows(rows, cols))
-  for (std::int64_t r = 0; r < rows; ++r) {
-    result[r] = cols == 0 ? 0.0f : static_cast<float>(row_reduce(op, in + r * cols, cols));
-  }
+  parallel_for_rows(rows, cols, [=](std::int64_t first, std::int64_t end) {
+    for (std::int64_t r = first; r < end; ++r) {
+      result[r] = cols == 0 ? 0.0f : static_cast<float>(row_reduce(op, in + r * cols, cols));
+    }
+  });
 }
 
 void CpuBackend::argmax_rows(const Tensor& x, const Tensor& out) {
@@ -65,19 +64,20 @@ void CpuBackend::argmax_rows(const Tensor& x, const Tensor& out) {
   const std::int64_t cols = x.shape().cols();
   const float* in = x.data<float>();
   std::int32_t* result = out.data<std::int32_t>();
-#pragma omp parallel for schedule(static) if (parallel_rows(rows, cols))
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* row = in + r * cols;
-    std::int64_t best = 0;
-    for (std::int64_t col = 0; col < cols; ++col) {
-      if (std::isnan(row[col])) {
-        best = col;
-        break;
+  parallel_for_rows(rows, cols, [=](std::int64_t first, std::int64_t end) {
+    for (std::int64_t r = first; r < end; ++r) {
+      const float* row = in + r * cols;
+      std::int64_t best = 0;
+      for (std::int64_t col = 0; col < cols; ++col) {
+        if (std::isnan(row[col])) {
+          best = col;
+          break;
+        }
+        best = row[col] > row[best] ? col : best;
       }
-      best = row[col] > row[best] ? col : best;
+      result[r] = static_cast<std::int32_t>(best);
     }
-    result[r] = static_cast<std::int32_t>(best);
-  }
+  });
 }
 
 }  // namespace axon::cpu

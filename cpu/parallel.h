@@ -1,12 +1,14 @@
 #pragma once
-// How CPU loops are split across the one OpenMP pool (docs/threading.md). Small loops run on
-// the calling thread: waking the team costs more than a few thousand elements of work.
+// How CPU loops are split across the one OpenMP pool (docs/threading.md). Every threaded loop
+// goes through these helpers, which stay on the calling thread when the work is small: entering
+// an OpenMP region costs ~150 ns even with if(false), more than a small op's whole work.
 //
 // Loop bodies copy their pointers into locals before looping: a pointer read from a lambda's
 // closure inside the loop may alias the output, which stops GCC from vectorising.
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 namespace axon::cpu {
@@ -19,23 +21,75 @@ inline bool parallel_rows(std::int64_t rows, std::int64_t cols) {
   return rows > 1 && rows * cols >= kParallelElements;
 }
 
-// Calls body(begin, end) on contiguous chunks of [0, n), one per thread, when n reaches grain;
-// else once on this thread. Chunks start on multiples of 16 elements (64 bytes).
+namespace detail {
+
+inline constexpr int kMaxThreads = 256;
+
+// Threads to use for a loop, 1 when it should stay on this thread.
+inline int loop_threads(bool parallel) {
+  if (!parallel || omp_in_parallel()) return 1;
+  return std::min(omp_get_max_threads(), kMaxThreads);
+}
+
+// [begin, end) of thread t of `threads` over n items, chunks starting on multiples of `align`.
+struct Chunk {
+  std::int64_t begin, end;
+};
+inline Chunk chunk_of(std::int64_t n, std::int64_t align, int t, int threads) {
+  const std::int64_t size = ((n + threads - 1) / threads + align - 1) / align * align;
+  const std::int64_t begin = std::min(n, t * size);
+  return {begin, std::min(n, begin + size)};
+}
+
+}  // namespace detail
+
+// Calls body(begin, end) on contiguous chunks of [0, n), one per thread when `parallel`, else
+// once on this thread. Chunks start on multiples of `align` items.
 template <class Body>
-void parallel_for(std::int64_t n, std::int64_t grain, const Body& body) {
+void parallel_chunks(bool parallel, std::int64_t n, std::int64_t align, const Body& body) {
   if (n <= 0) return;
-  if (n < grain || omp_get_max_threads() == 1 || omp_in_parallel()) {
+  const int threads = detail::loop_threads(parallel);
+  if (threads == 1) {
     body(std::int64_t{0}, n);
     return;
   }
-#pragma omp parallel
+#pragma omp parallel num_threads(threads)
   {
-    const std::int64_t threads = omp_get_num_threads();
-    const std::int64_t chunk = ((n + threads - 1) / threads + 15) / 16 * 16;
-    const std::int64_t begin = std::min(n, omp_get_thread_num() * chunk);
-    const std::int64_t end = std::min(n, begin + chunk);
+    const auto [begin, end] = detail::chunk_of(n, align, omp_get_thread_num(), omp_get_num_threads());
     if (begin < end) body(begin, end);
   }
+}
+
+// Elementwise: parallel from `grain` elements, chunks on 16-element (64-byte) boundaries.
+template <class Body>
+void parallel_for(std::int64_t n, std::int64_t grain, const Body& body) {
+  parallel_chunks(n >= grain, n, 16, body);
+}
+
+// Rows of a [rows, cols] matrix: body(first_row, end_row).
+template <class Body>
+void parallel_for_rows(std::int64_t rows, std::int64_t cols, const Body& body) {
+  parallel_chunks(parallel_rows(rows, cols), rows, 1, body);
+}
+
+// combine over chunks of range(begin, end) -> T. The chunks' results are combined in chunk
+// order, so the result is the same run after run for a given thread count.
+template <class T, class Range, class Combine>
+T parallel_reduce(bool parallel, std::int64_t n, T identity, const Range& range, const Combine& combine) {
+  if (n <= 0) return identity;
+  const int threads = detail::loop_threads(parallel);
+  if (threads == 1) return range(std::int64_t{0}, n);
+  std::array<T, detail::kMaxThreads> partial;
+  partial.fill(identity);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const auto [begin, end] = detail::chunk_of(n, 16, t, omp_get_num_threads());
+    if (begin < end) partial[static_cast<std::size_t>(t)] = range(begin, end);
+  }
+  T result = identity;
+  for (int t = 0; t < threads; ++t) result = combine(result, partial[static_cast<std::size_t>(t)]);
+  return result;
 }
 
 // out[i] = f(in[i])

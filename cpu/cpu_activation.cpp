@@ -1,6 +1,7 @@
 // Activations, their derivatives, and row-wise softmax / log-softmax.
 #include <cmath>
 
+#include "cpu/vector_math.h"  // first: gives the math calls below their vector versions
 #include "core/src/kernels/activation_math.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"

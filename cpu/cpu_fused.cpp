@@ -1,5 +1,6 @@
 // Fused ops: Dense forward (GEMM, then bias + activation in one pass) and backward (activation
 // derivative + bias gradient in one pass).
+#include "cpu/vector_math.h"  // first: gives the math calls below their vector versions
 #include "core/src/kernels/activation_math.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "axon/error.h"
+#include "cpu/vector_math.h"  // first: gives the math calls below their vector versions
 #include "core/src/kernels/loss_math.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"

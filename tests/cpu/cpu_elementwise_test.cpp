@@ -53,6 +53,18 @@ TEST_P(CpuElementwise, Mul) {
   EXPECT_TRUE(near_ref(out, apply(a, b, [](double x, double y) { return x * y; }), kRtol, kAtol));
 }
 
+TEST_P(CpuElementwise, Operators) {
+  const auto a = random_doubles(n(), -2, 2, 21), b = random_doubles(n(), -2, 2, 22);
+  const Tensor ta = tensor_from(shape(), a), tb = tensor_from(shape(), b);
+  EXPECT_TRUE(near_ref(ta + tb, apply(a, b, [](double x, double y) { return x + y; }), kRtol, kAtol));
+  EXPECT_TRUE(near_ref(ta - tb, apply(a, b, [](double x, double y) { return x - y; }), kRtol, kAtol));
+  EXPECT_TRUE(near_ref(ta * tb, apply(a, b, [](double x, double y) { return x * y; }), kRtol, kAtol));
+  std::vector<double> scaled(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) scaled[i] = -1.5 * a[i];
+  EXPECT_TRUE(near_ref(-1.5f * ta, scaled, kRtol, kAtol));
+  EXPECT_TRUE(near_ref(ta * -1.5f, scaled, kRtol, kAtol));
+}
+
 TEST_P(CpuElementwise, BinaryOutEachOp) {
   const auto a = random_doubles(n(), -3, 3, 7), b = random_doubles(n(), -3, 3, 8);
   const Tensor at = tensor_from(shape(), a), bt = tensor_from(shape(), b);

@@ -33,6 +33,14 @@ AXON_API Tensor sub(const Tensor& a, const Tensor& b);
 AXON_API Tensor mul(const Tensor& a, const Tensor& b);
 AXON_API void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
 AXON_API Tensor scale(const Tensor& x, float alpha);
+
+// Elementwise arithmetic as operators (same shapes; no broadcasting): a + b, a - b, a * b,
+// alpha * x and x * alpha.
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator*(float alpha, const Tensor& x) { return scale(x, alpha); }
+inline Tensor operator*(const Tensor& x, float alpha) { return scale(x, alpha); }
 AXON_API void scale_out(const Tensor& x, float alpha, const Tensor& out);
 // y += alpha * x, in place.
 AXON_API void axpy(float alpha, const Tensor& x, const Tensor& y);

@@ -63,6 +63,35 @@ void check_min_rank(std::string_view op, const Arg& arg, int rank) {
   }
 }
 
+void check_in_place_or_disjoint(std::string_view op, const Arg& out, std::initializer_list<Arg> inputs) {
+  for (const Arg& input : inputs) {
+    if (out.second->overlaps(*input.second) && !out.second->same_memory(*input.second)) {
+      throw ValueError("axon::" + std::string(op) + ": " + std::string(out.first) + " partly overlaps " +
+                       std::string(input.first) + " (an output may be exactly an input, or disjoint from it)");
+    }
+  }
+}
+
+void check_disjoint(std::string_view op, const Arg& out, std::initializer_list<Arg> others) {
+  for (const Arg& other : others) {
+    if (out.second->overlaps(*other.second)) {
+      throw ValueError("axon::" + std::string(op) + ": " + std::string(out.first) + " must not overlap " +
+                       std::string(other.first) + " in memory");
+    }
+  }
+}
+
+void check_blas_sizes(std::string_view op, std::initializer_list<std::pair<std::string_view, std::int64_t>> sizes,
+                      std::initializer_list<Arg> context) {
+  constexpr std::int64_t kLimit = 2147483647;  // INT_MAX: BLAS's int
+  for (const auto& [name, value] : sizes) {
+    if (value > kLimit) {
+      throw ValueError("axon::" + std::string(op) + ": " + std::string(name) + " = " + std::to_string(value) +
+                       " exceeds BLAS's 32-bit limit of " + std::to_string(kLimit) + " (" + describe(context) + ")");
+    }
+  }
+}
+
 void check_same_shape(std::string_view op, const Arg& a, const Arg& b) {
   if (a.second->shape() != b.second->shape()) {
     throw_shape(op, std::string(a.first) + " and " + std::string(b.first) + " must have the same shape",

@@ -27,6 +27,17 @@ void check_rank(std::string_view op, const Arg& arg, int rank);
 void check_min_rank(std::string_view op, const Arg& arg, int rank);
 // a and b have the same shape.
 void check_same_shape(std::string_view op, const Arg& a, const Arg& b);
+// Aliasing of outputs. Elementwise and row-wise ops may write in place: an output may be exactly
+// one of its inputs (same bytes), but must not partly overlap one, which would let a write land
+// on an element not yet read.
+void check_in_place_or_disjoint(std::string_view op, const Arg& out, std::initializer_list<Arg> inputs);
+// Outputs that are accumulated or read back (sums, GEMM results) must not overlap these at all.
+void check_disjoint(std::string_view op, const Arg& out, std::initializer_list<Arg> others);
+
+// BLAS takes 32-bit sizes: every named size must fit, else ValueError (never a truncated GEMM).
+void check_blas_sizes(std::string_view op, std::initializer_list<std::pair<std::string_view, std::int64_t>> sizes,
+                      std::initializer_list<Arg> context);
+
 // The alpha an activation runs with: params.alpha, or the kind's default when negative.
 float resolve_alpha(const std::string& op, Activation kind, ActivationParams params);
 

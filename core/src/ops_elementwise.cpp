@@ -15,6 +15,7 @@ void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out
   }
   detail::check_same_shape(name, {"a", &a}, {"b", &b});
   detail::check_shape(name, {"out", &out}, a.shape(), {{"a", &a}, {"b", &b}});
+  detail::check_in_place_or_disjoint(name, {"out", &out}, {{"a", &a}, {"b", &b}});
   backend_for(device)->binary(op, a, b, out);
 }
 
@@ -38,6 +39,7 @@ void scale_out(const Tensor& x, float alpha, const Tensor& out) {
   detail::check_dtype("scale", {"x", &x}, DType::kFloat32);
   detail::check_dtype("scale", {"out", &out}, DType::kFloat32);
   detail::check_shape("scale", {"out", &out}, x.shape(), {{"x", &x}});
+  detail::check_in_place_or_disjoint("scale", {"out", &out}, {{"x", &x}});
   backend_for(device)->scale(x, alpha, out);
 }
 
@@ -53,6 +55,7 @@ void axpy(float alpha, const Tensor& x, const Tensor& y) {
   detail::check_dtype("axpy", {"x", &x}, DType::kFloat32);
   detail::check_dtype("axpy", {"y", &y}, DType::kFloat32);
   detail::check_same_shape("axpy", {"x", &x}, {"y", &y});
+  detail::check_in_place_or_disjoint("axpy", {"y", &y}, {{"x", &x}});
   backend_for(device)->axpy(alpha, x, y);
 }
 

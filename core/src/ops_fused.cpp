@@ -32,6 +32,10 @@ void bias_activation_out(Activation kind, const Tensor& x, const Tensor& bias, c
   const Device device = detail::check_same_device(op, {{"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
   check_float(op, {{"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
   check_bias_outputs(op, {"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y});
+  detail::check_in_place_or_disjoint(op, {"pre", &pre}, {{"x", &x}});
+  detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
+  detail::check_disjoint(op, {"pre", &pre}, {{"y", &y}, {"bias", &bias}});  // the backward needs both
+  detail::check_disjoint(op, {"y", &y}, {{"bias", &bias}});
   backend_for(device)->bias_activation(kind, detail::resolve_alpha(op, kind, params), x, bias, pre, y);
 }
 
@@ -43,9 +47,9 @@ void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const
   check_float(op, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}, {"grad_bias", &grad_bias}});
   check_bias_outputs(op, {"pre", &pre}, {"grad_bias", &grad_bias}, {"y", &y}, {"grad_y", &grad_y});
   detail::check_shape(op, {"grad_pre", &grad_pre}, pre.shape(), {{"pre", &pre}});
-  if (grad_bias.shares_storage_with(grad_pre)) {
-    throw ValueError("axon::" + op + ": grad_bias must not share storage with grad_pre");
-  }
+  detail::check_in_place_or_disjoint(op, {"grad_pre", &grad_pre}, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}});
+  detail::check_disjoint(op, {"grad_bias", &grad_bias},
+                         {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}});
   backend_for(device)->activation_backward_bias_grad(kind, detail::resolve_alpha(op, kind, params), pre, y, grad_y,
                                                      grad_pre, grad_bias);
 }
@@ -62,14 +66,13 @@ void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor&
     detail::throw_shape(op, "x's columns must equal w's rows", {{"x", &x}, {"w", &w}});
   }
   detail::check_shape(op, {"bias", &bias}, Shape{w.dim(1)}, {{"w", &w}});
+  detail::check_blas_sizes(op, {{"batch", x.dim(0)}, {"inputs", x.dim(1)}, {"outputs", w.dim(1)}},
+                           {{"x", &x}, {"w", &w}});
   const Shape out_shape{x.dim(0), w.dim(1)};
   detail::check_shape(op, {"pre", &pre}, out_shape, {{"x", &x}, {"w", &w}});
   detail::check_shape(op, {"y", &y}, out_shape, {{"x", &x}, {"w", &w}});
-  for (const Tensor* output : {&pre, &y}) {
-    if (output->shares_storage_with(x) || output->shares_storage_with(w) || output->shares_storage_with(bias)) {
-      throw ValueError("axon::" + op + ": pre and y must not share storage with x, w or bias");
-    }
-  }
+  detail::check_disjoint(op, {"pre", &pre}, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"y", &y}});
+  detail::check_disjoint(op, {"y", &y}, {{"x", &x}, {"w", &w}, {"bias", &bias}});
   backend_for(device)->linear(kind, detail::resolve_alpha(op, kind, params), x, w, bias, pre, y);
 }
 

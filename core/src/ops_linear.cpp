@@ -7,48 +7,52 @@ namespace axon {
 
 using detail::Arg;
 
+namespace {
+
+struct GemmDims {
+  std::int64_t m, n, k;
+};
+
+// The sizes of op(a) @ op(b), after checking both are 2-D float32 on one device with matching
+// inner dimensions and sizes BLAS can take. Shared by gemm and matmul.
+GemmDims check_gemm_inputs(const char* op, const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  detail::check_same_device(op, {{"a", &a}, {"b", &b}});
+  for (const Arg& arg : {Arg{"a", &a}, Arg{"b", &b}}) {
+    detail::check_dtype(op, arg, DType::kFloat32);
+    detail::check_rank(op, arg, 2);
+  }
+  const GemmDims dims{transpose_a ? a.dim(1) : a.dim(0), transpose_b ? b.dim(0) : b.dim(1),
+                      transpose_a ? a.dim(0) : a.dim(1)};
+  const std::int64_t k_b = transpose_b ? b.dim(1) : b.dim(0);
+  if (dims.k != k_b) {
+    detail::throw_shape(op,
+                        "inner dimensions differ: op(a) is " + Shape{dims.m, dims.k}.str() + ", op(b) is " +
+                            Shape{k_b, dims.n}.str() + " (transpose_a=" + (transpose_a ? "true" : "false") +
+                            ", transpose_b=" + (transpose_b ? "true" : "false") + ")",
+                        {{"a", &a}, {"b", &b}});
+  }
+  detail::check_blas_sizes(
+      op, {{"m", dims.m}, {"n", dims.n}, {"k", dims.k}, {"a's row length", a.dim(1)}, {"b's row length", b.dim(1)}},
+      {{"a", &a}, {"b", &b}});
+  return dims;
+}
+
+}  // namespace
+
 void gemm(const Tensor& a, const Tensor& b, const Tensor& c, float alpha, float beta,
           bool transpose_a, bool transpose_b) {
   constexpr const char* kOp = "gemm";
   const Device device = detail::check_same_device(kOp, {{"a", &a}, {"b", &b}, {"c", &c}});
-  for (const Arg& arg : {Arg{"a", &a}, Arg{"b", &b}, Arg{"c", &c}}) {
-    detail::check_dtype(kOp, arg, DType::kFloat32);
-    detail::check_rank(kOp, arg, 2);
-  }
-  const std::int64_t m = transpose_a ? a.dim(1) : a.dim(0);
-  const std::int64_t k = transpose_a ? a.dim(0) : a.dim(1);
-  const std::int64_t k_b = transpose_b ? b.dim(1) : b.dim(0);
-  const std::int64_t n = transpose_b ? b.dim(0) : b.dim(1);
-  if (k != k_b) {
-    detail::throw_shape(kOp,
-                        "inner dimensions differ: op(a) is " + Shape{m, k}.str() + ", op(b) is " +
-                            Shape{k_b, n}.str() + " (transpose_a=" + (transpose_a ? "true" : "false") +
-                            ", transpose_b=" + (transpose_b ? "true" : "false") + ")",
-                        {{"a", &a}, {"b", &b}});
-  }
-  detail::check_shape(kOp, {"c", &c}, Shape{m, n}, {{"a", &a}, {"b", &b}});
-  if (c.shares_storage_with(a) || c.shares_storage_with(b)) {
-    throw ValueError("axon::gemm: the output c must not share storage with a or b");
-  }
+  const GemmDims dims = check_gemm_inputs(kOp, a, b, transpose_a, transpose_b);
+  detail::check_dtype(kOp, {"c", &c}, DType::kFloat32);
+  detail::check_shape(kOp, {"c", &c}, Shape{dims.m, dims.n}, {{"a", &a}, {"b", &b}});
+  detail::check_disjoint(kOp, {"c", &c}, {{"a", &a}, {"b", &b}});
   backend_for(device)->gemm(transpose_a, transpose_b, alpha, a, b, beta, c);
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
-  constexpr const char* kOp = "matmul";
-  const Device device = detail::check_same_device(kOp, {{"a", &a}, {"b", &b}});
-  detail::check_rank(kOp, {"a", &a}, 2);
-  detail::check_rank(kOp, {"b", &b}, 2);
-  const std::int64_t m = transpose_a ? a.dim(1) : a.dim(0);
-  const std::int64_t n = transpose_b ? b.dim(0) : b.dim(1);
-  const std::int64_t k = transpose_a ? a.dim(0) : a.dim(1);
-  const std::int64_t k_b = transpose_b ? b.dim(1) : b.dim(0);
-  if (k != k_b) {
-    detail::throw_shape(kOp,
-                        "inner dimensions differ: op(a) is " + Shape{m, k}.str() + ", op(b) is " +
-                            Shape{k_b, n}.str(),
-                        {{"a", &a}, {"b", &b}});
-  }
-  Tensor c = Tensor::empty({m, n}, device);
+  const GemmDims dims = check_gemm_inputs("matmul", a, b, transpose_a, transpose_b);
+  Tensor c = Tensor::empty({dims.m, dims.n}, a.device());
   gemm(a, b, c, 1.0f, 0.0f, transpose_a, transpose_b);
   return c;
 }
@@ -66,6 +70,8 @@ void bias_add_out(const Tensor& x, const Tensor& bias, const Tensor& out) {
   const Device device = detail::check_same_device("bias_add", {{"x", &x}, {"bias", &bias}, {"out", &out}});
   check_bias("bias_add", x, bias);
   detail::check_shape("bias_add", {"out", &out}, x.shape(), {{"x", &x}});
+  detail::check_in_place_or_disjoint("bias_add", {"out", &out}, {{"x", &x}});
+  detail::check_disjoint("bias_add", {"out", &out}, {{"bias", &bias}});
   backend_for(device)->bias_add(x, bias, out);
 }
 
@@ -83,6 +89,7 @@ void bias_grad_out(const Tensor& grad, const Tensor& out) {
   detail::check_dtype("bias_grad", {"out", &out}, DType::kFloat32);
   detail::check_min_rank("bias_grad", {"grad", &grad}, 1);
   detail::check_shape("bias_grad", {"out", &out}, Shape{grad.shape().cols()}, {{"grad", &grad}});
+  detail::check_disjoint("bias_grad", {"out", &out}, {{"grad", &grad}});
   backend_for(device)->bias_grad(grad, out);
 }
 

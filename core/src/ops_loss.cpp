@@ -31,9 +31,12 @@ void loss_out(LossKind kind, const Tensor& pred, const Tensor& target, const Ten
     detail::check_dtype(op, {"target", &target}, DType::kFloat32);
     detail::check_same_shape(op, {"pred", &pred}, {"target", &target});
   }
+  detail::check_disjoint(op, {"value", &value}, {{"pred", &pred}, {"target", &target}});
   if (grad.defined()) {
     detail::check_dtype(op, {"grad", &grad}, DType::kFloat32);
     detail::check_shape(op, {"grad", &grad}, pred.shape(), {{"pred", &pred}});
+    detail::check_in_place_or_disjoint(op, {"grad", &grad}, {{"pred", &pred}});
+    detail::check_disjoint(op, {"grad", &grad}, {{"target", &target}, {"value", &value}});
   }
   if (kind == LossKind::kHuber && !(params.huber_delta > 0.0f && std::isfinite(params.huber_delta))) {
     throw ValueError("axon::" + op + ": huber_delta must be positive and finite, got " +

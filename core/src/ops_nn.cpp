@@ -46,6 +46,7 @@ void activation_out(Activation kind, const Tensor& x, const Tensor& y, Activatio
   const std::string op = activation_op(kind);
   const Device device = detail::check_same_device(op, {{"x", &x}, {"y", &y}});
   check_float_same_shape(op, {{"x", &x}, {"y", &y}});
+  detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
   backend_for(device)->activation_forward(kind, resolve_alpha(op, kind, params), x, y);
 }
 
@@ -62,6 +63,7 @@ void activation_backward_out(Activation kind, const Tensor& x, const Tensor& y, 
   const Device device = detail::check_same_device(
       op, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
   check_float_same_shape(op, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
+  detail::check_in_place_or_disjoint(op, {"grad_x", &grad_x}, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}});
   backend_for(device)->activation_backward(kind, resolve_alpha(op, kind, params), x, y, grad_y, grad_x);
 }
 
@@ -82,6 +84,7 @@ void softmax_forward(SoftmaxKind kind, const Tensor& x, const Tensor& y) {
   const Device device = detail::check_same_device(op, {{"x", &x}, {"y", &y}});
   detail::check_min_rank(op, {"x", &x}, 1);
   check_float_same_shape(op, {{"x", &x}, {"y", &y}});
+  detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
   auto backend = backend_for(device);
   if (kind == SoftmaxKind::kSoftmax) {
     backend->softmax(x, y);

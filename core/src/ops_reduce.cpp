@@ -30,6 +30,7 @@ void reduce_rows_out(ReduceOp op, const Tensor& x, const Tensor& out) {
   detail::check_dtype(name, {"out", &out}, DType::kFloat32);
   detail::check_min_rank(name, {"x", &x}, 1);
   detail::check_shape(name, {"out", &out}, Shape{x.shape().rows()}, {{"x", &x}});
+  detail::check_disjoint(name, {"out", &out}, {{"x", &x}});
   if (op != ReduceOp::kSum && x.shape().cols() == 0 && x.shape().rows() > 0) {
     throw ValueError("axon::" + name + ": rows are empty (" + x.describe() + ")");
   }

@@ -30,6 +30,15 @@ std::int64_t Shape::numel() const {
   return n;
 }
 
+std::int64_t Shape::checked_numel() const {
+  std::int64_t n = 1;
+  for (int i = 0; i < rank_; ++i) {
+    const std::int64_t dim = dims_[static_cast<std::size_t>(i)];
+    if (dim < 0 || __builtin_mul_overflow(n, dim, &n)) return -1;
+  }
+  return n;
+}
+
 std::int64_t Shape::cols() const { return rank_ == 0 ? 1 : dims_[static_cast<std::size_t>(rank_ - 1)]; }
 
 std::int64_t Shape::rows() const {

@@ -29,17 +29,17 @@ namespace {
 // Rejects negative dimensions and element counts whose byte size would overflow, before any
 // allocation is attempted.
 void check_factory_shape(const char* factory, const Shape& shape) {
-  constexpr std::int64_t kMaxElements = std::numeric_limits<std::int64_t>::max() / 16;
-  std::int64_t count = 1;
   for (const std::int64_t dim : shape.dims()) {
     if (dim < 0) {
       throw ValueError(std::string("Tensor::") + factory + ": negative dimension in shape " + shape.str());
     }
-    if (dim != 0 && count > kMaxElements / dim) {
-      throw ValueError(std::string("Tensor::") + factory + ": shape " + shape.str() +
-                       " has too many elements to allocate");
-    }
-    count *= dim;
+  }
+  // Byte counts of up to 16 bytes per element must fit in int64 too.
+  constexpr std::int64_t kMaxElements = std::numeric_limits<std::int64_t>::max() / 16;
+  const std::int64_t count = shape.checked_numel();
+  if (count < 0 || count > kMaxElements) {
+    throw ValueError(std::string("Tensor::") + factory + ": shape " + shape.str() +
+                     " has too many elements to allocate");
   }
 }
 
@@ -154,8 +154,8 @@ Tensor Tensor::reshape(const Shape& shape) const {
       inferred_axis = axis;
     } else if (shape[axis] < 0) {
       throw ShapeError("Tensor::reshape: negative dimension in " + shape.str());
-    } else {
-      known *= shape[axis];
+    } else if (__builtin_mul_overflow(known, shape[axis], &known)) {
+      throw ShapeError("Tensor::reshape: the element count of " + shape.str() + " overflows");
     }
   }
   std::array<std::int64_t, Shape::kMaxRank> dims{};
@@ -167,10 +167,10 @@ Tensor Tensor::reshape(const Shape& shape) const {
     dims[static_cast<std::size_t>(inferred_axis)] = numel() / known;
   }
   const Shape resolved(std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(shape.rank())));
+  // The known dimensions' product was checked above, so this count cannot overflow.
   if (resolved.numel() != numel()) {
     throw ShapeError("Tensor::reshape: cannot reshape " + describe() + " (" + std::to_string(numel()) +
-                     " elements) to " + resolved.str() + " (" + std::to_string(resolved.numel()) +
-                     " elements)");
+                     " elements) to " + resolved.str() + " (" + std::to_string(resolved.numel()) + " elements)");
   }
   return Tensor(storage_, offset_, resolved, dtype_);
 }
@@ -192,6 +192,18 @@ Tensor Tensor::rows(std::int64_t begin, std::int64_t end) const {
 
 bool Tensor::shares_storage_with(const Tensor& other) const {
   return storage_ != nullptr && storage_ == other.storage_;
+}
+
+bool Tensor::overlaps(const Tensor& other) const {
+  if (!shares_storage_with(other) || nbytes() == 0 || other.nbytes() == 0) return false;
+  const auto begin = static_cast<std::size_t>(offset_) * dtype_size(dtype_);
+  const auto other_begin = static_cast<std::size_t>(other.offset_) * dtype_size(other.dtype_);
+  return begin < other_begin + other.nbytes() && other_begin < begin + nbytes();
+}
+
+bool Tensor::same_memory(const Tensor& other) const {
+  return shares_storage_with(other) && offset_ == other.offset_ && nbytes() == other.nbytes() &&
+         dtype_ == other.dtype_;
 }
 
 // ---- copies ----

@@ -350,3 +350,19 @@ TEST(OpsErrors, DeviceMismatch) {
 }
 
 }  // namespace
+
+namespace {
+
+// BLAS takes int sizes: a size beyond INT_MAX must throw, not run a truncated product. Zero-size
+// operands keep the test cheap: k = 2^31 + 3 with m = n = 0 holds no elements at all.
+TEST(OpsErrors, GemmSizesBeyondBlasLimitThrow) {
+  const std::int64_t huge = (std::int64_t{1} << 31) + 3;
+  const axon::Tensor a = axon::Tensor::empty({0, huge});
+  const axon::Tensor b = axon::Tensor::empty({huge, 0});
+  axon_test::expect_error<axon::ValueError>([&] { (void)axon::matmul(a, b); },
+                                            {"matmul", "k = 2147483651", "32-bit", "[0, 2147483651]"});
+  const axon::Tensor c = axon::Tensor::empty({0, 0});
+  axon_test::expect_error<axon::ValueError>([&] { axon::gemm(a, b, c); }, {"gemm", "k = 2147483651"});
+}
+
+}  // namespace

@@ -237,6 +237,14 @@ TEST(Tensor, ReshapeInfersMinusOne) {
   EXPECT_EQ(t.reshape({2, -1, 2}).shape(), (Shape{2, 6, 2}));
 }
 
+// A product of dimensions that wraps around int64 must not pass as a small element count.
+TEST(Tensor, ReshapeOverflowThrows) {
+  const Tensor one = Tensor::ones({1});
+  expect_error<axon::ShapeError>([&] { (void)one.reshape({274177, 67280421310721}); },
+                                 {"reshape", "[274177, 67280421310721]", "overflows"});
+  expect_error<axon::ShapeError>([&] { (void)one.reshape({274177, 67280421310721, -1}); }, {"reshape", "overflows"});
+}
+
 TEST(Tensor, ReshapeErrors) {
   const Tensor t = Tensor::zeros({2, 3});
   expect_error<axon::ShapeError>([&] { (void)t.reshape({4, 2}); }, {"[2, 3]", "[4, 2]"});

@@ -164,7 +164,7 @@ TEST(CpuFused, ErrorsNameTheOpAndShapes) {
   const Tensor square = Tensor::uniform({4, 2}, -1, 1);
   const Tensor w_square = Tensor::uniform({2, 2}, -1, 1);
   expect_error<axon::ValueError>([&] { axon::linear_out(Activation::kRelu, square, w_square, b, out, square); },
-                                 {"linear_relu", "share storage"});
+                                 {"linear_relu", "must not overlap"});
   expect_error<axon::ShapeError>([&] { axon::bias_activation_out(Activation::kTanh, x, b, x, x); },
                                  {"bias_tanh", "bias", "[3]", "[2]"});
   expect_error<axon::ShapeError>(

@@ -21,6 +21,8 @@ class AXON_API Shape {
   int rank() const { return rank_; }
   std::int64_t operator[](int axis) const { return dims_[static_cast<std::size_t>(axis)]; }
   std::int64_t numel() const;
+  // numel(), or -1 when a dimension is negative or the product overflows int64.
+  std::int64_t checked_numel() const;
   std::span<const std::int64_t> dims() const { return {dims_.data(), static_cast<std::size_t>(rank_)}; }
   // Rows and columns when the tensor is read as a matrix: the last axis is the columns,
   // all others fold into rows. A scalar is 1x1, a vector of n is 1xn.

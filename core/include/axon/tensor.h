@@ -63,7 +63,7 @@ class AXON_API Tensor {
   const Shape& shape() const { return shape_; }
   int rank() const { return shape_.rank(); }
   std::int64_t dim(int axis) const;  // negative axes count from the end
-  std::int64_t numel() const { return shape_.numel(); }
+  std::int64_t numel() const { return defined() ? shape_.numel() : 0; }
   std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype_); }
   DType dtype() const { return dtype_; }
   Device device() const;
@@ -76,6 +76,12 @@ class AXON_API Tensor {
   // Rows [begin, end) of the first axis.
   Tensor rows(std::int64_t begin, std::int64_t end) const;
   bool shares_storage_with(const Tensor& other) const;
+  // The first element's index in the storage (views of one storage differ here).
+  std::int64_t storage_offset() const { return offset_; }
+  // True when the two tensors' elements share any byte of memory.
+  bool overlaps(const Tensor& other) const;
+  // True when both view exactly the same bytes (the in-place case: out is an input).
+  bool same_memory(const Tensor& other) const;
 
   // ---- copies ----
   Tensor to(Device device) const;  // a copy on that device (a copy even if already there)

@@ -21,6 +21,11 @@ inline bool parallel_rows(std::int64_t rows, std::int64_t cols) {
   return rows > 1 && rows * cols >= kParallelElements;
 }
 
+// The process-wide pool size (axon::set_num_threads; cpu_threading.cpp).
+int pool_threads();
+// Makes the calling thread's OpenMP setting match it, before OpenBLAS reads that setting.
+void sync_openmp_threads();
+
 namespace detail {
 
 inline constexpr int kMaxThreads = 256;
@@ -28,7 +33,7 @@ inline constexpr int kMaxThreads = 256;
 // Threads to use for a loop, 1 when it should stay on this thread.
 inline int loop_threads(bool parallel) {
   if (!parallel || omp_in_parallel()) return 1;
-  return std::min(omp_get_max_threads(), kMaxThreads);
+  return std::min(pool_threads(), kMaxThreads);
 }
 
 // [begin, end) of thread t of `threads` over n items, chunks starting on multiples of `align`.

@@ -92,6 +92,13 @@ void check_blas_sizes(std::string_view op, std::initializer_list<std::pair<std::
   }
 }
 
+void check_kind(std::string_view op, std::string_view what, int value, int count) {
+  if (value < 0 || value >= count) {
+    throw ValueError("axon::" + std::string(op) + ": " + std::string(what) + " " + std::to_string(value) +
+                     " is not one of the " + std::to_string(count) + " defined values");
+  }
+}
+
 void check_same_shape(std::string_view op, const Arg& a, const Arg& b) {
   if (a.second->shape() != b.second->shape()) {
     throw_shape(op, std::string(a.first) + " and " + std::string(b.first) + " must have the same shape",

@@ -38,6 +38,14 @@ void check_disjoint(std::string_view op, const Arg& out, std::initializer_list<A
 void check_blas_sizes(std::string_view op, std::initializer_list<std::pair<std::string_view, std::int64_t>> sizes,
                       std::initializer_list<Arg> context);
 
+// An enum argument holds one of its `count` values (a cast from a bad integer would otherwise
+// reach a kernel's switch and write nothing).
+void check_kind(std::string_view op, std::string_view what, int value, int count);
+template <class Enum>
+void check_kind(std::string_view op, std::string_view what, Enum value, int count) {
+  check_kind(op, what, static_cast<int>(value), count);
+}
+
 // The alpha an activation runs with: params.alpha, or the kind's default when negative.
 float resolve_alpha(const std::string& op, Activation kind, ActivationParams params);
 

@@ -8,6 +8,7 @@
 namespace axon {
 
 void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  detail::check_kind("binary_out", "binary op", op, kBinaryOpCount);
   const std::string_view name = binary_name(op);
   const Device device = detail::check_same_device(name, {{"a", &a}, {"b", &b}, {"out", &out}});
   for (const detail::Arg& arg : {detail::Arg{"a", &a}, detail::Arg{"b", &b}, detail::Arg{"out", &out}}) {
@@ -61,14 +62,19 @@ void axpy(float alpha, const Tensor& x, const Tensor& y) {
 
 void fill(const Tensor& out, float value) {
   const Device device = detail::check_same_device("fill", {{"out", &out}});
+  // An int32 fill casts the value (toward zero): it must be a number int32 can hold.
+  if (out.dtype() == DType::kInt32 && !(value >= -2147483648.0f && value < 2147483648.0f)) {
+    throw ValueError("axon::fill: " + std::to_string(value) + " does not fit the int32 tensor " + out.describe());
+  }
   backend_for(device)->fill(out, value);
 }
 
 void fill_uniform(const Tensor& out, float low, float high, Generator& generator) {
   const Device device = detail::check_same_device("fill_uniform", {{"out", &out}});
   detail::check_dtype("fill_uniform", {"out", &out}, DType::kFloat32);
-  if (!std::isfinite(low) || !std::isfinite(high) || !(low <= high)) {
-    throw ValueError("axon::fill_uniform: needs finite low <= high, got low=" + std::to_string(low) +
+  if (!std::isfinite(low) || !std::isfinite(high) || !(low <= high) || !std::isfinite(high - low)) {
+    throw ValueError("axon::fill_uniform: needs finite low <= high with a finite high - low, got low=" +
+                     std::to_string(low) +
                      ", high=" + std::to_string(high));
   }
   backend_for(device)->fill_uniform(out, low, high, generator.take(out.numel()));

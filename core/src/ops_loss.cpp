@@ -10,6 +10,7 @@ namespace axon {
 
 void loss_out(LossKind kind, const Tensor& pred, const Tensor& target, const Tensor& value,
               const Tensor& grad, LossParams params) {
+  detail::check_kind("loss_out", "loss kind", kind, kLossCount);
   const std::string op = std::string(loss_name(kind)) + "_loss";
   const Device device = grad.defined()
       ? detail::check_same_device(op, {{"pred", &pred}, {"target", &target}, {"value", &value}, {"grad", &grad}})

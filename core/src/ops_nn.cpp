@@ -18,7 +18,8 @@ std::string activation_op(Activation kind, const char* suffix = "") {
 
 namespace detail {
 float resolve_alpha(const std::string& op, Activation kind, ActivationParams params) {
-  if (params.alpha < 0.0f) return default_alpha(kind);
+  check_kind(op, "activation", kind, kActivationCount);
+  if (std::isnan(params.alpha)) return default_alpha(kind);
   if (!std::isfinite(params.alpha)) {
     throw ValueError("axon::" + op + ": alpha must be finite, got " + std::to_string(params.alpha));
   }

@@ -1,4 +1,5 @@
 // Reductions over a whole tensor or over each row (the last axis).
+#include <limits>
 #include <string>
 
 #include "axon/backend.h"
@@ -8,6 +9,7 @@
 namespace axon {
 
 Tensor reduce_all(ReduceOp op, const Tensor& x) {
+  detail::check_kind("reduce_all", "reduce op", op, kReduceOpCount);
   const std::string name = std::string(reduce_name(op));
   const Device device = detail::check_same_device(name, {{"x", &x}});
   detail::check_dtype(name, {"x", &x}, DType::kFloat32);
@@ -24,6 +26,7 @@ Tensor mean(const Tensor& x) { return reduce_all(ReduceOp::kMean, x); }
 Tensor max(const Tensor& x) { return reduce_all(ReduceOp::kMax, x); }
 
 void reduce_rows_out(ReduceOp op, const Tensor& x, const Tensor& out) {
+  detail::check_kind("reduce_rows", "reduce op", op, kReduceOpCount);
   const std::string name = "reduce_rows(" + std::string(reduce_name(op)) + ")";
   const Device device = detail::check_same_device(name, {{"x", &x}, {"out", &out}});
   detail::check_dtype(name, {"x", &x}, DType::kFloat32);
@@ -52,6 +55,10 @@ Tensor argmax_rows(const Tensor& x) {
   detail::check_min_rank("argmax_rows", {"x", &x}, 1);
   if (x.shape().cols() == 0 && x.shape().rows() > 0) {
     throw ValueError("axon::argmax_rows: rows are empty (" + x.describe() + ")");
+  }
+  if (x.shape().cols() > std::numeric_limits<std::int32_t>::max()) {
+    throw ValueError("axon::argmax_rows: " + std::to_string(x.shape().cols()) +
+                     " columns do not fit the int32 indices it returns (" + x.describe() + ")");
   }
   Tensor out = Tensor::empty({x.shape().rows()}, device, DType::kInt32);
   backend_for(device)->argmax_rows(x, out);

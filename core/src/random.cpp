@@ -6,9 +6,8 @@ namespace axon {
 
 PhiloxSlice Generator::take(std::int64_t n) {
   if (n < 0) throw ValueError("Generator::take: negative count " + std::to_string(n));
-  const PhiloxSlice slice{seed_, offset_};
-  offset_ += static_cast<std::uint64_t>((n + 3) / 4);
-  return slice;
+  const std::uint64_t first = offset_.fetch_add(static_cast<std::uint64_t>((n + 3) / 4));
+  return PhiloxSlice{seed_, first};
 }
 
 Generator& default_generator() {

@@ -63,7 +63,14 @@ Tensor Tensor::empty(const Shape& shape, Device device, DType dtype) {
   check_factory_shape("empty", shape);
   auto backend = backend_for(device);
   const auto bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
-  return Tensor(std::make_shared<Storage>(std::move(backend), bytes), 0, shape, dtype);
+  try {
+    return Tensor(std::make_shared<Storage>(std::move(backend), bytes), 0, shape, dtype);
+  } catch (const OutOfMemory& error) {
+    // Say which tensor did not fit, keeping the backend's byte counts.
+    throw OutOfMemory("Tensor " + shape.str() + " " + std::string(dtype_name(dtype)) + " on " + device.str() +
+                          ": " + error.what(),
+                      error.bytes_requested(), error.bytes_free());
+  }
 }
 
 Tensor Tensor::zeros(const Shape& shape, Device device, DType dtype) {

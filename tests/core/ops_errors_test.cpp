@@ -366,3 +366,45 @@ TEST(OpsErrors, GemmSizesBeyondBlasLimitThrow) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(OpsErrors, BadEnumValuesThrow) {
+  const axon::Tensor x = axon::Tensor::uniform({2, 3}, -1, 1);
+  axon_test::expect_error<axon::ValueError>(
+      [&] { (void)axon::activation(static_cast<axon::Activation>(99), x); }, {"activation 99", "12 defined values"});
+  axon_test::expect_error<axon::ValueError>(
+      [&] { axon::binary_out(static_cast<axon::BinaryOp>(7), x, x, x); }, {"binary op 7"});
+  axon_test::expect_error<axon::ValueError>(
+      [&] { (void)axon::loss(static_cast<axon::LossKind>(42), x, x); }, {"loss kind 42"});
+  axon_test::expect_error<axon::ValueError>(
+      [&] { (void)axon::reduce_all(static_cast<axon::ReduceOp>(5), x); }, {"reduce op 5"});
+  axon_test::expect_error<axon::ValueError>(
+      [&] { (void)axon::reduce_rows(static_cast<axon::ReduceOp>(5), x); }, {"reduce op 5"});
+}
+
+TEST(OpsErrors, FillValuesAnInt32TensorCannotHoldThrow) {
+  const axon::Tensor labels = axon::Tensor::zeros({4}, axon::Device::cpu(), axon::DType::kInt32);
+  axon_test::expect_error<axon::ValueError>([&] { axon::fill(labels, std::nanf("")); }, {"fill", "int32"});
+  axon_test::expect_error<axon::ValueError>([&] { axon::fill(labels, 3e9f); }, {"fill", "int32"});
+  axon::fill(labels, -7.0f);
+  EXPECT_EQ(labels.to_int_vector(), (std::vector<std::int32_t>{-7, -7, -7, -7}));
+}
+
+TEST(OpsErrors, UniformRangeWiderThanFloatThrows) {
+  axon_test::expect_error<axon::ValueError>([&] { (void)axon::Tensor::uniform({4}, -3e38f, 3e38f); },
+                                            {"fill_uniform", "high - low"});
+}
+
+TEST(OpsErrors, OutOfMemoryNamesTheTensor) {
+  try {
+    (void)axon::Tensor::empty({std::int64_t{1} << 40});  // 4 TiB of floats
+    FAIL() << "a 4 TiB tensor was allocated";
+  } catch (const axon::OutOfMemory& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("[1099511627776] float32 on cpu"), std::string::npos) << message;
+    EXPECT_EQ(error.bytes_requested(), std::size_t{1} << 42);
+  }
+}
+
+}  // namespace

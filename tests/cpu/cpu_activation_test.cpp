@@ -379,3 +379,18 @@ TEST(CpuSoftmaxRows, SoftmaxRowsSumToOne) {
 }
 
 }  // namespace
+
+namespace {
+
+// alpha: NaN (the default) picks the kind's default; a negative value is used as given; an
+// infinite one is refused.
+TEST(CpuActivationAlpha, NegativeIsUsedAndInfiniteThrows) {
+  const axon::Tensor x = axon::Tensor::from_vector({2}, std::vector<float>{-2.0f, 3.0f});
+  EXPECT_EQ(axon::leaky_relu(x, -0.5f).to_vector(), (std::vector<float>{1.0f, 3.0f}));
+  EXPECT_EQ(axon::activation(axon::Activation::kLeakyRelu, x).to_vector(), (std::vector<float>{-0.02f, 3.0f}));
+  axon_test::expect_error<axon::ValueError>(
+      [&] { (void)axon::activation(axon::Activation::kElu, x, {std::numeric_limits<float>::infinity()}); },
+      {"elu", "alpha", "finite"});
+}
+
+}  // namespace

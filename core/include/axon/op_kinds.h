@@ -2,6 +2,7 @@
 // The kinds of activation, loss, reduction and elementwise op, shared by the free functions
 // (ops.h) and the backends (backend.h), and the list of every backend op (Op).
 #include <cstdint>
+#include <limits>
 #include <string_view>
 
 #include "axon/export.h"
@@ -22,16 +23,18 @@ enum class Activation : std::uint8_t {
   kSoftsign,     // x / (1 + |x|)
   kHardSigmoid,  // clamp(x / 6 + 1/2, 0, 1)          (as PyTorch and Keras 3)
 };
-inline constexpr int kActivationCount = 12;
+inline constexpr int kActivationCount = static_cast<int>(Activation::kHardSigmoid) + 1;
 
 // The one tunable constant of an activation: the slope of leaky ReLU, the alpha of ELU.
-// Negative means "the activation's default".
+// NaN (the default) means "the activation's default"; any finite value, negative included, is
+// used as given; an infinite one throws ValueError.
 struct ActivationParams {
-  float alpha = -1.0f;
+  float alpha = std::numeric_limits<float>::quiet_NaN();
 };
 AXON_API float default_alpha(Activation activation);
 
 enum class BinaryOp : std::uint8_t { kAdd, kSub, kMul };
+inline constexpr int kBinaryOpCount = static_cast<int>(BinaryOp::kMul) + 1;
 
 enum class LossKind : std::uint8_t {
   kMse,                  // mean of (p - t)^2
@@ -40,13 +43,14 @@ enum class LossKind : std::uint8_t {
   kBceWithLogits,        // mean binary cross-entropy of sigmoid(logits) against t in [0, 1]
   kSoftmaxCrossEntropy,  // mean over rows of -log softmax(logits)[label], int32 labels
 };
-inline constexpr int kLossCount = 5;
+inline constexpr int kLossCount = static_cast<int>(LossKind::kSoftmaxCrossEntropy) + 1;
 
 struct LossParams {
   float huber_delta = 1.0f;
 };
 
 enum class ReduceOp : std::uint8_t { kSum, kMean, kMax };
+inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
 
 // Every op of the Backend interface, once. The cross-backend test walks this list, and a test
 // fails when an op is added here without being covered there.
@@ -75,7 +79,7 @@ enum class Op : std::uint8_t {
   kActivationBackwardBiasGrad, // grad_pre = grad_y * f'(pre); grad_bias = column sums of grad_pre
   kLinear,                     // pre = x @ w + bias; y = f(pre)
 };
-inline constexpr int kOpCount = 22;
+inline constexpr int kOpCount = static_cast<int>(Op::kLinear) + 1;  // keep kLinear last
 
 AXON_API std::string_view op_name(Op op);
 AXON_API std::string_view activation_name(Activation activation);

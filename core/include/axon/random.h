@@ -2,6 +2,7 @@
 // Random numbers from a counter-based generator (Philox-4x32-10). Element i of a fill is a pure
 // function of (seed, the generator's offset, i), so the same seed gives the same numbers on
 // every backend and for every thread count.
+#include <atomic>
 #include <cstdint>
 
 #include "axon/export.h"
@@ -17,18 +18,30 @@ struct PhiloxSlice {
 class AXON_API Generator {
  public:
   explicit Generator(std::uint64_t seed = 0x5eed) : seed_(seed) {}
+  Generator(const Generator& other) : seed_(other.seed_), offset_(other.offset_.load()) {}
+  Generator& operator=(const Generator& other) {
+    seed_ = other.seed_;
+    offset_.store(other.offset_.load());
+    return *this;
+  }
   std::uint64_t seed() const { return seed_; }
-  std::uint64_t offset() const { return offset_; }
-  void reseed(std::uint64_t seed) { seed_ = seed; offset_ = 0; }
-  // Reserves the blocks for n numbers and returns where they start.
+  std::uint64_t offset() const { return offset_.load(); }
+  // Not safe while another thread fills from this generator.
+  void reseed(std::uint64_t seed) {
+    seed_ = seed;
+    offset_.store(0);
+  }
+  // Reserves the blocks for n numbers and returns where they start. Thread-safe: concurrent
+  // fills get disjoint parts of the stream (which part each gets depends on their order).
   PhiloxSlice take(std::int64_t n);
 
  private:
   std::uint64_t seed_;
-  std::uint64_t offset_ = 0;
+  std::atomic<std::uint64_t> offset_{0};
 };
 
-// The generator factories use when none is given. Not thread-safe: give each thread its own.
+// The generator factories use when none is given. Filling from several threads is safe; for
+// numbers that do not depend on thread timing, give each thread its own generator.
 AXON_API Generator& default_generator();
 AXON_API void manual_seed(std::uint64_t seed);
 

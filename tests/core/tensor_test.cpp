@@ -429,6 +429,20 @@ TEST(Tensor, StrOfInt32) {
   EXPECT_NE(s.find("123456"), std::string::npos) << s;
 }
 
+// A summarized rank-3 tensor shows exactly the edge elements of every axis, in place.
+TEST(Tensor, StrOfASummarizedRank3TensorShowsTheRightElements) {
+  std::vector<float> values(8 * 9 * 20);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i);
+  const std::string s = Tensor::from_vector({8, 9, 20}, values).str();
+  // element [i, j, k] holds i*180 + j*20 + k
+  for (const char* shown : {"[[[0, 1, 2, ..., 17, 18, 19]", "[40, 41, 42, ..., 57, 58, 59]", "[120, 121, 122,",
+                            "[1420, 1421, 1422, ..., 1437, 1438, 1439]]]"}) {
+    EXPECT_NE(s.find(shown), std::string::npos) << shown << " missing in\n" << s;
+  }
+  EXPECT_EQ(s.find(" 60,"), std::string::npos) << s;   // row [0, 3] is elided
+  EXPECT_EQ(s.find(" 540,"), std::string::npos) << s;  // block [3] is elided
+}
+
 TEST(Tensor, StrAbbreviatesLargeTensors) {
   const Tensor t = Tensor::full({1000, 1000}, 0.5f);
   const std::string s = t.str();

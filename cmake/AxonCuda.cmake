@@ -18,6 +18,8 @@ if(_axon_cuda STREQUAL "AUTO" OR _axon_cuda STREQUAL "ON")
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
     set(AXON_WITH_CUDA ON)
+    # An installed libaxon finds the CUDA libraries it was built against without ld.so.conf.
+    list(APPEND CMAKE_INSTALL_RPATH "${CUDAToolkit_LIBRARY_DIR}")
   elseif(_axon_cuda STREQUAL "ON")
     message(FATAL_ERROR "AXON_CUDA=ON but no CUDA compiler (nvcc) was found. "
                         "Install the CUDA toolkit, put nvcc on PATH, or use -DAXON_CUDA=AUTO|OFF.")

@@ -1,17 +1,12 @@
 # Finds OpenBLAS and exposes it as the interface target `axon_openblas`.
 #
 # We prefer the OpenMP build of OpenBLAS (Debian: libopenblas-openmp-dev). It runs its GEMMs on
-# the same libgomp thread pool as our own elementwise loops, so the two never compete for the
-# cores (see docs/threading.md). The library is linked by full path and its folder is put on the
-# RUNPATH, so the loader picks that build even when Debian's alternatives point elsewhere.
-set(_axon_blas_dirs)
-foreach(_dir IN ITEMS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp
-                      /usr/lib/x86_64-linux-gnu/openblas-openmp
-                      /usr/lib/aarch64-linux-gnu/openblas-openmp)
-  list(APPEND _axon_blas_dirs ${_dir})
-endforeach()
-
-find_library(AXON_OPENBLAS_LIBRARY NAMES openblas PATHS ${_axon_blas_dirs} NO_DEFAULT_PATH)
+# the same libgomp thread pool as our own loops, so the two never compete for the cores (see
+# docs/threading.md). The library is linked by full path and its folder is put on the RUNPATH,
+# so the loader picks that build even when Debian's alternatives point elsewhere.
+# AXON_OPENBLAS_LIBRARY and AXON_CBLAS_INCLUDE_DIR may be given to use another build.
+find_library(AXON_OPENBLAS_LIBRARY NAMES openblas
+  PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
 if(NOT AXON_OPENBLAS_LIBRARY)
   find_library(AXON_OPENBLAS_LIBRARY NAMES openblas)
 endif()
@@ -23,7 +18,6 @@ get_filename_component(AXON_OPENBLAS_DIR "${AXON_OPENBLAS_LIBRARY}" DIRECTORY)
 get_filename_component(_axon_blas_flavour "${AXON_OPENBLAS_DIR}" NAME)
 find_path(AXON_CBLAS_INCLUDE_DIR cblas.h
   PATHS /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/${_axon_blas_flavour}
-        /usr/include/x86_64-linux-gnu/${_axon_blas_flavour}
   PATH_SUFFIXES openblas)
 if(NOT AXON_CBLAS_INCLUDE_DIR)
   message(FATAL_ERROR "cblas.h not found next to ${AXON_OPENBLAS_LIBRARY}")

@@ -19,20 +19,15 @@ namespace {
 // 64-byte alignment: a cache line, and enough for any vector load.
 constexpr std::size_t kAlignment = 64;
 
-std::size_t physical_memory_bytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size) : 0;
-}
-
-std::size_t available_memory_bytes() {
-  const long pages = sysconf(_SC_AVPHYS_PAGES);
+// Bytes in `pages_name` (_SC_PHYS_PAGES: all memory, _SC_AVPHYS_PAGES: free now); 0 if unknown.
+std::size_t memory_bytes(int pages_name) {
+  const long pages = sysconf(pages_name);
   const long page_size = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size) : 0;
 }
 
 [[noreturn]] void throw_out_of_memory(std::size_t bytes) {
-  const std::size_t available = available_memory_bytes();
+  const std::size_t available = memory_bytes(_SC_AVPHYS_PAGES);
   throw OutOfMemory("cpu: cannot allocate " + std::to_string(bytes) + " bytes (" +
                         std::to_string(available) + " bytes of memory available)",
                     bytes, available);
@@ -43,7 +38,7 @@ std::size_t available_memory_bytes() {
 void* CpuBackend::allocate(std::size_t bytes) {
   // Refuse what the machine cannot hold before asking: with overcommit, a huge malloc can
   // "succeed" and the process dies later when the pages are touched.
-  const std::size_t physical = physical_memory_bytes();
+  const std::size_t physical = memory_bytes(_SC_PHYS_PAGES);
   if (physical > 0 && bytes > physical) throw_out_of_memory(bytes);
   const std::size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   void* pointer = std::aligned_alloc(kAlignment, rounded);

@@ -44,30 +44,22 @@ void CpuBackend::activation_backward_bias_grad(Activation kind, float alpha, con
   const float* g = grad_y.data<float>();
   float* gp = grad_pre.data<float>();
   float* gb = grad_bias.data<float>();
-  // Threads own blocks of columns and walk all rows, so each bias sum is accumulated by one
-  // thread in row order: the result does not depend on the thread count (as bias_grad).
-  constexpr std::int64_t kBlock = 64;
-  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
   kernels::with_activation(kind, [=](auto kind_constant) {
     constexpr Activation kKind = decltype(kind_constant)::value;
-    parallel_chunks(blocks > 1 && rows * cols >= kParallelElements, blocks, 1, [=](std::int64_t first, std::int64_t last) {
-      for (std::int64_t block = first; block < last; ++block) {
-        const std::int64_t begin = block * kBlock;
-        const std::int64_t end = begin + kBlock < cols ? begin + kBlock : cols;
-        float* sums = gb;
-        for (std::int64_t col = begin; col < end; ++col) sums[col] = 0.0f;
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const std::int64_t offset = r * cols;
-          const float* p_row = p + offset;
-          const float* out_row = out + offset;
-          const float* g_row = g + offset;
-          float* gp_row = gp + offset;
+    parallel_column_blocks(rows, cols, [=](std::int64_t begin, std::int64_t end) {
+      float* sums = gb;
+      for (std::int64_t col = begin; col < end; ++col) sums[col] = 0.0f;
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const std::int64_t offset = r * cols;
+        const float* p_row = p + offset;
+        const float* out_row = out + offset;
+        const float* g_row = g + offset;
+        float* gp_row = gp + offset;
 #pragma omp simd
-          for (std::int64_t col = begin; col < end; ++col) {
-            const float value = g_row[col] * kernels::derivative<kKind>(alpha, p_row[col], out_row[col]);
-            gp_row[col] = value;
-            sums[col] += value;
-          }
+        for (std::int64_t col = begin; col < end; ++col) {
+          const float value = g_row[col] * kernels::derivative<kKind>(alpha, p_row[col], out_row[col]);
+          gp_row[col] = value;
+          sums[col] += value;
         }
       }
     });

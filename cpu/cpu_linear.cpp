@@ -49,21 +49,13 @@ void CpuBackend::bias_grad(const Tensor& grad, const Tensor& out) {
   const std::int64_t cols = grad.shape().cols();
   const float* g = grad.data<float>();
   float* sums = out.data<float>();
-  // Threads own blocks of columns, so each sum is accumulated by one thread, in row order:
-  // the result does not depend on the thread count.
-  constexpr std::int64_t kBlock = 64;
-  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
-  parallel_chunks(blocks > 1 && rows * cols >= kParallelElements, blocks, 1, [=](std::int64_t first, std::int64_t last) {
-    for (std::int64_t block = first; block < last; ++block) {
-      const std::int64_t begin = block * kBlock;
-      const std::int64_t end = begin + kBlock < cols ? begin + kBlock : cols;
-      float* column_sums = sums;
-      for (std::int64_t col = begin; col < end; ++col) column_sums[col] = 0.0f;
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const float* row = g + r * cols;
+  parallel_column_blocks(rows, cols, [=](std::int64_t begin, std::int64_t end) {
+    float* column_sums = sums;
+    for (std::int64_t col = begin; col < end; ++col) column_sums[col] = 0.0f;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* row = g + r * cols;
 #pragma omp simd
-        for (std::int64_t col = begin; col < end; ++col) column_sums[col] += row[col];
-      }
+      for (std::int64_t col = begin; col < end; ++col) column_sums[col] += row[col];
     }
   });
 }

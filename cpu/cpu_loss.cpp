@@ -30,7 +30,7 @@ double softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const T
   const double inverse_rows = 1.0 / static_cast<double>(rows);
   // grad may be pred itself (in place): each row reads its label's logit before writing.
   const double total = parallel_reduce(
-      parallel_rows(rows, cols), rows, 0.0,
+      parallel_rows(rows, cols), rows, 1, 0.0,
       [=](std::int64_t first, std::int64_t end) {
         double partial = 0.0;
         for (std::int64_t r = first; r < end; ++r) {
@@ -79,7 +79,7 @@ void CpuBackend::loss(LossKind kind, const LossParams& params, const Tensor& pre
     const float inverse_n = 1.0f / static_cast<float>(n);
     const float delta = params.huber_delta;
     const double total = parallel_reduce(
-        n >= kParallelElements, n, 0.0,
+        n >= kParallelElements, n, 16, 0.0,
         [=](std::int64_t begin, std::int64_t end) {
           double partial = 0.0;
           for (std::int64_t i = begin; i < end; ++i) {

@@ -35,12 +35,12 @@ void CpuBackend::reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) {
   if (op == ReduceOp::kMax) {
     // The max of each chunk (NaN if it holds one), then the max of the chunks, NaN winning.
     result = parallel_reduce(
-        parallel, n, -std::numeric_limits<float>::infinity(),
+        parallel, n, 16, -std::numeric_limits<float>::infinity(),
         [=](std::int64_t begin, std::int64_t end) { return static_cast<float>(row_reduce(op, in + begin, end - begin)); },
         [](float a, float b) { return std::isnan(a) ? a : (std::isnan(b) || b > a ? b : a); });
   } else {
     const double total = parallel_reduce(
-        parallel, n, 0.0, [=](std::int64_t begin, std::int64_t end) { return row_reduce(ReduceOp::kSum, in + begin, end - begin); },
+        parallel, n, 16, 0.0, [=](std::int64_t begin, std::int64_t end) { return row_reduce(ReduceOp::kSum, in + begin, end - begin); },
         [](double a, double b) { return a + b; });
     result = op == ReduceOp::kMean ? total / static_cast<double>(n) : total;
   }

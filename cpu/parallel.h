@@ -77,10 +77,25 @@ void parallel_for_rows(std::int64_t rows, std::int64_t cols, const Body& body) {
   parallel_chunks(parallel_rows(rows, cols), rows, 1, body);
 }
 
-// combine over chunks of range(begin, end) -> T. The chunks' results are combined in chunk
+// Calls body(first_col, end_col) for blocks of 64 columns of a [rows, cols] matrix, threads
+// owning whole blocks: each column is then summed by one thread in row order, so column sums
+// (bias gradients) do not depend on the thread count.
+template <class Body>
+void parallel_column_blocks(std::int64_t rows, std::int64_t cols, const Body& body) {
+  constexpr std::int64_t kBlock = 64;
+  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
+  parallel_chunks(blocks > 1 && rows * cols >= kParallelElements, blocks, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t block = first; block < last; ++block) {
+      body(block * kBlock, std::min(cols, (block + 1) * kBlock));
+    }
+  });
+}
+
+// combine over chunks of range(begin, end) -> T (chunks start on multiples of `align` items). The chunks' results are combined in chunk
 // order, so the result is the same run after run for a given thread count.
 template <class T, class Range, class Combine>
-T parallel_reduce(bool parallel, std::int64_t n, T identity, const Range& range, const Combine& combine) {
+T parallel_reduce(bool parallel, std::int64_t n, std::int64_t align, T identity, const Range& range,
+                  const Combine& combine) {
   if (n <= 0) return identity;
   const int threads = detail::loop_threads(parallel);
   if (threads == 1) return range(std::int64_t{0}, n);
@@ -89,7 +104,7 @@ T parallel_reduce(bool parallel, std::int64_t n, T identity, const Range& range,
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
-    const auto [begin, end] = detail::chunk_of(n, 16, t, omp_get_num_threads());
+    const auto [begin, end] = detail::chunk_of(n, align, t, omp_get_num_threads());
     if (begin < end) partial[static_cast<std::size_t>(t)] = range(begin, end);
   }
   T result = identity;

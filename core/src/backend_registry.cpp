@@ -9,10 +9,6 @@
 
 namespace axon {
 
-namespace detail {
-[[noreturn]] void throw_unavailable(Device device);
-}
-
 std::shared_ptr<Backend> backend_for(Device device) {
   if (device.is_cpu() && device.index == 0) {
     static const std::shared_ptr<Backend> cpu = detail::make_cpu_backend();

@@ -8,6 +8,9 @@
 
 namespace axon::detail {
 
+// Throws DeviceError with one sentence saying why `device` cannot be used here (device.cpp).
+[[noreturn]] void throw_unavailable(Device device);
+
 // cpu/: the one CPU backend.
 std::shared_ptr<Backend> make_cpu_backend();
 

@@ -35,6 +35,10 @@ void check_dtype(std::string_view op, const Arg& arg, DType dtype) {
   }
 }
 
+void check_dtype(std::string_view op, std::initializer_list<Arg> args, DType dtype) {
+  for (const Arg& arg : args) check_dtype(op, arg, dtype);
+}
+
 void throw_shape(std::string_view op, const std::string& what, std::initializer_list<Arg> args) {
   throw ShapeError("axon::" + std::string(op) + ": " + what + " (" + describe(args) + ")");
 }

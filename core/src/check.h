@@ -21,6 +21,7 @@ std::string describe(std::initializer_list<Arg> args);
 // Every argument is defined and all are on one device; returns that device.
 Device check_same_device(std::string_view op, std::initializer_list<Arg> args);
 void check_dtype(std::string_view op, const Arg& arg, DType dtype);
+void check_dtype(std::string_view op, std::initializer_list<Arg> args, DType dtype);  // each of them
 void check_shape(std::string_view op, const Arg& arg, const Shape& expected,
                  std::initializer_list<Arg> context);
 void check_rank(std::string_view op, const Arg& arg, int rank);

@@ -67,8 +67,7 @@ std::vector<Device> available_devices() {
 Device best_device() { return device_count(DeviceType::kCuda) > 0 ? Device::cuda(0) : Device::cpu(); }
 
 namespace detail {
-// One sentence that says why a device cannot be used here.
-[[noreturn]] void throw_unavailable(Device device) {
+void throw_unavailable(Device device) {
   if (device.is_cpu()) throw DeviceError("there is only one CPU device, cpu; " + device.str() + " does not exist");
   if (!cuda_compiled()) {
     throw DeviceError(device.str() + " was requested, but this build of axon has no CUDA backend "

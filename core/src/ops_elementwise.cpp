@@ -11,9 +11,7 @@ void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out
   detail::check_kind("binary_out", "binary op", op, kBinaryOpCount);
   const std::string_view name = binary_name(op);
   const Device device = detail::check_same_device(name, {{"a", &a}, {"b", &b}, {"out", &out}});
-  for (const detail::Arg& arg : {detail::Arg{"a", &a}, detail::Arg{"b", &b}, detail::Arg{"out", &out}}) {
-    detail::check_dtype(name, arg, DType::kFloat32);
-  }
+  detail::check_dtype(name, {{"a", &a}, {"b", &b}, {"out", &out}}, DType::kFloat32);
   detail::check_same_shape(name, {"a", &a}, {"b", &b});
   detail::check_shape(name, {"out", &out}, a.shape(), {{"a", &a}, {"b", &b}});
   detail::check_in_place_or_disjoint(name, {"out", &out}, {{"a", &a}, {"b", &b}});
@@ -37,8 +35,7 @@ Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::kMul, a, 
 
 void scale_out(const Tensor& x, float alpha, const Tensor& out) {
   const Device device = detail::check_same_device("scale", {{"x", &x}, {"out", &out}});
-  detail::check_dtype("scale", {"x", &x}, DType::kFloat32);
-  detail::check_dtype("scale", {"out", &out}, DType::kFloat32);
+  detail::check_dtype("scale", {{"x", &x}, {"out", &out}}, DType::kFloat32);
   detail::check_shape("scale", {"out", &out}, x.shape(), {{"x", &x}});
   detail::check_in_place_or_disjoint("scale", {"out", &out}, {{"x", &x}});
   backend_for(device)->scale(x, alpha, out);
@@ -53,8 +50,7 @@ Tensor scale(const Tensor& x, float alpha) {
 
 void axpy(float alpha, const Tensor& x, const Tensor& y) {
   const Device device = detail::check_same_device("axpy", {{"x", &x}, {"y", &y}});
-  detail::check_dtype("axpy", {"x", &x}, DType::kFloat32);
-  detail::check_dtype("axpy", {"y", &y}, DType::kFloat32);
+  detail::check_dtype("axpy", {{"x", &x}, {"y", &y}}, DType::kFloat32);
   detail::check_same_shape("axpy", {"x", &x}, {"y", &y});
   detail::check_in_place_or_disjoint("axpy", {"y", &y}, {{"x", &x}});
   backend_for(device)->axpy(alpha, x, y);

@@ -12,10 +12,6 @@ namespace {
 
 using detail::Arg;
 
-void check_float(const std::string& op, std::initializer_list<Arg> args) {
-  for (const Arg& arg : args) detail::check_dtype(op, arg, DType::kFloat32);
-}
-
 // pre and y are [rows, cols] like `like`; bias is [cols].
 void check_bias_outputs(const std::string& op, const Arg& like, const Arg& bias, const Arg& pre, const Arg& y) {
   detail::check_rank(op, like, 2);
@@ -30,7 +26,7 @@ void bias_activation_out(Activation kind, const Tensor& x, const Tensor& bias, c
                          ActivationParams params) {
   const std::string op = "bias_" + std::string(activation_name(kind));
   const Device device = detail::check_same_device(op, {{"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
-  check_float(op, {{"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
+  detail::check_dtype(op, {{"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y}}, DType::kFloat32);
   check_bias_outputs(op, {"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y});
   detail::check_in_place_or_disjoint(op, {"pre", &pre}, {{"x", &x}});
   detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
@@ -44,7 +40,7 @@ void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const
   const std::string op = std::string(activation_name(kind)) + "_backward_bias_grad";
   const Device device = detail::check_same_device(
       op, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}, {"grad_bias", &grad_bias}});
-  check_float(op, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}, {"grad_bias", &grad_bias}});
+  detail::check_dtype(op, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}, {"grad_bias", &grad_bias}}, DType::kFloat32);
   check_bias_outputs(op, {"pre", &pre}, {"grad_bias", &grad_bias}, {"y", &y}, {"grad_y", &grad_y});
   detail::check_shape(op, {"grad_pre", &grad_pre}, pre.shape(), {{"pre", &pre}});
   detail::check_in_place_or_disjoint(op, {"grad_pre", &grad_pre}, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}});
@@ -59,7 +55,7 @@ void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor&
   const std::string op = "linear_" + std::string(activation_name(kind));
   const Device device =
       detail::check_same_device(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
-  check_float(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
+  detail::check_dtype(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}}, DType::kFloat32);
   detail::check_rank(op, {"x", &x}, 2);
   detail::check_rank(op, {"w", &w}, 2);
   if (x.dim(1) != w.dim(0)) {

@@ -17,10 +17,9 @@ struct GemmDims {
 // inner dimensions and sizes BLAS can take. Shared by gemm and matmul.
 GemmDims check_gemm_inputs(const char* op, const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   detail::check_same_device(op, {{"a", &a}, {"b", &b}});
-  for (const Arg& arg : {Arg{"a", &a}, Arg{"b", &b}}) {
-    detail::check_dtype(op, arg, DType::kFloat32);
-    detail::check_rank(op, arg, 2);
-  }
+  detail::check_dtype(op, {{"a", &a}, {"b", &b}}, DType::kFloat32);
+  detail::check_rank(op, {"a", &a}, 2);
+  detail::check_rank(op, {"b", &b}, 2);
   const GemmDims dims{transpose_a ? a.dim(1) : a.dim(0), transpose_b ? b.dim(0) : b.dim(1),
                       transpose_a ? a.dim(0) : a.dim(1)};
   const std::int64_t k_b = transpose_b ? b.dim(1) : b.dim(0);
@@ -59,8 +58,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 
 namespace {
 void check_bias(const char* op, const Tensor& x, const Tensor& bias) {
-  detail::check_dtype(op, {"x", &x}, DType::kFloat32);
-  detail::check_dtype(op, {"bias", &bias}, DType::kFloat32);
+  detail::check_dtype(op, {{"x", &x}, {"bias", &bias}}, DType::kFloat32);
   detail::check_min_rank(op, {"x", &x}, 1);
   detail::check_shape(op, {"bias", &bias}, Shape{x.shape().cols()}, {{"x", &x}});
 }
@@ -85,8 +83,7 @@ Tensor bias_add(const Tensor& x, const Tensor& bias) {
 
 void bias_grad_out(const Tensor& grad, const Tensor& out) {
   const Device device = detail::check_same_device("bias_grad", {{"grad", &grad}, {"out", &out}});
-  detail::check_dtype("bias_grad", {"grad", &grad}, DType::kFloat32);
-  detail::check_dtype("bias_grad", {"out", &out}, DType::kFloat32);
+  detail::check_dtype("bias_grad", {{"grad", &grad}, {"out", &out}}, DType::kFloat32);
   detail::check_min_rank("bias_grad", {"grad", &grad}, 1);
   detail::check_shape("bias_grad", {"out", &out}, Shape{grad.shape().cols()}, {{"grad", &grad}});
   detail::check_disjoint("bias_grad", {"out", &out}, {{"grad", &grad}});

@@ -15,8 +15,7 @@ void loss_out(LossKind kind, const Tensor& pred, const Tensor& target, const Ten
   const Device device = grad.defined()
       ? detail::check_same_device(op, {{"pred", &pred}, {"target", &target}, {"value", &value}, {"grad", &grad}})
       : detail::check_same_device(op, {{"pred", &pred}, {"target", &target}, {"value", &value}});
-  detail::check_dtype(op, {"pred", &pred}, DType::kFloat32);
-  detail::check_dtype(op, {"value", &value}, DType::kFloat32);
+  detail::check_dtype(op, {{"pred", &pred}, {"value", &value}}, DType::kFloat32);
   if (value.numel() != 1) {
     throw ShapeError("axon::" + op + ": value must have one element, got " + value.describe());
   }

@@ -32,8 +32,8 @@ using detail::resolve_alpha;
 
 void check_float_same_shape(const std::string& op, std::initializer_list<detail::Arg> args) {
   const detail::Arg& first = *args.begin();
+  detail::check_dtype(op, args, DType::kFloat32);
   for (const detail::Arg& arg : args) {
-    detail::check_dtype(op, arg, DType::kFloat32);
     if (arg.second->shape() != first.second->shape()) {
       detail::throw_shape(op, std::string(arg.first) + " must have the shape of " + std::string(first.first),
                           args);

@@ -29,8 +29,7 @@ void reduce_rows_out(ReduceOp op, const Tensor& x, const Tensor& out) {
   detail::check_kind("reduce_rows", "reduce op", op, kReduceOpCount);
   const std::string name = "reduce_rows(" + std::string(reduce_name(op)) + ")";
   const Device device = detail::check_same_device(name, {{"x", &x}, {"out", &out}});
-  detail::check_dtype(name, {"x", &x}, DType::kFloat32);
-  detail::check_dtype(name, {"out", &out}, DType::kFloat32);
+  detail::check_dtype(name, {{"x", &x}, {"out", &out}}, DType::kFloat32);
   detail::check_min_rank(name, {"x", &x}, 1);
   detail::check_shape(name, {"out", &out}, Shape{x.shape().rows()}, {{"x", &x}});
   detail::check_disjoint(name, {"out", &out}, {{"x", &x}});

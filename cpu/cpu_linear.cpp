@@ -20,7 +20,7 @@ void CpuBackend::gemm(bool transpose_a, bool transpose_b, float alpha, const Ten
     }
     return;
   }
-  sync_openmp_threads();  // the OpenMP build of OpenBLAS sizes its team from this thread's setting
+  const BlasCall blas_call;  // see cpu_threading.cpp: no pool-size change inside a GEMM
   // Row-major storage: the leading dimension is the stored row length.
   cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
               m, n, k, alpha, a.data<float>(), static_cast<int>(a.dim(1)), b.data<float>(),

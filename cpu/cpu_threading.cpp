@@ -2,10 +2,14 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <shared_mutex>
 
 #include "axon/error.h"
 #include "axon/threading.h"
+#include "core/src/no_destructor.h"
 #include "cpu/parallel.h"
 
 namespace axon {
@@ -13,26 +17,57 @@ namespace axon {
 namespace cpu {
 
 namespace {
-// 0 until first asked: then OpenMP's default (OMP_NUM_THREADS, else one per core).
-std::atomic<int> pool_size{0};
+
+// The pool size, and the thread count OpenBLAS settled on for it (it caps what it was built
+// for). OpenBLAS keeps its thread count and per-thread buffers in globals that a GEMM reads
+// and, when the caller's OpenMP setting differs, rewrites: changing them while another thread
+// is inside a GEMM hung OpenBLAS or gave wrong products. So GEMMs hold `mutex` shared, a size
+// change holds it exclusive, and every GEMM runs with the caller's OpenMP setting equal to
+// OpenBLAS's own count, so no GEMM ever changes it.
+struct Pool {
+  std::shared_mutex mutex;
+  std::once_flag initialized;
+  std::atomic<int> size{0};
+  std::atomic<int> blas_threads{1};
+};
+
+Pool& pool() {
+  static axon::detail::NoDestructor<Pool> instance;  // GEMMs may run from static destructors
+  return instance.get();
+}
+
+// Under the exclusive lock (or before any GEMM can run): tell OpenBLAS, read back what it took.
+void apply_size(Pool& p, int n) {
+  p.size.store(n);
+  openblas_set_num_threads(n);  // the OpenMP build also sets this thread's OpenMP count
+  p.blas_threads.store(std::max(1, openblas_get_num_threads()));
+}
+
+Pool& initialized_pool() {
+  Pool& p = pool();
+  // The default is OpenMP's: OMP_NUM_THREADS, else one per core.
+  std::call_once(p.initialized, [&] {
+    std::unique_lock lock(p.mutex);
+    apply_size(p, omp_get_max_threads());
+  });
+  return p;
+}
+
 }  // namespace
 
 // OpenMP's thread count is a per-thread setting; axon's is one number for the process, so a
 // thread that never called set_num_threads still uses the pool size another thread set.
-int pool_threads() {
-  int size = pool_size.load(std::memory_order_relaxed);
-  if (size == 0) {
-    int expected = 0;
-    pool_size.compare_exchange_strong(expected, omp_get_max_threads());
-    size = pool_size.load(std::memory_order_relaxed);
-  }
-  return size;
+int pool_threads() { return initialized_pool().size.load(std::memory_order_relaxed); }
+
+BlasCall::BlasCall() {
+  Pool& p = initialized_pool();
+  p.mutex.lock_shared();
+  // The OpenMP build of OpenBLAS sizes its team from this thread's setting: make it OpenBLAS's.
+  const int threads = p.blas_threads.load(std::memory_order_relaxed);
+  if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
 }
 
-void sync_openmp_threads() {
-  const int size = pool_threads();
-  if (omp_get_max_threads() != size) omp_set_num_threads(size);
-}
+BlasCall::~BlasCall() { pool().mutex.unlock_shared(); }
 
 }  // namespace cpu
 
@@ -49,11 +84,12 @@ const char* blas_threading() {
 
 void set_num_threads(int n) {
   if (n < 1) throw ValueError("axon::set_num_threads: needs n >= 1, got " + std::to_string(n));
-  cpu::pool_size.store(n);
+  cpu::Pool& p = cpu::initialized_pool();
+  {
+    std::unique_lock lock(p.mutex);  // waits for running GEMMs; new ones wait for the change
+    cpu::apply_size(p, n);
+  }
   omp_set_num_threads(n);
-  // The OpenMP build of OpenBLAS follows omp_set_num_threads; a pthreads build has its own
-  // pool, which we size the same so the two at least agree on how many cores there are.
-  openblas_set_num_threads(n);
 }
 
 int num_threads() { return cpu::pool_threads(); }

@@ -23,8 +23,16 @@ inline bool parallel_rows(std::int64_t rows, std::int64_t cols) {
 
 // The process-wide pool size (axon::set_num_threads; cpu_threading.cpp).
 int pool_threads();
-// Makes the calling thread's OpenMP setting match it, before OpenBLAS reads that setting.
-void sync_openmp_threads();
+
+// Held around every OpenBLAS call: a pool-size change waits until no GEMM runs, and the calling
+// thread's OpenMP setting matches OpenBLAS's thread count (cpu_threading.cpp says why).
+class BlasCall {
+ public:
+  BlasCall();
+  ~BlasCall();
+  BlasCall(const BlasCall&) = delete;
+  BlasCall& operator=(const BlasCall&) = delete;
+};
 
 namespace detail {
 

@@ -15,6 +15,9 @@ namespace axon::cuda {
 // ---- errors ---------------------------------------------------------------------------------
 
 void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
+  // The runtime also keeps this status in the thread's last-error slot; left there, the next
+  // launch check would read it and blame an innocent kernel. Reported here, so clear it.
+  cudaGetLastError();
   throw BackendError(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
                      cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
 }
@@ -26,15 +29,52 @@ void throw_cublas_error(cublasStatus_t status, const char* call, const char* fil
 
 // ---- RAII owners ----------------------------------------------------------------------------
 
+namespace {
+
+// cuDevicePrimaryCtxGetState from the driver, found at run time (libaxon does not link
+// libcuda, which a machine without a driver lacks). Null when the driver does not have it.
+using PrimaryCtxGetState = CUresult (*)(CUdevice, unsigned int*, int*);
+using DeviceGet = CUresult (*)(CUdevice*, int);
+
+template <class Function>
+Function driver_function(const char* name) {
+  void* function = nullptr;
+  cudaDriverEntryPointQueryResult found{};
+  if (cudaGetDriverEntryPointByVersion(name, &function, 12000, cudaEnableDefault, &found) != cudaSuccess ||
+      found != cudaDriverEntryPointSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return reinterpret_cast<Function>(function);
+}
+
+}  // namespace
+
+bool primary_context_active(int device) {
+  static const auto get_state = driver_function<PrimaryCtxGetState>("cuDevicePrimaryCtxGetState");
+  static const auto device_get = driver_function<DeviceGet>("cuDeviceGet");
+  if (get_state == nullptr || device_get == nullptr) return true;  // cannot tell: assume it is
+  CUdevice handle{};
+  unsigned int flags = 0;
+  int active = 0;
+  if (device_get(&handle, device) != CUDA_SUCCESS || get_state(handle, &flags, &active) != CUDA_SUCCESS) {
+    return true;
+  }
+  return active != 0;
+}
+
 DeviceGuard::DeviceGuard(int device) : device_(device) {
   AXON_CUDA_CHECK(cudaGetDevice(&previous_));
-  if (previous_ != device_) AXON_CUDA_CHECK(cudaSetDevice(device_));
+  if (previous_ == device_) return;
+  // A thread that never used CUDA reads device 0 as current without any context on it:
+  // restoring device 0 then would open a context (hundreds of MiB) on a GPU the process may
+  // never use. Only a device whose context is already active is put back.
+  restore_ = primary_context_active(previous_);
+  AXON_CUDA_CHECK(cudaSetDevice(device_));
 }
 
 DeviceGuard::~DeviceGuard() {
-  if (previous_ >= 0 && previous_ != device_ && cudaSetDevice(previous_) != cudaSuccess) {
-    cudaGetLastError();
-  }
+  if (restore_ && cudaSetDevice(previous_) != cudaSuccess) cudaGetLastError();
 }
 
 Stream::Stream() { AXON_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
@@ -129,6 +169,19 @@ CudaBackend::CudaBackend(int index)
 }
 
 CudaBackend::~CudaBackend() {
+  // Leave the calling thread's current device as it found it (by DeviceGuard's rule), whatever
+  // happens below; a destructor cannot use the throwing guard.
+  int previous = -1;
+  const bool restore = cudaGetDevice(&previous) == cudaSuccess && previous != index_ &&
+                       primary_context_active(previous);
+  cudaGetLastError();
+  struct Restore {
+    bool restore;
+    int device;
+    ~Restore() {
+      if (restore && cudaSetDevice(device) != cudaSuccess) cudaGetLastError();
+    }
+  } restore_previous{restore, previous};
   cudaError_t status = cudaSetDevice(index_);
   if (status == cudaSuccess) status = cudaStreamSynchronize(stream_.get());
   if (runtime_gone(status)) {
@@ -349,10 +402,11 @@ void CudaBackend::loss(LossKind kind, const LossParams& params, const Tensor& pr
   if (kind == LossKind::kSoftmaxCrossEntropy) {
     const std::int64_t rows = pred.shape().rows();
     const std::int64_t cols = pred.shape().cols();
-    {
-      std::lock_guard lock(flag_mutex_);
-      flag_classes_ = (flag_classes_ == -1 || flag_classes_ == cols) ? cols : -2;
-    }
+    // Arm the flag check and queue the kernel under one lock: a synchronize() from another
+    // thread in between would read the flag before the kernel ran, disarm it, and the bad label
+    // would never be reported.
+    std::lock_guard lock(flag_mutex_);
+    flag_classes_ = (flag_classes_ == -1 || flag_classes_ == cols) ? cols : -2;
     launch_softmax_cross_entropy(launch(), allocator_, pred.data<float>(), target.data<std::int32_t>(),
                                  value.data<float>(), grad_data, rows, cols, error_flag_);
     return;

@@ -3,6 +3,7 @@
 // staging buffer and the device-side error flag of the softmax cross-entropy labels.
 // Every kernel and copy runs on the one non-blocking stream, in the order the host queued them.
 #include <cublasLt.h>
+#include <cuda.h>  // driver types only (CUresult): libaxon does not link the driver
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -16,8 +17,12 @@
 
 namespace axon::cuda {
 
-// Makes a device current for a scope and restores the previous one. The constructor throws
-// BackendError when the device cannot be made current.
+// Whether a device's primary context exists (asks the driver; true when it cannot tell).
+bool primary_context_active(int device);
+
+// Makes a device current for a scope and restores the previous one, unless that one had no
+// context (restoring would create it). The constructor throws BackendError when the device
+// cannot be made current.
 class DeviceGuard {
  public:
   explicit DeviceGuard(int device);
@@ -28,6 +33,7 @@ class DeviceGuard {
  private:
   int previous_ = -1;
   int device_;
+  bool restore_ = false;
 };
 
 // ---- RAII owners of CUDA objects: destroy in the destructor, never throw, and leak() (forget

@@ -9,22 +9,25 @@
 
 #include "axon/error.h"
 #include "core/src/builtin_backends.h"
+#include "core/src/no_destructor.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/cuda_check.h"
 
 namespace axon::detail {
 
 namespace {
 
-// One backend per device, created on first use and kept for the life of the process (the
-// table is destroyed at exit; backends tolerate a CUDA runtime that is already gone).
+// One backend per device, created on first use and kept for the life of the process: never
+// destroyed, so an op from a user's static destructor still finds it (the driver reclaims the
+// device's memory and handles when the process ends).
 struct BackendTable {
   std::mutex mutex;
   std::vector<std::shared_ptr<cuda::CudaBackend>> backends;
 };
 
 BackendTable& table() {
-  static BackendTable instance;
-  return instance;
+  static NoDestructor<BackendTable> instance;
+  return instance.get();
 }
 
 }  // namespace
@@ -64,5 +67,16 @@ std::shared_ptr<Backend> make_cuda_backend(int index) {
   }
   return slot;
 }
+
+void cuda_fail_one_runtime_call(int device) {
+  cuda::DeviceGuard guard(device);
+  try {
+    // No such device: the runtime refuses it and records the status as the last error.
+    AXON_CUDA_CHECK(cudaSetDevice(-1));
+  } catch (const BackendError&) {
+  }
+}
+
+bool cuda_context_active(int device) { return cuda::primary_context_active(device); }
 
 }  // namespace axon::detail

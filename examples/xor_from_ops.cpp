@@ -1,6 +1,7 @@
 // XOR, the "hello world" of neural networks, trained with nothing but axon's ops: the chain of
 // the article — multiply matrices, apply a non-linearity, compute the error, run the error
-// backwards, step the weights. (The layer API wraps exactly these calls.)
+// backwards, step the weights. Every step below is one op of ops.h; a layer API (Dense,
+// Sequential, optimizers) is still to come and will make the same calls for you.
 //
 //   xor_from_ops [--device cpu|cuda|cuda:N] [--epochs N]
 #include <axon/axon.h>

@@ -21,6 +21,9 @@ int cuda_device_count() noexcept;
 DeviceInfo cuda_device_info(int index);
 // cuda/: the backend of one device (its stream, handles and memory cache), created once.
 std::shared_ptr<Backend> make_cuda_backend(int index);
+// cuda/: for tests (testing_hooks.h).
+void cuda_fail_one_runtime_call(int device);
+bool cuda_context_active(int device);
 #endif
 
 }  // namespace axon::detail

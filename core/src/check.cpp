@@ -2,6 +2,8 @@
 
 namespace axon::detail {
 
+std::string prefix(const OpName& op) { return "axon::" + op.str() + ": "; }
+
 std::string describe(std::initializer_list<Arg> args) {
   std::string text;
   for (const auto& [name, tensor] : args) {
@@ -11,99 +13,99 @@ std::string describe(std::initializer_list<Arg> args) {
   return text;
 }
 
-Device check_same_device(std::string_view op, std::initializer_list<Arg> args) {
+Device check_same_device(const OpName& op, std::initializer_list<Arg> args) {
   for (const auto& [name, tensor] : args) {
     if (!tensor->defined()) {
-      throw ValueError("axon::" + std::string(op) + ": argument " + std::string(name) +
+      throw ValueError(prefix(op) + "argument " + std::string(name) +
                        " is an undefined tensor");
     }
   }
   const Device device = args.begin()->second->device();
   for (const auto& arg : args) {
     if (arg.second->device() != device) {
-      throw DeviceError("axon::" + std::string(op) + ": tensors are on different devices: " +
+      throw DeviceError(prefix(op) + "tensors are on different devices: " +
                         describe(args));
     }
   }
   return device;
 }
 
-void check_dtype(std::string_view op, const Arg& arg, DType dtype) {
+void check_dtype(const OpName& op, const Arg& arg, DType dtype) {
   if (arg.second->dtype() != dtype) {
-    throw DTypeError("axon::" + std::string(op) + ": " + std::string(arg.first) + " must be " +
+    throw DTypeError(prefix(op) + std::string(arg.first) + " must be " +
                      std::string(dtype_name(dtype)) + ", got " + arg.second->describe());
   }
 }
 
-void check_dtype(std::string_view op, std::initializer_list<Arg> args, DType dtype) {
+void check_dtype(const OpName& op, std::initializer_list<Arg> args, DType dtype) {
   for (const Arg& arg : args) check_dtype(op, arg, dtype);
 }
 
-void throw_shape(std::string_view op, const std::string& what, std::initializer_list<Arg> args) {
-  throw ShapeError("axon::" + std::string(op) + ": " + what + " (" + describe(args) + ")");
+void throw_shape(const OpName& op, const std::string& what, std::initializer_list<Arg> args) {
+  throw ShapeError(prefix(op) + what + " (" + describe(args) + ")");
 }
 
-void check_shape(std::string_view op, const Arg& arg, const Shape& expected,
+void check_shape(const OpName& op, const Arg& arg, const Shape& expected,
                  std::initializer_list<Arg> context) {
   if (arg.second->shape() != expected) {
-    throw ShapeError("axon::" + std::string(op) + ": " + std::string(arg.first) + " must have shape " +
+    throw ShapeError(prefix(op) + std::string(arg.first) + " must have shape " +
                      expected.str() + ", got " + arg.second->shape().str() + " (" +
                      describe(context) + ")");
   }
 }
 
-void check_rank(std::string_view op, const Arg& arg, int rank) {
+void check_rank(const OpName& op, const Arg& arg, int rank) {
   if (arg.second->rank() != rank) {
-    throw ShapeError("axon::" + std::string(op) + ": " + std::string(arg.first) + " must be " +
+    throw ShapeError(prefix(op) + std::string(arg.first) + " must be " +
                      std::to_string(rank) + "-D, got " + arg.second->describe());
   }
 }
 
-void check_min_rank(std::string_view op, const Arg& arg, int rank) {
+void check_min_rank(const OpName& op, const Arg& arg, int rank) {
   if (arg.second->rank() < rank) {
-    throw ShapeError("axon::" + std::string(op) + ": " + std::string(arg.first) +
+    throw ShapeError(prefix(op) + std::string(arg.first) +
                      " must have at least " + std::to_string(rank) + " dimension(s), got " +
                      arg.second->describe());
   }
 }
 
-void check_in_place_or_disjoint(std::string_view op, const Arg& out, std::initializer_list<Arg> inputs) {
+void check_in_place_or_disjoint(const OpName& op, const Arg& out, std::initializer_list<Arg> inputs) {
   for (const Arg& input : inputs) {
     if (out.second->overlaps(*input.second) && !out.second->same_memory(*input.second)) {
-      throw ValueError("axon::" + std::string(op) + ": " + std::string(out.first) + " partly overlaps " +
+      throw ValueError(prefix(op) + std::string(out.first) + " partly overlaps " +
                        std::string(input.first) + " (an output may be exactly an input, or disjoint from it)");
     }
   }
 }
 
-void check_disjoint(std::string_view op, const Arg& out, std::initializer_list<Arg> others) {
+void check_disjoint(const OpName& op, const Arg& out, std::initializer_list<Arg> others) {
   for (const Arg& other : others) {
     if (out.second->overlaps(*other.second)) {
-      throw ValueError("axon::" + std::string(op) + ": " + std::string(out.first) + " must not overlap " +
+      throw ValueError(prefix(op) + std::string(out.first) + " must not overlap " +
                        std::string(other.first) + " in memory");
     }
   }
 }
 
-void check_blas_sizes(std::string_view op, std::initializer_list<std::pair<std::string_view, std::int64_t>> sizes,
+void check_blas_sizes(const OpName& op, std::initializer_list<std::pair<std::string_view, std::int64_t>> sizes,
                       std::initializer_list<Arg> context) {
   constexpr std::int64_t kLimit = 2147483647;  // INT_MAX: BLAS's int
   for (const auto& [name, value] : sizes) {
     if (value > kLimit) {
-      throw ValueError("axon::" + std::string(op) + ": " + std::string(name) + " = " + std::to_string(value) +
+      throw ValueError(prefix(op) + std::string(name) + " = " + std::to_string(value) +
                        " exceeds BLAS's 32-bit limit of " + std::to_string(kLimit) + " (" + describe(context) + ")");
     }
   }
 }
 
-void check_kind(std::string_view op, std::string_view what, int value, int count) {
+void check_kind(const OpName& op, std::string_view what, int value, int count) {
   if (value < 0 || value >= count) {
-    throw ValueError("axon::" + std::string(op) + ": " + std::string(what) + " " + std::to_string(value) +
+    throw ValueError(prefix(op) + std::string(what) + " " + std::to_string(value) +
                      " is not one of the " + std::to_string(count) + " defined values");
   }
 }
 
-void check_same_shape(std::string_view op, const Arg& a, const Arg& b) {
+void check_same_shape(const OpName& op, const Arg& a, const Arg& b) {
   if (a.second->shape() != b.second->shape()) {
     throw_shape(op, std::string(a.first) + " and " + std::string(b.first) + " must have the same shape",
                 {a, b});

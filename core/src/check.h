@@ -15,42 +15,59 @@ namespace axon::detail {
 // A named argument, for messages: {"a", tensor}.
 using Arg = std::pair<std::string_view, const Tensor*>;
 
+// The name an op's messages give it, in up to three pieces ("linear_" + "relu"), joined only
+// when a message is built: a call that does not throw allocates nothing.
+class OpName {
+ public:
+  constexpr OpName(const char* name) : pieces_{name, {}, {}} {}  // NOLINT: implicit by design
+  constexpr OpName(std::string_view name) : pieces_{name, {}, {}} {}  // NOLINT
+  constexpr OpName(std::string_view a, std::string_view b, std::string_view c = {}) : pieces_{a, b, c} {}
+  std::string str() const { return std::string(pieces_[0]) + std::string(pieces_[1]) + std::string(pieces_[2]); }
+
+ private:
+  std::string_view pieces_[3];
+};
+
+// "axon::<op>: " — the start of every message.
+std::string prefix(const OpName& op);
+
 // "a [2, 3] float32 cpu, b [4] float32 cpu"
 std::string describe(std::initializer_list<Arg> args);
 
 // Every argument is defined and all are on one device; returns that device.
-Device check_same_device(std::string_view op, std::initializer_list<Arg> args);
-void check_dtype(std::string_view op, const Arg& arg, DType dtype);
-void check_dtype(std::string_view op, std::initializer_list<Arg> args, DType dtype);  // each of them
-void check_shape(std::string_view op, const Arg& arg, const Shape& expected,
+Device check_same_device(const OpName& op, std::initializer_list<Arg> args);
+void check_dtype(const OpName& op, const Arg& arg, DType dtype);
+void check_dtype(const OpName& op, std::initializer_list<Arg> args, DType dtype);  // each of them
+void check_shape(const OpName& op, const Arg& arg, const Shape& expected,
                  std::initializer_list<Arg> context);
-void check_rank(std::string_view op, const Arg& arg, int rank);
-void check_min_rank(std::string_view op, const Arg& arg, int rank);
+void check_rank(const OpName& op, const Arg& arg, int rank);
+void check_min_rank(const OpName& op, const Arg& arg, int rank);
 // a and b have the same shape.
-void check_same_shape(std::string_view op, const Arg& a, const Arg& b);
+void check_same_shape(const OpName& op, const Arg& a, const Arg& b);
 // Aliasing of outputs. Elementwise and row-wise ops may write in place: an output may be exactly
 // one of its inputs (same bytes), but must not partly overlap one, which would let a write land
 // on an element not yet read.
-void check_in_place_or_disjoint(std::string_view op, const Arg& out, std::initializer_list<Arg> inputs);
+void check_in_place_or_disjoint(const OpName& op, const Arg& out, std::initializer_list<Arg> inputs);
 // Outputs that are accumulated or read back (sums, GEMM results) must not overlap these at all.
-void check_disjoint(std::string_view op, const Arg& out, std::initializer_list<Arg> others);
+void check_disjoint(const OpName& op, const Arg& out, std::initializer_list<Arg> others);
 
 // BLAS takes 32-bit sizes: every named size must fit, else ValueError (never a truncated GEMM).
-void check_blas_sizes(std::string_view op, std::initializer_list<std::pair<std::string_view, std::int64_t>> sizes,
+void check_blas_sizes(const OpName& op, std::initializer_list<std::pair<std::string_view, std::int64_t>> sizes,
                       std::initializer_list<Arg> context);
 
 // An enum argument holds one of its `count` values (a cast from a bad integer would otherwise
 // reach a kernel's switch and write nothing).
-void check_kind(std::string_view op, std::string_view what, int value, int count);
+void check_kind(const OpName& op, std::string_view what, int value, int count);
 template <class Enum>
-void check_kind(std::string_view op, std::string_view what, Enum value, int count) {
+void check_kind(const OpName& op, std::string_view what, Enum value, int count) {
   check_kind(op, what, static_cast<int>(value), count);
 }
 
-// The alpha an activation runs with: params.alpha, or the kind's default when negative.
-float resolve_alpha(const std::string& op, Activation kind, ActivationParams params);
+// The alpha an activation runs with: params.alpha, or the kind's default when NaN. The kind
+// must have been checked (check_kind) before: it names the op.
+float resolve_alpha(const OpName& op, Activation kind, ActivationParams params);
 
-[[noreturn]] void throw_shape(std::string_view op, const std::string& what,
+[[noreturn]] void throw_shape(const OpName& op, const std::string& what,
                               std::initializer_list<Arg> args);
 
 }  // namespace axon::detail

@@ -1,5 +1,7 @@
 #include "axon/op_kinds.h"
 
+#include <iterator>
+
 namespace axon {
 
 float default_alpha(Activation activation) {
@@ -11,31 +13,8 @@ float default_alpha(Activation activation) {
 }
 
 std::string_view op_name(Op op) {
-  switch (op) {
-    case Op::kFill: return "fill";
-    case Op::kFillUniform: return "fill_uniform";
-    case Op::kFillNormal: return "fill_normal";
-    case Op::kGemm: return "gemm";
-    case Op::kBiasAdd: return "bias_add";
-    case Op::kBiasGrad: return "bias_grad";
-    case Op::kBinary: return "binary";
-    case Op::kScale: return "scale";
-    case Op::kAxpy: return "axpy";
-    case Op::kActivationForward: return "activation_forward";
-    case Op::kActivationBackward: return "activation_backward";
-    case Op::kSoftmax: return "softmax";
-    case Op::kLogSoftmax: return "log_softmax";
-    case Op::kSoftmaxBackward: return "softmax_backward";
-    case Op::kLogSoftmaxBackward: return "log_softmax_backward";
-    case Op::kLoss: return "loss";
-    case Op::kReduceAll: return "reduce_all";
-    case Op::kReduceRows: return "reduce_rows";
-    case Op::kArgmaxRows: return "argmax_rows";
-    case Op::kBiasActivation: return "bias_activation";
-    case Op::kActivationBackwardBiasGrad: return "activation_backward_bias_grad";
-    case Op::kLinear: return "linear";
-  }
-  return "?";
+  const auto index = static_cast<std::size_t>(op);
+  return index < std::size(kOpNames) ? kOpNames[index] : "?";
 }
 
 std::string_view activation_name(Activation activation) {

@@ -4,6 +4,7 @@
 #include "axon/backend.h"
 #include "axon/ops.h"
 #include "core/src/check.h"
+#include "core/src/dispatch.h"
 
 namespace axon {
 
@@ -15,7 +16,8 @@ void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out
   detail::check_same_shape(name, {"a", &a}, {"b", &b});
   detail::check_shape(name, {"out", &out}, a.shape(), {{"a", &a}, {"b", &b}});
   detail::check_in_place_or_disjoint(name, {"out", &out}, {{"a", &a}, {"b", &b}});
-  backend_for(device)->binary(op, a, b, out);
+  if (out.numel() == 0) return;
+  detail::backend_of(device).binary(op, a, b, out);
 }
 
 namespace {
@@ -38,7 +40,8 @@ void scale_out(const Tensor& x, float alpha, const Tensor& out) {
   detail::check_dtype("scale", {{"x", &x}, {"out", &out}}, DType::kFloat32);
   detail::check_shape("scale", {"out", &out}, x.shape(), {{"x", &x}});
   detail::check_in_place_or_disjoint("scale", {"out", &out}, {{"x", &x}});
-  backend_for(device)->scale(x, alpha, out);
+  if (out.numel() == 0) return;
+  detail::backend_of(device).scale(x, alpha, out);
 }
 
 Tensor scale(const Tensor& x, float alpha) {
@@ -53,7 +56,8 @@ void axpy(float alpha, const Tensor& x, const Tensor& y) {
   detail::check_dtype("axpy", {{"x", &x}, {"y", &y}}, DType::kFloat32);
   detail::check_same_shape("axpy", {"x", &x}, {"y", &y});
   detail::check_in_place_or_disjoint("axpy", {"y", &y}, {{"x", &x}});
-  backend_for(device)->axpy(alpha, x, y);
+  if (y.numel() == 0) return;
+  detail::backend_of(device).axpy(alpha, x, y);
 }
 
 void fill(const Tensor& out, float value) {
@@ -62,7 +66,8 @@ void fill(const Tensor& out, float value) {
   if (out.dtype() == DType::kInt32 && !(value >= -2147483648.0f && value < 2147483648.0f)) {
     throw ValueError("axon::fill: " + std::to_string(value) + " does not fit the int32 tensor " + out.describe());
   }
-  backend_for(device)->fill(out, value);
+  if (out.numel() == 0) return;
+  detail::backend_of(device).fill(out, value);
 }
 
 void fill_uniform(const Tensor& out, float low, float high, Generator& generator) {
@@ -73,7 +78,9 @@ void fill_uniform(const Tensor& out, float low, float high, Generator& generator
                      std::to_string(low) +
                      ", high=" + std::to_string(high));
   }
-  backend_for(device)->fill_uniform(out, low, high, generator.take(out.numel()));
+  const PhiloxSlice slice = generator.take(out.numel());
+  if (out.numel() == 0) return;
+  detail::backend_of(device).fill_uniform(out, low, high, slice);
 }
 
 void fill_normal(const Tensor& out, float mean, float stddev, Generator& generator) {
@@ -83,9 +90,11 @@ void fill_normal(const Tensor& out, float mean, float stddev, Generator& generat
     throw ValueError("axon::fill_normal: needs a finite mean and stddev >= 0, got mean=" +
                      std::to_string(mean) + ", stddev=" + std::to_string(stddev));
   }
-  backend_for(device)->fill_normal(out, mean, stddev, generator.take(out.numel()));
+  const PhiloxSlice slice = generator.take(out.numel());
+  if (out.numel() == 0) return;
+  detail::backend_of(device).fill_normal(out, mean, stddev, slice);
 }
 
-void synchronize(Device device) { backend_for(device)->synchronize(); }
+void synchronize(Device device) { detail::backend_of(device).synchronize(); }
 
 }  // namespace axon

@@ -1,19 +1,19 @@
 // Fused ops: a Dense layer's forward (linear_out) and backward (activation_backward_bias_grad_out)
 // in as few passes over memory as the backend can manage.
-#include <string>
-
 #include "axon/backend.h"
 #include "axon/ops.h"
 #include "core/src/check.h"
+#include "core/src/dispatch.h"
 
 namespace axon {
 
 namespace {
 
 using detail::Arg;
+using detail::OpName;
 
 // pre and y are [rows, cols] like `like`; bias is [cols].
-void check_bias_outputs(const std::string& op, const Arg& like, const Arg& bias, const Arg& pre, const Arg& y) {
+void check_bias_outputs(const OpName& op, const Arg& like, const Arg& bias, const Arg& pre, const Arg& y) {
   detail::check_rank(op, like, 2);
   detail::check_shape(op, bias, Shape{like.second->dim(1)}, {like});
   detail::check_shape(op, pre, like.second->shape(), {like});
@@ -24,7 +24,8 @@ void check_bias_outputs(const std::string& op, const Arg& like, const Arg& bias,
 
 void bias_activation_out(Activation kind, const Tensor& x, const Tensor& bias, const Tensor& pre, const Tensor& y,
                          ActivationParams params) {
-  const std::string op = "bias_" + std::string(activation_name(kind));
+  detail::check_kind("bias_activation_out", "activation", kind, kActivationCount);
+  const OpName op("bias_", activation_name(kind));
   const Device device = detail::check_same_device(op, {{"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
   detail::check_dtype(op, {{"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y}}, DType::kFloat32);
   check_bias_outputs(op, {"x", &x}, {"bias", &bias}, {"pre", &pre}, {"y", &y});
@@ -32,12 +33,15 @@ void bias_activation_out(Activation kind, const Tensor& x, const Tensor& bias, c
   detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
   detail::check_disjoint(op, {"pre", &pre}, {{"y", &y}, {"bias", &bias}});  // the backward needs both
   detail::check_disjoint(op, {"y", &y}, {{"bias", &bias}});
-  backend_for(device)->bias_activation(kind, detail::resolve_alpha(op, kind, params), x, bias, pre, y);
+  const float alpha = detail::resolve_alpha(op, kind, params);
+  if (x.numel() == 0) return;
+  detail::backend_of(device).bias_activation(kind, alpha, x, bias, pre, y);
 }
 
 void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const Tensor& y, const Tensor& grad_y,
                                        const Tensor& grad_pre, const Tensor& grad_bias, ActivationParams params) {
-  const std::string op = std::string(activation_name(kind)) + "_backward_bias_grad";
+  detail::check_kind("activation_backward_bias_grad_out", "activation", kind, kActivationCount);
+  const OpName op(activation_name(kind), "_backward_bias_grad");
   const Device device = detail::check_same_device(
       op, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}, {"grad_bias", &grad_bias}});
   detail::check_dtype(op, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}, {"grad_bias", &grad_bias}}, DType::kFloat32);
@@ -46,13 +50,19 @@ void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const
   detail::check_in_place_or_disjoint(op, {"grad_pre", &grad_pre}, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}});
   detail::check_disjoint(op, {"grad_bias", &grad_bias},
                          {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}});
-  backend_for(device)->activation_backward_bias_grad(kind, detail::resolve_alpha(op, kind, params), pre, y, grad_y,
-                                                     grad_pre, grad_bias);
+  const float alpha = detail::resolve_alpha(op, kind, params);
+  Backend& backend = detail::backend_of(device);
+  if (pre.numel() == 0) {  // no rows (or no columns): the bias gradient is a sum over nothing
+    if (grad_bias.numel() > 0) backend.fill(grad_bias, 0.0f);
+    return;
+  }
+  backend.activation_backward_bias_grad(kind, alpha, pre, y, grad_y, grad_pre, grad_bias);
 }
 
 void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& pre,
                 const Tensor& y, ActivationParams params) {
-  const std::string op = "linear_" + std::string(activation_name(kind));
+  detail::check_kind("linear_out", "activation", kind, kActivationCount);
+  const OpName op("linear_", activation_name(kind));
   const Device device =
       detail::check_same_device(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
   detail::check_dtype(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}}, DType::kFloat32);
@@ -69,7 +79,9 @@ void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor&
   detail::check_shape(op, {"y", &y}, out_shape, {{"x", &x}, {"w", &w}});
   detail::check_disjoint(op, {"pre", &pre}, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"y", &y}});
   detail::check_disjoint(op, {"y", &y}, {{"x", &x}, {"w", &w}, {"bias", &bias}});
-  backend_for(device)->linear(kind, detail::resolve_alpha(op, kind, params), x, w, bias, pre, y);
+  const float alpha = detail::resolve_alpha(op, kind, params);
+  if (pre.numel() == 0) return;
+  detail::backend_of(device).linear(kind, alpha, x, w, bias, pre, y);
 }
 
 }  // namespace axon

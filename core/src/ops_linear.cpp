@@ -2,6 +2,7 @@
 #include "axon/backend.h"
 #include "axon/ops.h"
 #include "core/src/check.h"
+#include "core/src/dispatch.h"
 
 namespace axon {
 
@@ -46,7 +47,8 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, float alpha, float 
   detail::check_dtype(kOp, {"c", &c}, DType::kFloat32);
   detail::check_shape(kOp, {"c", &c}, Shape{dims.m, dims.n}, {{"a", &a}, {"b", &b}});
   detail::check_disjoint(kOp, {"c", &c}, {{"a", &a}, {"b", &b}});
-  backend_for(device)->gemm(transpose_a, transpose_b, alpha, a, b, beta, c);
+  if (c.numel() == 0) return;
+  detail::backend_of(device).gemm(transpose_a, transpose_b, alpha, a, b, beta, c);
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
@@ -67,10 +69,12 @@ void check_bias(const char* op, const Tensor& x, const Tensor& bias) {
 void bias_add_out(const Tensor& x, const Tensor& bias, const Tensor& out) {
   const Device device = detail::check_same_device("bias_add", {{"x", &x}, {"bias", &bias}, {"out", &out}});
   check_bias("bias_add", x, bias);
+  detail::check_dtype("bias_add", {"out", &out}, DType::kFloat32);
   detail::check_shape("bias_add", {"out", &out}, x.shape(), {{"x", &x}});
   detail::check_in_place_or_disjoint("bias_add", {"out", &out}, {{"x", &x}});
   detail::check_disjoint("bias_add", {"out", &out}, {{"bias", &bias}});
-  backend_for(device)->bias_add(x, bias, out);
+  if (x.numel() == 0) return;
+  detail::backend_of(device).bias_add(x, bias, out);
 }
 
 Tensor bias_add(const Tensor& x, const Tensor& bias) {
@@ -87,7 +91,12 @@ void bias_grad_out(const Tensor& grad, const Tensor& out) {
   detail::check_min_rank("bias_grad", {"grad", &grad}, 1);
   detail::check_shape("bias_grad", {"out", &out}, Shape{grad.shape().cols()}, {{"grad", &grad}});
   detail::check_disjoint("bias_grad", {"out", &out}, {{"grad", &grad}});
-  backend_for(device)->bias_grad(grad, out);
+  Backend& backend = detail::backend_of(device);
+  if (grad.numel() == 0) {  // a sum over no rows is zero (and no columns means nothing to write)
+    if (out.numel() > 0) backend.fill(out, 0.0f);
+    return;
+  }
+  backend.bias_grad(grad, out);
 }
 
 Tensor bias_grad(const Tensor& grad) {

@@ -5,32 +5,25 @@
 #include "axon/backend.h"
 #include "axon/ops.h"
 #include "core/src/check.h"
+#include "core/src/dispatch.h"
 
 namespace axon {
 
-namespace {
-
-std::string activation_op(Activation kind, const char* suffix = "") {
-  return std::string(activation_name(kind)) + suffix;
-}
-
-}  // namespace
-
 namespace detail {
-float resolve_alpha(const std::string& op, Activation kind, ActivationParams params) {
-  check_kind(op, "activation", kind, kActivationCount);
+float resolve_alpha(const OpName& op, Activation kind, ActivationParams params) {
   if (std::isnan(params.alpha)) return default_alpha(kind);
   if (!std::isfinite(params.alpha)) {
-    throw ValueError("axon::" + op + ": alpha must be finite, got " + std::to_string(params.alpha));
+    throw ValueError(prefix(op) + "alpha must be finite, got " + std::to_string(params.alpha));
   }
   return params.alpha;
 }
 }  // namespace detail
 
 namespace {
+using detail::OpName;
 using detail::resolve_alpha;
 
-void check_float_same_shape(const std::string& op, std::initializer_list<detail::Arg> args) {
+void check_float_same_shape(const OpName& op, std::initializer_list<detail::Arg> args) {
   const detail::Arg& first = *args.begin();
   detail::check_dtype(op, args, DType::kFloat32);
   for (const detail::Arg& arg : args) {
@@ -44,15 +37,19 @@ void check_float_same_shape(const std::string& op, std::initializer_list<detail:
 }  // namespace
 
 void activation_out(Activation kind, const Tensor& x, const Tensor& y, ActivationParams params) {
-  const std::string op = activation_op(kind);
+  detail::check_kind("activation_out", "activation", kind, kActivationCount);
+  const OpName op = activation_name(kind);
   const Device device = detail::check_same_device(op, {{"x", &x}, {"y", &y}});
   check_float_same_shape(op, {{"x", &x}, {"y", &y}});
   detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
-  backend_for(device)->activation_forward(kind, resolve_alpha(op, kind, params), x, y);
+  const float alpha = resolve_alpha(op, kind, params);
+  if (x.numel() == 0) return;
+  detail::backend_of(device).activation_forward(kind, alpha, x, y);
 }
 
 Tensor activation(Activation kind, const Tensor& x, ActivationParams params) {
-  detail::check_same_device(activation_op(kind), {{"x", &x}});
+  detail::check_kind("activation", "activation", kind, kActivationCount);
+  detail::check_same_device(activation_name(kind), {{"x", &x}});
   Tensor y = Tensor::empty(x.shape(), x.device());
   activation_out(kind, x, y, params);
   return y;
@@ -60,17 +57,21 @@ Tensor activation(Activation kind, const Tensor& x, ActivationParams params) {
 
 void activation_backward_out(Activation kind, const Tensor& x, const Tensor& y, const Tensor& grad_y,
                              const Tensor& grad_x, ActivationParams params) {
-  const std::string op = activation_op(kind, "_backward");
+  detail::check_kind("activation_backward_out", "activation", kind, kActivationCount);
+  const OpName op(activation_name(kind), "_backward");
   const Device device = detail::check_same_device(
       op, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
   check_float_same_shape(op, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
   detail::check_in_place_or_disjoint(op, {"grad_x", &grad_x}, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}});
-  backend_for(device)->activation_backward(kind, resolve_alpha(op, kind, params), x, y, grad_y, grad_x);
+  const float alpha = resolve_alpha(op, kind, params);
+  if (x.numel() == 0) return;
+  detail::backend_of(device).activation_backward(kind, alpha, x, y, grad_y, grad_x);
 }
 
 Tensor activation_backward(Activation kind, const Tensor& x, const Tensor& y, const Tensor& grad_y,
                            ActivationParams params) {
-  detail::check_same_device(activation_op(kind, "_backward"), {{"x", &x}});
+  detail::check_kind("activation_backward", "activation", kind, kActivationCount);
+  detail::check_same_device(OpName(activation_name(kind), "_backward"), {{"x", &x}});
   Tensor grad_x = Tensor::empty(x.shape(), x.device());
   activation_backward_out(kind, x, y, grad_y, grad_x, params);
   return grad_x;
@@ -86,26 +87,37 @@ void softmax_forward(SoftmaxKind kind, const Tensor& x, const Tensor& y) {
   detail::check_min_rank(op, {"x", &x}, 1);
   check_float_same_shape(op, {{"x", &x}, {"y", &y}});
   detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
-  auto backend = backend_for(device);
+  if (x.numel() == 0) return;
+  Backend& backend = detail::backend_of(device);
   if (kind == SoftmaxKind::kSoftmax) {
-    backend->softmax(x, y);
+    backend.softmax(x, y);
   } else {
-    backend->log_softmax(x, y);
+    backend.log_softmax(x, y);
   }
 }
 
-Tensor softmax_backward_impl(SoftmaxKind kind, const Tensor& y, const Tensor& grad_y) {
+void softmax_backward_into(SoftmaxKind kind, const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) {
   const char* op = kind == SoftmaxKind::kSoftmax ? "softmax_backward" : "log_softmax_backward";
-  const Device device = detail::check_same_device(op, {{"y", &y}, {"grad_y", &grad_y}});
+  const Device device = detail::check_same_device(op, {{"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
   detail::check_min_rank(op, {"y", &y}, 1);
-  check_float_same_shape(op, {{"y", &y}, {"grad_y", &grad_y}});
-  Tensor grad_x = Tensor::empty(y.shape(), device);
-  auto backend = backend_for(device);
+  check_float_same_shape(op, {{"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
+  // Row-wise: grad_x may be grad_y itself (each row is read whole before it is written), never y.
+  detail::check_in_place_or_disjoint(op, {"grad_x", &grad_x}, {{"grad_y", &grad_y}});
+  detail::check_disjoint(op, {"grad_x", &grad_x}, {{"y", &y}});
+  if (y.numel() == 0) return;
+  Backend& backend = detail::backend_of(device);
   if (kind == SoftmaxKind::kSoftmax) {
-    backend->softmax_backward(y, grad_y, grad_x);
+    backend.softmax_backward(y, grad_y, grad_x);
   } else {
-    backend->log_softmax_backward(y, grad_y, grad_x);
+    backend.log_softmax_backward(y, grad_y, grad_x);
   }
+}
+
+Tensor softmax_backward_new(SoftmaxKind kind, const Tensor& y, const Tensor& grad_y) {
+  const char* op = kind == SoftmaxKind::kSoftmax ? "softmax_backward" : "log_softmax_backward";
+  detail::check_same_device(op, {{"y", &y}});
+  Tensor grad_x = Tensor::empty(y.shape(), y.device());
+  softmax_backward_into(kind, y, grad_y, grad_x);
   return grad_x;
 }
 
@@ -129,11 +141,19 @@ Tensor log_softmax(const Tensor& x) {
 }
 
 Tensor softmax_backward(const Tensor& y, const Tensor& grad_y) {
-  return softmax_backward_impl(SoftmaxKind::kSoftmax, y, grad_y);
+  return softmax_backward_new(SoftmaxKind::kSoftmax, y, grad_y);
 }
 
 Tensor log_softmax_backward(const Tensor& y, const Tensor& grad_y) {
-  return softmax_backward_impl(SoftmaxKind::kLogSoftmax, y, grad_y);
+  return softmax_backward_new(SoftmaxKind::kLogSoftmax, y, grad_y);
+}
+
+void softmax_backward_out(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) {
+  softmax_backward_into(SoftmaxKind::kSoftmax, y, grad_y, grad_x);
+}
+
+void log_softmax_backward_out(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) {
+  softmax_backward_into(SoftmaxKind::kLogSoftmax, y, grad_y, grad_x);
 }
 
 }  // namespace axon

@@ -24,11 +24,21 @@ Shape::Shape(std::span<const std::int64_t> dims) {
   for (std::size_t i = 0; i < dims.size(); ++i) dims_[i] = dims[i];
 }
 
-std::int64_t Shape::numel() const {
+namespace {
+// The product of dims, or ValueError when it overflows int64 (a wrapped count would size a
+// buffer wrongly).
+std::int64_t product(std::span<const std::int64_t> dims, const Shape& shape) {
   std::int64_t n = 1;
-  for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
+  for (const std::int64_t dim : dims) {
+    if (__builtin_mul_overflow(n, dim, &n)) {
+      throw ValueError("Shape " + shape.str() + ": the element count overflows a 64-bit integer");
+    }
+  }
   return n;
 }
+}  // namespace
+
+std::int64_t Shape::numel() const { return product(dims(), *this); }
 
 std::int64_t Shape::checked_numel() const {
   std::int64_t n = 1;
@@ -42,9 +52,7 @@ std::int64_t Shape::checked_numel() const {
 std::int64_t Shape::cols() const { return rank_ == 0 ? 1 : dims_[static_cast<std::size_t>(rank_ - 1)]; }
 
 std::int64_t Shape::rows() const {
-  std::int64_t n = 1;
-  for (int i = 0; i + 1 < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
-  return n;
+  return rank_ == 0 ? 1 : product(dims().first(static_cast<std::size_t>(rank_ - 1)), *this);
 }
 
 std::string Shape::str() const {

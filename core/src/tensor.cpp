@@ -60,6 +60,11 @@ Tensor from_host_values(const Shape& shape, std::span<const T> values, Device de
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, Device device, DType dtype) {
+  // Every factory comes here: a dtype cast from a bad integer has no size and must not pass.
+  if (static_cast<int>(dtype) >= kDTypeCount) {
+    throw ValueError("Tensor::empty: dtype " + std::to_string(static_cast<int>(dtype)) +
+                     " is not one of the " + std::to_string(kDTypeCount) + " defined dtypes");
+  }
   check_factory_shape("empty", shape);
   auto backend = backend_for(device);
   const auto bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
@@ -280,7 +285,12 @@ float Tensor::item() const {
   if (numel() != 1) {
     throw ShapeError("Tensor::item: needs exactly one element, got " + describe());
   }
-  return host_values<float>(*this, "item")[0];
+  if (dtype() != DType::kFloat32) {
+    throw DTypeError("Tensor::item: needs a float32 tensor, got " + describe());
+  }
+  float value = 0.0f;  // straight into a local: no host vector for one number
+  storage_->backend().copy_to_host(&value, raw_data(), sizeof(float));
+  return value;
 }
 
 }  // namespace axon

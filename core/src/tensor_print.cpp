@@ -92,6 +92,10 @@ void print_axis(std::ostream& out, const std::vector<T>& values, std::size_t& ne
 
 template <class T>
 void print_values(std::ostream& out, const Tensor& tensor) {
+  if (tensor.numel() == 0) {  // nothing to show: never walk the other axes ({1 << 40, 0} is empty)
+    out << "[]";
+    return;
+  }
   const bool summarize = tensor.numel() > kSummaryThreshold;
   const std::vector<T> values = shown_values<T>(tensor, summarize);
   if (tensor.rank() == 0) {

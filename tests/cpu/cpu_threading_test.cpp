@@ -1,4 +1,5 @@
 // The CPU thread pool: one process-wide size, seen by every thread, shared with OpenBLAS.
+#include <atomic>
 #include <thread>
 
 #include "test_util.h"
@@ -25,6 +26,44 @@ TEST(CpuThreading, OpsFromAnotherThreadGiveTheSameResults) {
   std::vector<float> there;
   std::thread([&] { there = axon::matmul(a, b).to_vector(); }).join();
   EXPECT_EQ(here, there);
+}
+
+// A thread that changes the pool size while another runs GEMMs: OpenBLAS hung or returned wrong
+// products before set_num_threads waited for running GEMMs (issue 7). Every product must be
+// right; a hang fails by the test's timeout.
+TEST(CpuThreading, PoolSizeChangesDuringGemmsNeverGiveWrongProducts) {
+  const int saved = axon::num_threads();
+  const std::int64_t m = 256, k = 160, n = 192;
+  const auto a_values = axon_test::random_doubles(static_cast<std::size_t>(m * k), -1, 1, 11);
+  const auto b_values = axon_test::random_doubles(static_cast<std::size_t>(k * n), -1, 1, 12);
+  std::vector<double> want(static_cast<std::size_t>(m * n), 0.0);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t p = 0; p < k; ++p) {
+      const double a = a_values[static_cast<std::size_t>(i * k + p)];
+      for (std::int64_t j = 0; j < n; ++j) want[static_cast<std::size_t>(i * n + j)] += a * b_values[static_cast<std::size_t>(p * n + j)];
+    }
+  }
+  const axon::Tensor a = axon_test::tensor_from({m, k}, a_values);
+  const axon::Tensor b = axon_test::tensor_from({k, n}, b_values);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> changes{0};
+  std::thread changer([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      axon::set_num_threads(1 + i % 3);
+      changes.fetch_add(1);
+    }
+  });
+  int wrong = 0;
+  for (int run = 0; run < 200; ++run) {
+    const axon::Tensor c = axon::matmul(a, b);
+    if (!axon_test::near_ref(c, want, 1e-4, 1e-4)) ++wrong;
+  }
+  stop.store(true);
+  changer.join();
+  axon::set_num_threads(saved);
+  EXPECT_EQ(wrong, 0) << "of 200 products while the pool size changed " << changes.load() << " times";
+  EXPECT_GT(changes.load(), 0);
 }
 
 TEST(CpuThreading, InfoNamesThePoolAndTheBlas) {

@@ -10,8 +10,12 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <thread>
+
 #include "axon/memory.h"
 #include "axon/precision.h"
+#include "core/src/testing_hooks.h"
 #include "test_util.h"
 
 namespace {
@@ -146,6 +150,68 @@ TEST_F(CudaDevice, BadLabelIsReportedWhenTheDeviceSynchronizes) {
   const Tensor good_target = Tensor::from_vector({4}, std::span<const std::int32_t>(good), cuda_);
   const float value = axon::loss_value(LossKind::kSoftmaxCrossEntropy, pred, good_target).item();
   EXPECT_NEAR(value, std::log(3.0), 1e-6);
+}
+
+// A failed CUDA runtime call leaves its status in the runtime's last-error slot; the next launch
+// check used to read it and throw, blaming an innocent kernel (issue 7).
+TEST_F(CudaDevice, AFailedRuntimeCallIsNotBlamedOnTheNextKernel) {
+  const Tensor x = Tensor::uniform({64, 33}, -1, 1, cuda_);
+  ASSERT_TRUE(axon::testing::cuda_fail_one_runtime_call(0));
+  Tensor y;
+  EXPECT_NO_THROW(y = axon::relu(x));
+  EXPECT_NO_THROW(axon::synchronize(cuda_));
+  EXPECT_EQ(y.to_vector(), axon::relu(x.to(Device::cpu())).to_vector());
+}
+
+// The bad-label flag was armed before its kernel was queued: a synchronize() from another thread
+// in between read "no error", disarmed it, and the bad label was never reported (issue 7). Every
+// loss with a bad label must be reported exactly once, to one thread or the other.
+TEST_F(CudaDevice, BadLabelsAreReportedWhileAnotherThreadSynchronizes) {
+  const Tensor pred = Tensor::uniform({256, 10}, -1, 1, cuda_);
+  std::vector<std::int32_t> labels(256, 3);
+  labels[200] = 10;
+  const Tensor target = Tensor::from_vector({256}, std::span<const std::int32_t>(labels), cuda_);
+  const Tensor value = Tensor::empty({1}, cuda_);
+  const Tensor grad = Tensor::empty({256, 10}, cuda_);
+  std::atomic<bool> stop{false};
+  std::atomic<int> reported_there{0};
+  std::thread synchronizer([&] {
+    while (!stop.load()) {
+      try {
+        axon::synchronize(cuda_);
+      } catch (const axon::ValueError&) {
+        reported_there.fetch_add(1);
+      }
+    }
+  });
+  constexpr int kLosses = 300;
+  int reported_here = 0;
+  for (int i = 0; i < kLosses; ++i) {
+    axon::loss_out(LossKind::kSoftmaxCrossEntropy, pred, target, value, grad);
+    try {
+      axon::synchronize(cuda_);
+    } catch (const axon::ValueError&) {
+      ++reported_here;
+    }
+  }
+  stop.store(true);
+  synchronizer.join();
+  EXPECT_EQ(reported_here + reported_there.load(), kLosses)
+      << reported_here << " reported here, " << reported_there.load() << " by the other thread";
+}
+
+// With several GPUs, a thread that never used CUDA reads device 0 as current; the device guard
+// restored it after an op on cuda:1 and so opened a context on GPU 0, which the process never
+// used (issue 7).
+TEST_F(CudaDevice, WorkOnASecondGpuOpensNoContextOnTheFirst) {
+  if (axon::device_count(DeviceType::kCuda) < 2) GTEST_SKIP() << "needs two GPUs";
+  if (axon::testing::cuda_context_active(0)) GTEST_SKIP() << "GPU 0 already has a context in this process";
+  std::thread([] {
+    const Tensor x = Tensor::uniform({8, 8}, -1, 1, Device::cuda(1));
+    (void)axon::sum(axon::relu(x)).item();
+  }).join();
+  EXPECT_FALSE(axon::testing::cuda_context_active(0));
+  EXPECT_TRUE(axon::testing::cuda_context_active(1));
 }
 
 TEST_F(CudaDevice, ReductionsAndLossesAreDeterministic) {

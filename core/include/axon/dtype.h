@@ -8,6 +8,7 @@ namespace axon {
 // Element types. float32 is what networks compute in; int32 holds class labels and argmax
 // results. fp16/bf16 will join here.
 enum class DType : std::uint8_t { kFloat32 = 0, kInt32 = 1 };
+inline constexpr int kDTypeCount = 2;
 
 constexpr std::size_t dtype_size(DType dtype) {
   switch (dtype) {

@@ -52,34 +52,48 @@ struct LossParams {
 enum class ReduceOp : std::uint8_t { kSum, kMean, kMax };
 inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
 
-// Every op of the Backend interface, once. The cross-backend test walks this list, and a test
-// fails when an op is added here without being covered there.
+// Every op of the Backend interface, once: this list makes the enum and op_name(). The
+// cross-backend test walks it, and a test fails when an op is added here without being covered
+// there. X(enumerator, name)
+#define AXON_OP_LIST(X)                                                                       \
+  X(kFill, "fill")                                                                            \
+  X(kFillUniform, "fill_uniform")                                                             \
+  X(kFillNormal, "fill_normal")                                                               \
+  X(kGemm, "gemm")                                                                            \
+  X(kBiasAdd, "bias_add")                                                                     \
+  X(kBiasGrad, "bias_grad")                                                                   \
+  X(kBinary, "binary")                                                                        \
+  X(kScale, "scale")                                                                          \
+  X(kAxpy, "axpy")                                                                            \
+  X(kActivationForward, "activation_forward")                                                 \
+  X(kActivationBackward, "activation_backward")                                               \
+  X(kSoftmax, "softmax")                                                                      \
+  X(kLogSoftmax, "log_softmax")                                                               \
+  X(kSoftmaxBackward, "softmax_backward")                                                     \
+  X(kLogSoftmaxBackward, "log_softmax_backward")                                              \
+  X(kLoss, "loss")                                                                            \
+  X(kReduceAll, "reduce_all")                                                                 \
+  X(kReduceRows, "reduce_rows")                                                               \
+  X(kArgmaxRows, "argmax_rows")                                                               \
+  /* Fused: one pass (CPU) or one kernel / one cublasLt call (CUDA) where two would do. */    \
+  X(kBiasActivation, "bias_activation")                          /* pre = x + b; y = f(pre) */ \
+  X(kActivationBackwardBiasGrad, "activation_backward_bias_grad") /* grad_pre, grad_bias */    \
+  X(kLinear, "linear")                                           /* pre = x @ w + b; y = f */
+
 enum class Op : std::uint8_t {
-  kFill,
-  kFillUniform,
-  kFillNormal,
-  kGemm,
-  kBiasAdd,
-  kBiasGrad,
-  kBinary,
-  kScale,
-  kAxpy,
-  kActivationForward,
-  kActivationBackward,
-  kSoftmax,
-  kLogSoftmax,
-  kSoftmaxBackward,
-  kLogSoftmaxBackward,
-  kLoss,
-  kReduceAll,
-  kReduceRows,
-  kArgmaxRows,
-  // Fused: one pass (CPU) or one kernel / one cublasLt call (CUDA) where two would do.
-  kBiasActivation,             // pre = x + bias; y = f(pre)
-  kActivationBackwardBiasGrad, // grad_pre = grad_y * f'(pre); grad_bias = column sums of grad_pre
-  kLinear,                     // pre = x @ w + bias; y = f(pre)
+#define AXON_OP_ENUMERATOR(enumerator, name) enumerator,
+  AXON_OP_LIST(AXON_OP_ENUMERATOR)
+#undef AXON_OP_ENUMERATOR
 };
-inline constexpr int kOpCount = static_cast<int>(Op::kLinear) + 1;  // keep kLinear last
+#define AXON_OP_ONE(enumerator, name) +1
+inline constexpr int kOpCount = 0 AXON_OP_LIST(AXON_OP_ONE);
+#undef AXON_OP_ONE
+
+inline constexpr std::string_view kOpNames[] = {
+#define AXON_OP_NAME(enumerator, name) name,
+    AXON_OP_LIST(AXON_OP_NAME)
+#undef AXON_OP_NAME
+};
 
 AXON_API std::string_view op_name(Op op);
 AXON_API std::string_view activation_name(Activation activation);

@@ -81,9 +81,11 @@ AXON_API Tensor softmax(const Tensor& x);
 AXON_API Tensor log_softmax(const Tensor& x);
 AXON_API void softmax_out(const Tensor& x, const Tensor& y);
 AXON_API void log_softmax_out(const Tensor& x, const Tensor& y);
-// Gradients given the forward output y.
+// Gradients given the forward output y. grad_x may be grad_y itself (in place), never y.
 AXON_API Tensor softmax_backward(const Tensor& y, const Tensor& grad_y);
 AXON_API Tensor log_softmax_backward(const Tensor& y, const Tensor& grad_y);
+AXON_API void softmax_backward_out(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x);
+AXON_API void log_softmax_backward_out(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x);
 
 // ---- losses: value and gradient in one pass ----
 struct LossResult {
@@ -108,11 +110,13 @@ AXON_API Tensor sum(const Tensor& x);   // one element
 AXON_API Tensor mean(const Tensor& x);  // one element; ValueError for an empty tensor
 AXON_API Tensor max(const Tensor& x);   // one element; ValueError for an empty tensor; NaN if any is
 AXON_API Tensor reduce_all(ReduceOp op, const Tensor& x);
+AXON_API void reduce_all_out(ReduceOp op, const Tensor& x, const Tensor& out);  // out: one element
 // Per row (over the last axis): [rows]. Mean and max of empty rows throw ValueError.
 AXON_API Tensor reduce_rows(ReduceOp op, const Tensor& x);
 AXON_API void reduce_rows_out(ReduceOp op, const Tensor& x, const Tensor& out);
 // Index of the largest value of each row (the first, on ties; the first NaN, if any): int32 [rows].
 AXON_API Tensor argmax_rows(const Tensor& x);
+AXON_API void argmax_rows_out(const Tensor& x, const Tensor& out);  // out: int32 [rows]
 
 // ---- fused ops: a Dense layer's forward and backward in few passes ----
 // pre = x + bias (bias per column), y = f(pre). pre is kept for the backward.

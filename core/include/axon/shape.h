@@ -20,7 +20,7 @@ class AXON_API Shape {
 
   int rank() const { return rank_; }
   std::int64_t operator[](int axis) const { return dims_[static_cast<std::size_t>(axis)]; }
-  std::int64_t numel() const;
+  std::int64_t numel() const;  // ValueError when the product overflows int64
   // numel(), or -1 when a dimension is negative or the product overflows int64.
   std::int64_t checked_numel() const;
   std::span<const std::int64_t> dims() const { return {dims_.data(), static_cast<std::size_t>(rank_)}; }

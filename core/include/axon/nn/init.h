@@ -1,0 +1,58 @@
+#pragma once
+// Initialisers, as torch.nn.init defines them. fan_in and fan_out are a Dense weight's inputs
+// and outputs. Every draw goes through a Generator (Philox): the same seed gives the same
+// weights on every backend.
+#include <cstdint>
+#include <string>
+
+#include "axon/export.h"
+#include "axon/random.h"
+#include "axon/tensor.h"
+
+namespace axon::nn {
+
+enum class InitKind : std::uint8_t {
+  kLinearDefault,  // nn.Linear's: uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))
+  kZeros,
+  kConstant,       // value
+  kUniform,        // [low, high)
+  kNormal,         // mean, stddev
+  kGlorotUniform,  // Xavier: bound gain * sqrt(6 / (fan_in + fan_out))
+  kGlorotNormal,   // Xavier: stddev gain * sqrt(2 / (fan_in + fan_out))
+  kHeUniform,      // Kaiming, fan_in mode: bound gain * sqrt(3 / fan_in), gain sqrt(2) (ReLU)
+  kHeNormal,       // Kaiming, fan_in mode: stddev gain / sqrt(fan_in)
+  kLecunUniform,   // bound sqrt(3 / fan_in)
+  kLecunNormal,    // stddev 1 / sqrt(fan_in) (a plain normal; Keras truncates it)
+};
+
+struct Initializer {
+  InitKind kind = InitKind::kLinearDefault;
+  float a = 0.0f;     // constant's value, uniform's low, normal's mean
+  float b = 0.0f;     // uniform's high, normal's stddev
+  float gain = 1.0f;  // Glorot and He (He's default gain is sqrt(2), see he_uniform())
+};
+
+namespace init {
+inline Initializer linear_default() { return {InitKind::kLinearDefault}; }
+inline Initializer zeros() { return {InitKind::kZeros}; }
+inline Initializer constant(float value) { return {InitKind::kConstant, value}; }
+inline Initializer uniform(float low, float high) { return {InitKind::kUniform, low, high}; }
+inline Initializer normal(float mean, float stddev) { return {InitKind::kNormal, mean, stddev}; }
+inline Initializer glorot_uniform(float gain = 1.0f) { return {InitKind::kGlorotUniform, 0, 0, gain}; }
+inline Initializer glorot_normal(float gain = 1.0f) { return {InitKind::kGlorotNormal, 0, 0, gain}; }
+inline Initializer xavier_uniform(float gain = 1.0f) { return glorot_uniform(gain); }
+inline Initializer xavier_normal(float gain = 1.0f) { return glorot_normal(gain); }
+inline Initializer he_uniform(float gain = 1.4142135f) { return {InitKind::kHeUniform, 0, 0, gain}; }
+inline Initializer he_normal(float gain = 1.4142135f) { return {InitKind::kHeNormal, 0, 0, gain}; }
+inline Initializer kaiming_uniform(float gain = 1.4142135f) { return he_uniform(gain); }
+inline Initializer kaiming_normal(float gain = 1.4142135f) { return he_normal(gain); }
+inline Initializer lecun_uniform() { return {InitKind::kLecunUniform}; }
+inline Initializer lecun_normal() { return {InitKind::kLecunNormal}; }
+}  // namespace init
+
+// Fills `tensor` as `initializer` says. ValueError for fan_in < 1 where the rule divides by it.
+AXON_API void initialize(const Tensor& tensor, const Initializer& initializer, std::int64_t fan_in,
+                         std::int64_t fan_out, Generator& generator = default_generator());
+AXON_API std::string initializer_name(const Initializer& initializer);
+
+}  // namespace axon::nn

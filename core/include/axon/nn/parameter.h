@@ -1,0 +1,76 @@
+#pragma once
+// Parameters and the flat arena that holds a model's parameters, gradients and optimizer state.
+//
+// A layer owns its Parameters (a name, a value, a gradient). On its own a layer's parameters are
+// separate tensors; inside a model they become views of one ParamArena: every value is a segment
+// of one flat `values` tensor, every gradient the same segment of `grads`, and an optimizer's
+// state (momentum, exp_avg, ...) are more flat tensors of the same length ("slots"). So an
+// optimizer step is one fused op over the whole model, and a device move is one copy per flat
+// tensor. Segments start on 16-float (64-byte) boundaries; the padding between them stays zero.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "axon/export.h"
+#include "axon/tensor.h"
+
+namespace axon::nn {
+
+struct Parameter {
+  std::string name;  // within its layer: "weight", "bias"
+  Tensor value;
+  Tensor grad;       // same shape and device as value
+};
+
+// A parameter seen from its model: its full state_dict name ("0.weight") and where it lives.
+struct NamedParameter {
+  std::string name;
+  Parameter* parameter = nullptr;
+};
+
+class AXON_API ParamArena {
+ public:
+  ParamArena() = default;
+  ParamArena(const ParamArena&) = delete;
+  ParamArena& operator=(const ParamArena&) = delete;
+  ParamArena(ParamArena&&) = default;
+  ParamArena& operator=(ParamArena&&) = default;
+
+  // Gathers the parameters into flat tensors on their (common) device and rebinds each
+  // Parameter's value and grad to views of them. Values are kept; gradients start at zero.
+  // Throws DeviceError when the parameters are on different devices.
+  void bind(std::vector<NamedParameter> parameters);
+
+  // Moves values, gradients and every slot to `device` (one copy each) and rebinds the views.
+  void to(Device device);
+  Device device() const { return device_; }
+
+  const Tensor& values() const { return values_; }  // [size()]
+  const Tensor& grads() const { return grads_; }    // [size()]
+  std::int64_t size() const { return size_; }       // elements, padding included
+  std::int64_t parameter_count() const;             // elements of the parameters themselves
+  const std::vector<NamedParameter>& parameters() const { return parameters_; }
+
+  // An optimizer's state: a flat tensor like values(), zero-filled when first asked for.
+  // Slots move with the arena; references stay valid until the next bind() or to().
+  const Tensor& slot(std::string_view name);
+  bool has_slot(std::string_view name) const;
+  // Every slot's name and tensor, in creation order (for checkpoints and tests).
+  const std::vector<std::pair<std::string, Tensor>>& slots() const { return slots_; }
+
+  void zero_grad();
+
+ private:
+  void rebind();
+
+  std::vector<NamedParameter> parameters_;
+  std::vector<std::int64_t> offsets_;
+  std::int64_t size_ = 0;
+  Device device_ = Device::cpu();
+  Tensor values_;
+  Tensor grads_;
+  std::vector<std::pair<std::string, Tensor>> slots_;
+};
+
+}  // namespace axon::nn

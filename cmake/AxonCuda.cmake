@@ -16,7 +16,7 @@ if(_axon_cuda STREQUAL "AUTO" OR _axon_cuda STREQUAL "ON")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     enable_language(CUDA)
-    find_package(CUDAToolkit REQUIRED)
+    find_package(CUDAToolkit 12.5 REQUIRED)  # cudaGetDriverEntryPointByVersion
     set(AXON_WITH_CUDA ON)
     # An installed libaxon finds the CUDA libraries it was built against without ld.so.conf.
     list(APPEND CMAKE_INSTALL_RPATH "${CUDAToolkit_LIBRARY_DIR}")

@@ -56,6 +56,19 @@ class CpuBackend final : public Backend {
   void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
               const Tensor& pre, const Tensor& y) override;
 
+
+  void dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) override;
+  void clamp(const Tensor& x, float low, float high, const Tensor& out) override;
+  void clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) override;
+  void sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads,
+                const Tensor& momentum_buffer) override;
+  void adagrad_step(const AdagradHyper& hyper, const Tensor& params, const Tensor& grads,
+                    const Tensor& state_sum) override;
+  void rmsprop_step(const RmspropHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& square_avg,
+                    const Tensor& momentum_buffer, const Tensor& grad_avg) override;
+  void adam_step(const AdamHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& exp_avg,
+                 const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) override;
+
  private:
   std::atomic<std::size_t> live_bytes_{0};
   std::atomic<std::size_t> peak_bytes_{0};

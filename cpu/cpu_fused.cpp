@@ -68,8 +68,10 @@ void CpuBackend::activation_backward_bias_grad(Activation kind, float alpha, con
 
 void CpuBackend::linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
                         const Tensor& pre, const Tensor& y) {
-  gemm(false, false, 1.0f, x, w, 0.0f, pre);
-  bias_activation(kind, alpha, pre, bias, pre, y);
+  // The GEMM lands in pre (or in y when pre is not kept); bias + f then run in one pass.
+  const Tensor& product = pre.defined() ? pre : y;
+  gemm(false, true, 1.0f, x, w, 0.0f, product);
+  bias_activation(kind, alpha, product, bias, product, y);
 }
 
 }  // namespace axon::cpu

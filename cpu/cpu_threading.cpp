@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include "axon/error.h"
 #include "axon/threading.h"
@@ -26,6 +27,9 @@ namespace {
 // OpenBLAS's own count, so no GEMM ever changes it.
 struct Pool {
   std::shared_mutex mutex;
+  // Set while a size change waits: new GEMMs hold back, so back-to-back GEMMs from several
+  // threads cannot keep the shared lock taken forever (glibc's rwlock prefers readers).
+  std::atomic<bool> change_pending{false};
   std::once_flag initialized;
   std::atomic<int> size{0};
   std::atomic<int> blas_threads{1};
@@ -61,6 +65,7 @@ int pool_threads() { return initialized_pool().size.load(std::memory_order_relax
 
 BlasCall::BlasCall() {
   Pool& p = initialized_pool();
+  while (p.change_pending.load(std::memory_order_acquire)) std::this_thread::yield();
   p.mutex.lock_shared();
   // The OpenMP build of OpenBLAS sizes its team from this thread's setting: make it OpenBLAS's.
   const int threads = p.blas_threads.load(std::memory_order_relaxed);
@@ -86,8 +91,10 @@ void set_num_threads(int n) {
   if (n < 1) throw ValueError("axon::set_num_threads: needs n >= 1, got " + std::to_string(n));
   cpu::Pool& p = cpu::initialized_pool();
   {
-    std::unique_lock lock(p.mutex);  // waits for running GEMMs; new ones wait for the change
+    p.change_pending.store(true, std::memory_order_release);  // new GEMMs wait for the change
+    std::unique_lock lock(p.mutex);                            // running ones finish first
     cpu::apply_size(p, n);
+    p.change_pending.store(false, std::memory_order_release);
   }
   omp_set_num_threads(n);
 }

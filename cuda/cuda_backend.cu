@@ -23,6 +23,7 @@ void throw_cuda_error(cudaError_t status, const char* call, const char* file, in
 }
 
 void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line) {
+  cudaGetLastError();  // a runtime status cuBLAS may have left must not be blamed on a later kernel
   throw BackendError(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
                      cublasGetStatusName(status) + " (" + cublasGetStatusString(status) + ")");
 }
@@ -169,19 +170,15 @@ CudaBackend::CudaBackend(int index)
 }
 
 CudaBackend::~CudaBackend() {
-  // Leave the calling thread's current device as it found it (by DeviceGuard's rule), whatever
-  // happens below; a destructor cannot use the throwing guard.
+  // The members (handles, cache, stream) are destroyed after this body with this device
+  // current; restore_device_, declared first, is destroyed last and puts the caller's device
+  // back by DeviceGuard's rule. (The registry keeps backends for the whole process, so this
+  // runs only for a backend made outside it.)
   int previous = -1;
-  const bool restore = cudaGetDevice(&previous) == cudaSuccess && previous != index_ &&
-                       primary_context_active(previous);
+  restore_device_.restore = cudaGetDevice(&previous) == cudaSuccess && previous != index_ &&
+                            primary_context_active(previous);
+  restore_device_.device = previous;
   cudaGetLastError();
-  struct Restore {
-    bool restore;
-    int device;
-    ~Restore() {
-      if (restore && cudaSetDevice(device) != cudaSuccess) cudaGetLastError();
-    }
-  } restore_previous{restore, previous};
   cudaError_t status = cudaSetDevice(index_);
   if (status == cudaSuccess) status = cudaStreamSynchronize(stream_.get());
   if (runtime_gone(status)) {

@@ -163,12 +163,35 @@ class CudaBackend final : public Backend {
   void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
               const Tensor& pre, const Tensor& y) override;
 
+  // cuda_train.cu
+  void dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) override;
+  void clamp(const Tensor& x, float low, float high, const Tensor& out) override;
+  void clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) override;
+  void sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads,
+                const Tensor& momentum_buffer) override;
+  void adagrad_step(const AdagradHyper& hyper, const Tensor& params, const Tensor& grads,
+                    const Tensor& state_sum) override;
+  void rmsprop_step(const RmspropHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& square_avg,
+                    const Tensor& momentum_buffer, const Tensor& grad_avg) override;
+  void adam_step(const AdamHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& exp_avg,
+                 const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) override;
+
  private:
+  // Puts a device back when destroyed (the last member to go: see ~CudaBackend).
+  struct DeviceRestorer {
+    bool restore = false;
+    int device = -1;
+    ~DeviceRestorer() {
+      if (restore && cudaSetDevice(device) != cudaSuccess) cudaGetLastError();
+    }
+  };
+
   LaunchConfig launch() const { return {stream_.get(), max_blocks_}; }
   // Reads the label error flag (the stream must be idle or this waits for it) and throws
   // ValueError, once, when a kernel set it. Resets the flag.
   void check_error_flag();
 
+  DeviceRestorer restore_device_;  // first: destroyed last
   int index_;
   int max_blocks_ = 1024;
   // Declaration order is destruction order reversed: everything that needs the stream goes

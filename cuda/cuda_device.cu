@@ -45,6 +45,7 @@ DeviceInfo cuda_device_info(int index) {
   cudaDeviceProp props{};
   const cudaError_t status = cudaGetDeviceProperties(&props, index);
   if (status != cudaSuccess) {
+    cudaGetLastError();
     throw BackendError("cudaGetDeviceProperties(" + std::to_string(index) +
                        ") failed: " + cudaGetErrorString(status));
   }

@@ -96,32 +96,36 @@ void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Te
   DeviceGuard guard(index_);
   const std::int64_t batch = x.dim(0);
   const std::int64_t in = x.dim(1);
-  const std::int64_t out = w.dim(1);
+  const std::int64_t out = w.dim(0);
   if (batch == 0 || out == 0) return;
-  if (in == 0) {  // x @ w is all zeros: pre = bias
-    launch_fill_f32(launch(), pre.data<float>(), batch * out, 0.0f);
-    bias_activation(kind, alpha, pre, bias, pre, y);
+  // The GEMM lands in pre, or in y when pre is not kept (bias + f then run in place).
+  const Tensor& product = pre.defined() ? pre : y;
+  if (in == 0) {  // x @ w^T is all zeros: product = bias
+    launch_fill_f32(launch(), product.data<float>(), batch * out, 0.0f);
+    bias_activation(kind, alpha, product, bias, product, y);
     return;
   }
-  // Row-major pre [batch, out] = x [batch, in] @ w [in, out] is, read column-major,
-  // pre^T [out, batch] = w^T [out, in] @ x^T [in, batch]: A = w (ld out), B = x (ld in),
-  // D = pre (ld out), and the bias (one value per row of D) is the epilogue's bias vector.
+  // Row-major product [batch, out] = x [batch, in] @ w^T, w [out, in] row-major. Read
+  // column-major, that is product^T [out, batch] = op(A) @ B with A = w read column-major
+  // ([in, out], ld in) transposed, and B = x read column-major ([in, batch], ld in); D =
+  // product (ld out). The bias (one value per row of D) is the epilogue's bias vector.
   // The fused path only for 16-byte aligned operands (views of odd offsets are rare): cublasLt's
   // bias epilogue has alignment needs of its own that a heuristic query does not cover.
   const bool aligned = aligned16(x.data<float>()) && aligned16(w.data<float>()) &&
-                       aligned16(bias.data<float>()) && aligned16(pre.data<float>());
+                       aligned16(bias.data<float>()) && aligned16(product.data<float>());
   if (!aligned) {
-    gemm(false, false, 1.0f, x, w, 0.0f, pre);
-    bias_activation(kind, alpha, pre, bias, pre, y);
+    gemm(false, true, 1.0f, x, w, 0.0f, product);
+    bias_activation(kind, alpha, product, bias, product, y);
     return;
   }
   cublasLtMatmulDesc_t raw_desc = nullptr;
   const cublasComputeType_t compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   AXON_CUBLAS_CHECK(cublasLtMatmulDescCreate(&raw_desc, compute, CUDA_R_32F));
   const MatmulDesc desc(raw_desc);
+  const cublasOperation_t transpose = CUBLAS_OP_T;
   const cublasOperation_t no_transpose = CUBLAS_OP_N;
-  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_TRANSA, &no_transpose,
-                                                   sizeof(no_transpose)));
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_TRANSA, &transpose,
+                                                   sizeof(transpose)));
   AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_TRANSB, &no_transpose,
                                                    sizeof(no_transpose)));
   const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
@@ -130,7 +134,7 @@ void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Te
   const float* bias_data = bias.data<float>();
   AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_data,
                                                    sizeof(bias_data)));
-  const Layout a_layout = make_layout(static_cast<std::uint64_t>(out), static_cast<std::uint64_t>(in), out);
+  const Layout a_layout = make_layout(static_cast<std::uint64_t>(in), static_cast<std::uint64_t>(out), in);
   const Layout b_layout = make_layout(static_cast<std::uint64_t>(in), static_cast<std::uint64_t>(batch), in);
   const Layout d_layout = make_layout(static_cast<std::uint64_t>(out), static_cast<std::uint64_t>(batch), out);
 
@@ -155,17 +159,20 @@ void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Te
                                      d_layout.get(), preference.get(), 1, &heuristic, &found);
   if (status != CUBLAS_STATUS_SUCCESS || found == 0) {
     // No fused kernel for these shapes/alignments: the same result from GEMM, then bias + f.
-    gemm(false, false, 1.0f, x, w, 0.0f, pre);
-    bias_activation(kind, alpha, pre, bias, pre, y);
+    gemm(false, true, 1.0f, x, w, 0.0f, product);
+    bias_activation(kind, alpha, product, bias, product, y);
     return;
   }
   ScratchBuffer workspace(allocator_, kLtWorkspaceBytes);
   const float one = 1.0f, zero = 0.0f;
   AXON_CUBLAS_CHECK(cublasLtMatmul(cublas_lt_.get(), desc.get(), &one, w.data<float>(), a_layout.get(),
-                                   x.data<float>(), b_layout.get(), &zero, pre.data<float>(), d_layout.get(),
-                                   pre.data<float>(), d_layout.get(), &heuristic.algo, workspace.as<void>(),
+                                   x.data<float>(), b_layout.get(), &zero, product.data<float>(), d_layout.get(),
+                                   product.data<float>(), d_layout.get(), &heuristic.algo, workspace.as<void>(),
                                    kLtWorkspaceBytes, stream_.get()));
-  launch_activation_forward(launch(), kind, alpha, pre.data<float>(), y.data<float>(), batch * out);
+  // f in place when pre is not kept (identity then does nothing).
+  if (pre.defined() || kind != Activation::kIdentity) {
+    launch_activation_forward(launch(), kind, alpha, product.data<float>(), y.data<float>(), batch * out);
+  }
 }
 
 }  // namespace axon::cuda

@@ -63,24 +63,28 @@ void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor&
                 const Tensor& y, ActivationParams params) {
   detail::check_kind("linear_out", "activation", kind, kActivationCount);
   const OpName op("linear_", activation_name(kind));
-  const Device device =
-      detail::check_same_device(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}});
-  detail::check_dtype(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}}, DType::kFloat32);
+  const Device device = pre.defined()
+      ? detail::check_same_device(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"pre", &pre}, {"y", &y}})
+      : detail::check_same_device(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"y", &y}});
+  detail::check_dtype(op, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"y", &y}}, DType::kFloat32);
   detail::check_rank(op, {"x", &x}, 2);
   detail::check_rank(op, {"w", &w}, 2);
-  if (x.dim(1) != w.dim(0)) {
-    detail::throw_shape(op, "x's columns must equal w's rows", {{"x", &x}, {"w", &w}});
+  if (x.dim(1) != w.dim(1)) {
+    detail::throw_shape(op, "x's columns must equal w's columns (w is [out, in])", {{"x", &x}, {"w", &w}});
   }
-  detail::check_shape(op, {"bias", &bias}, Shape{w.dim(1)}, {{"w", &w}});
-  detail::check_blas_sizes(op, {{"batch", x.dim(0)}, {"inputs", x.dim(1)}, {"outputs", w.dim(1)}},
+  detail::check_shape(op, {"bias", &bias}, Shape{w.dim(0)}, {{"w", &w}});
+  detail::check_blas_sizes(op, {{"batch", x.dim(0)}, {"inputs", x.dim(1)}, {"outputs", w.dim(0)}},
                            {{"x", &x}, {"w", &w}});
-  const Shape out_shape{x.dim(0), w.dim(1)};
-  detail::check_shape(op, {"pre", &pre}, out_shape, {{"x", &x}, {"w", &w}});
+  const Shape out_shape{x.dim(0), w.dim(0)};
   detail::check_shape(op, {"y", &y}, out_shape, {{"x", &x}, {"w", &w}});
-  detail::check_disjoint(op, {"pre", &pre}, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"y", &y}});
   detail::check_disjoint(op, {"y", &y}, {{"x", &x}, {"w", &w}, {"bias", &bias}});
+  if (pre.defined()) {
+    detail::check_dtype(op, {"pre", &pre}, DType::kFloat32);
+    detail::check_shape(op, {"pre", &pre}, out_shape, {{"x", &x}, {"w", &w}});
+    detail::check_disjoint(op, {"pre", &pre}, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"y", &y}});
+  }
   const float alpha = detail::resolve_alpha(op, kind, params);
-  if (pre.numel() == 0) return;
+  if (y.numel() == 0) return;
   detail::backend_of(device).linear(kind, alpha, x, w, bias, pre, y);
 }
 

@@ -50,7 +50,7 @@ TEST(CpuFused, LinearMatchesReference) {
         for (std::int64_t c = 0; c < d.out; ++c) {
           double sum = b[static_cast<std::size_t>(c)];
           for (std::int64_t k = 0; k < d.in; ++k) {
-            sum += x[static_cast<std::size_t>(r * d.in + k)] * w[static_cast<std::size_t>(k * d.out + c)];
+            sum += x[static_cast<std::size_t>(r * d.in + k)] * w[static_cast<std::size_t>(c * d.in + k)];
           }
           pre_ref[static_cast<std::size_t>(r * d.out + c)] = sum;
           y_ref[static_cast<std::size_t>(r * d.out + c)] = act_ref(kind, sum);
@@ -58,11 +58,17 @@ TEST(CpuFused, LinearMatchesReference) {
       }
       const Tensor pre = Tensor::full({d.batch, d.out}, NAN);  // must be overwritten everywhere
       const Tensor y = Tensor::full({d.batch, d.out}, NAN);
-      axon::linear_out(kind, tensor_from({d.batch, d.in}, x), tensor_from({d.in, d.out}, w),
+      // w is [out, in], as nn.Linear stores it.
+      axon::linear_out(kind, tensor_from({d.batch, d.in}, x), tensor_from({d.out, d.in}, w),
                        tensor_from({d.out}, b), pre, y);
       const double tol = 1e-5 * std::sqrt(static_cast<double>(d.in));
       EXPECT_TRUE(near_ref(pre, pre_ref, tol, tol)) << axon::activation_name(kind) << " " << d.batch << "x" << d.in << "x" << d.out;
       EXPECT_TRUE(near_ref(y, y_ref, tol, tol)) << axon::activation_name(kind) << " " << d.batch << "x" << d.in << "x" << d.out;
+      // Without pre (inference): the same y, nothing else written.
+      const Tensor y_only = Tensor::full({d.batch, d.out}, NAN);
+      axon::linear_out(kind, tensor_from({d.batch, d.in}, x), tensor_from({d.out, d.in}, w),
+                       tensor_from({d.out}, b), Tensor(), y_only);
+      EXPECT_TRUE(near_ref(y_only, y_ref, tol, tol)) << "no pre: " << axon::activation_name(kind);
     }
   }
 }
@@ -133,7 +139,7 @@ TEST(CpuFused, BiasGradientDoesNotDependOnThreadCount) {
 
 TEST(CpuFused, EmptyBatches) {
   const Tensor x = Tensor::empty({0, 3});
-  const Tensor w = Tensor::uniform({3, 4}, -1, 1);
+  const Tensor w = Tensor::uniform({4, 3}, -1, 1);
   const Tensor b = Tensor::uniform({4}, -1, 1);
   const Tensor pre = Tensor::empty({0, 4}), y = Tensor::empty({0, 4});
   EXPECT_NO_THROW(axon::linear_out(Activation::kRelu, x, w, b, pre, y));
@@ -142,7 +148,7 @@ TEST(CpuFused, EmptyBatches) {
   EXPECT_TRUE(near_ref(grad_bias, {0, 0, 0, 0}, 0, 0));  // a sum over no rows
   // No inputs (in = 0): pre = bias.
   const Tensor pre2 = Tensor::empty({2, 4}), y2 = Tensor::empty({2, 4});
-  axon::linear_out(Activation::kIdentity, Tensor::empty({2, 0}), Tensor::empty({0, 4}), b, pre2, y2);
+  axon::linear_out(Activation::kIdentity, Tensor::empty({2, 0}), Tensor::empty({4, 0}), b, pre2, y2);
   const auto bias = b.to_vector();
   std::vector<double> expected;
   for (int r = 0; r < 2; ++r) expected.insert(expected.end(), bias.begin(), bias.end());
@@ -151,12 +157,12 @@ TEST(CpuFused, EmptyBatches) {
 
 TEST(CpuFused, ErrorsNameTheOpAndShapes) {
   const Tensor x = Tensor::uniform({4, 3}, -1, 1);
-  const Tensor w = Tensor::uniform({5, 2}, -1, 1);
+  const Tensor w = Tensor::uniform({2, 5}, -1, 1);
   const Tensor b = Tensor::uniform({2}, -1, 1);
   const Tensor out = Tensor::empty({4, 2});
   expect_error<axon::ShapeError>([&] { axon::linear_out(Activation::kRelu, x, w, b, out, out); },
-                                 {"linear_relu", "[4, 3]", "[5, 2]"});
-  const Tensor w2 = Tensor::uniform({3, 2}, -1, 1);
+                                 {"linear_relu", "[4, 3]", "[2, 5]"});
+  const Tensor w2 = Tensor::uniform({2, 3}, -1, 1);
   expect_error<axon::ShapeError>([&] { axon::linear_out(Activation::kRelu, x, w2, Tensor::empty({3}), out, out); },
                                  {"linear_relu", "bias", "[2]", "[3]"});
   expect_error<axon::ShapeError>([&] { axon::linear_out(Activation::kRelu, x, w2, b, Tensor::empty({4, 3}), out); },

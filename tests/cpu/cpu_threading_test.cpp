@@ -54,15 +54,21 @@ TEST(CpuThreading, PoolSizeChangesDuringGemmsNeverGiveWrongProducts) {
       changes.fetch_add(1);
     }
   });
-  int wrong = 0;
-  for (int run = 0; run < 200; ++run) {
-    const axon::Tensor c = axon::matmul(a, b);
-    if (!axon_test::near_ref(c, want, 1e-4, 1e-4)) ++wrong;
-  }
+  // Two threads of GEMMs: their shared locks overlap, and a size change must still get through.
+  std::atomic<int> wrong{0};
+  const auto products = [&] {
+    for (int run = 0; run < 100; ++run) {
+      const axon::Tensor c = axon::matmul(a, b);
+      if (!axon_test::near_ref(c, want, 1e-4, 1e-4)) wrong.fetch_add(1);
+    }
+  };
+  std::thread second(products);
+  products();
+  second.join();
   stop.store(true);
   changer.join();
   axon::set_num_threads(saved);
-  EXPECT_EQ(wrong, 0) << "of 200 products while the pool size changed " << changes.load() << " times";
+  EXPECT_EQ(wrong.load(), 0) << "of 200 products while the pool size changed " << changes.load() << " times";
   EXPECT_GT(changes.load(), 0);
 }
 

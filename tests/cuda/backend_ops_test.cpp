@@ -421,7 +421,8 @@ const std::vector<OpEntry>& op_table() {
                    return std::vector<Tensor>{grad_pre, grad_bias};
                  }});
 
-    // The Dense forward through cublasLt's bias epilogue: x [rows, 37] @ w [37, cols] + bias.
+    // The Dense forward through cublasLt's bias epilogue: x [rows, 37] @ w^T + bias, w [cols, 37];
+    // odd variants leave pre out (inference: only y, in place).
     t.push_back({Op::kLinear, axon::kActivationCount,
                  [](int v) { return std::string(axon::activation_name(static_cast<Activation>(v))); },
                  [](const Shape&, int) { return fixed(1e-5, 2e-5); },
@@ -429,12 +430,115 @@ const std::vector<OpEntry>& op_table() {
                    const auto kind = static_cast<Activation>(v);
                    const std::int64_t k = 37;
                    Tensor x = env.uniform(Shape{shape[0], k}, -1.0f, 1.0f, "x");
-                   Tensor w = env.uniform(Shape{k, shape[1]}, -1.0f, 1.0f, "w");
+                   Tensor w = env.uniform(Shape{shape[1], k}, -1.0f, 1.0f, "w");
                    Tensor bias = env.uniform(Shape{shape[1]}, -1.0f, 1.0f, "bias");
-                   Tensor pre = env.output(shape, "pre");
                    Tensor y = env.output(shape, "y");
+                   if (v % 2 == 1) {
+                     axon::linear_out(kind, x, w, bias, Tensor(), y);
+                     return std::vector<Tensor>{y};
+                   }
+                   Tensor pre = env.output(shape, "pre");
                    axon::linear_out(kind, x, w, bias, pre, y);
                    return std::vector<Tensor>{pre, y};
+                 }});
+
+    // Dropout: the same Philox mask on both devices (bit for bit), p = 0.3, after an offset.
+    t.push_back({Op::kDropout, 2, [](int v) { return v == 0 ? "out_of_place" : "in_place"; },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [](Env& env, const Shape& shape, int v) {
+                   axon::Generator generator(77);
+                   (void)generator.take(5);
+                   Tensor x = env.uniform(shape, -2.0f, 2.0f, "x");
+                   Tensor mask = env.output(shape, "mask");
+                   Tensor y = v == 0 ? env.output(shape, "y") : x;
+                   axon::dropout_out(x, 0.3f, y, mask, generator);
+                   return std::vector<Tensor>{y, mask};
+                 }});
+    t.push_back({Op::kClamp, 1, no_variant, [](const Shape&, int) { return fixed(0, 0); },
+                 [](Env& env, const Shape& shape, int) {
+                   Tensor x = env.uniform(shape, -2.0f, 2.0f, "x");
+                   Tensor out = env.output(shape, "out");
+                   axon::clamp_out(x, -0.5f, 1.25f, out);
+                   return std::vector<Tensor>{out};
+                 }});
+    // Clipping: a norm above max_norm (scaled) and one below (factor 1).
+    t.push_back({Op::kClipGradNorm, 2, [](int v) { return v == 0 ? "clipped" : "unclipped"; },
+                 [](const Shape&, int) { return fixed(2e-6, 1e-7); },
+                 [](Env& env, const Shape& shape, int v) {
+                   Tensor grads = env.uniform(shape, -1.0f, 1.0f, "grads");
+                   Tensor norm = env.output(Shape{1}, "norm");
+                   axon::clip_grad_norm_out(grads, v == 0 ? 0.5f : 1e6f, norm);
+                   return std::vector<Tensor>{grads, norm};
+                 }});
+    // Optimizer steps: three steps each (state carried), every option of each optimizer.
+    t.push_back({Op::kSgdStep, 3, [](int v) { return std::string(v == 0 ? "plain" : v == 1 ? "momentum" : "nesterov"); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   Tensor p = env.uniform(shape, -1.0f, 1.0f, "params");
+                   Tensor buf = env.output(shape, "momentum_buffer");
+                   for (int step = 1; step <= 3; ++step) {
+                     Tensor g = env.uniform(shape, -1.0f, 1.0f, "grads");
+                     axon::SgdHyper h;
+                     h.lr = 0.1f;
+                     h.momentum = v == 0 ? 0.0f : 0.9f;
+                     h.dampening = v == 1 ? 0.1f : 0.0f;
+                     h.weight_decay = 0.01f;
+                     h.nesterov = v == 2;
+                     h.first_step = step == 1;
+                     axon::sgd_step(h, p, g, v == 0 ? Tensor() : buf);
+                   }
+                   return v == 0 ? std::vector<Tensor>{p} : std::vector<Tensor>{p, buf};
+                 }});
+    t.push_back({Op::kAdagradStep, 1, no_variant, [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int) {
+                   Tensor p = env.uniform(shape, -1.0f, 1.0f, "params");
+                   Tensor sum = env.uniform(shape, 0.0f, 0.5f, "state_sum");
+                   for (int step = 1; step <= 3; ++step) {
+                     Tensor g = env.uniform(shape, -1.0f, 1.0f, "grads");
+                     axon::adagrad_step({0.05f, 0.01f, 1e-10f}, p, g, sum);
+                   }
+                   return std::vector<Tensor>{p, sum};
+                 }});
+    t.push_back({Op::kRmspropStep, 3,
+                 [](int v) { return std::string(v == 0 ? "plain" : v == 1 ? "momentum" : "centered_momentum"); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   Tensor p = env.uniform(shape, -1.0f, 1.0f, "params");
+                   Tensor square = env.uniform(shape, 0.5f, 1.0f, "square_avg");
+                   Tensor buf = env.output(shape, "momentum_buffer");
+                   Tensor avg = env.output(shape, "grad_avg");
+                   axon::fill(buf, 0.0f);
+                   axon::fill(avg, 0.0f);
+                   axon::RmspropHyper h;
+                   h.weight_decay = 0.01f;
+                   h.momentum = v == 0 ? 0.0f : 0.9f;
+                   h.centered = v == 2;
+                   for (int step = 1; step <= 3; ++step) {
+                     Tensor g = env.uniform(shape, -1.0f, 1.0f, "grads");
+                     axon::rmsprop_step(h, p, g, square, v == 0 ? Tensor() : buf, v == 2 ? avg : Tensor());
+                   }
+                   return std::vector<Tensor>{p, square, buf, avg};
+                 }});
+    t.push_back({Op::kAdamStep, 3, [](int v) { return std::string(v == 0 ? "adam_l2" : v == 1 ? "adamw" : "amsgrad"); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   Tensor p = env.uniform(shape, -1.0f, 1.0f, "params");
+                   Tensor m = env.output(shape, "exp_avg");
+                   Tensor s = env.output(shape, "exp_avg_sq");
+                   Tensor s_max = env.output(shape, "max_exp_avg_sq");
+                   for (const Tensor& state : {m, s, s_max}) axon::fill(state, 0.0f);
+                   for (int step = 1; step <= 3; ++step) {
+                     Tensor g = env.uniform(shape, -1.0f, 1.0f, "grads");
+                     axon::AdamHyper h;
+                     h.lr = 0.01f;
+                     h.weight_decay = 0.05f;
+                     h.decoupled_weight_decay = v == 1;
+                     h.amsgrad = v == 2;
+                     h.step_size = static_cast<float>(0.01 / (1.0 - std::pow(0.9, step)));
+                     h.bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(0.999, step)));
+                     axon::adam_step(h, p, g, m, s, v == 2 ? s_max : Tensor());
+                   }
+                   return std::vector<Tensor>{p, m, s, s_max};
                  }});
 
     return t;

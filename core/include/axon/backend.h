@@ -86,9 +86,30 @@ class AXON_API Backend {
   virtual void activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre,
                                              const Tensor& y, const Tensor& grad_y,
                                              const Tensor& grad_pre, const Tensor& grad_bias) = 0;
-  // pre = x @ w + bias, y = f(pre): x [batch, in], w [in, out], bias [out].
+  // pre = x @ w^T + bias, y = f(pre): x [batch, in], w [out, in] (nn.Linear's layout), bias
+  // [out]. pre may be undefined: then only y is written (inference, or f = identity).
   virtual void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w,
                       const Tensor& bias, const Tensor& pre, const Tensor& y) = 0;
+
+  // ---- training ----
+  // Inverted dropout: mask[i] = (uniform_i >= p) / (1 - p) with uniform_i element i of the
+  // Philox slice (as fill_uniform on [0, 1)); y = x * mask. y may be x.
+  virtual void dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) = 0;
+  // out = min(max(x, low), high) elementwise; out may be x.
+  virtual void clamp(const Tensor& x, float low, float high, const Tensor& out) = 0;
+  // norm = sqrt(sum of grads^2) (accumulated in double) into the one-element total_norm; then
+  // grads *= min(1, max_norm / (norm + 1e-6)), reading the factor on the device.
+  virtual void clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) = 0;
+  // One optimizer step over flat tensors of one length, state updated in place. Tensors a
+  // configuration does not use are undefined (see each Hyper).
+  virtual void sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads,
+                        const Tensor& momentum_buffer) = 0;
+  virtual void adagrad_step(const AdagradHyper& hyper, const Tensor& params, const Tensor& grads,
+                            const Tensor& state_sum) = 0;
+  virtual void rmsprop_step(const RmspropHyper& hyper, const Tensor& params, const Tensor& grads,
+                            const Tensor& square_avg, const Tensor& momentum_buffer, const Tensor& grad_avg) = 0;
+  virtual void adam_step(const AdamHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& exp_avg,
+                         const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) = 0;
 };
 
 // The backend that owns a device; throws DeviceError (one sentence) when the device is absent.

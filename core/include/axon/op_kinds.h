@@ -78,7 +78,53 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   /* Fused: one pass (CPU) or one kernel / one cublasLt call (CUDA) where two would do. */    \
   X(kBiasActivation, "bias_activation")                          /* pre = x + b; y = f(pre) */ \
   X(kActivationBackwardBiasGrad, "activation_backward_bias_grad") /* grad_pre, grad_bias */    \
-  X(kLinear, "linear")                                           /* pre = x @ w + b; y = f */
+  X(kLinear, "linear")                                           /* pre = x @ w^T + b; y = f */ \
+  X(kDropout, "dropout")                                 /* mask from Philox; y = x * mask */ \
+  X(kClamp, "clamp")                                                                         \
+  X(kClipGradNorm, "clip_grad_norm")                       /* norm on the device, scale */   \
+  /* Optimizer steps: one fused pass over flat parameters, gradients and state. */            \
+  X(kSgdStep, "sgd_step")                                                                    \
+  X(kAdagradStep, "adagrad_step")                                                            \
+  X(kRmspropStep, "rmsprop_step")                                                            \
+  X(kAdamStep, "adam_step")
+
+// The hyperparameters of one optimizer step, as torch.optim defines them. The step-dependent
+// factors (bias corrections, decayed rates) are computed on the host in double.
+struct SgdHyper {
+  float lr = 1e-3f;
+  float momentum = 0.0f;
+  float dampening = 0.0f;
+  float weight_decay = 0.0f;
+  bool nesterov = false;
+  bool first_step = true;  // the momentum buffer starts as the gradient itself
+};
+
+struct AdagradHyper {
+  float lr = 1e-2f;           // already decayed: lr / (1 + (step - 1) * lr_decay)
+  float weight_decay = 0.0f;
+  float eps = 1e-10f;
+};
+
+struct RmspropHyper {
+  float lr = 1e-2f;
+  float alpha = 0.99f;
+  float eps = 1e-8f;
+  float weight_decay = 0.0f;
+  float momentum = 0.0f;  // > 0: a momentum buffer is given
+  bool centered = false;  // a gradient average is given
+};
+
+struct AdamHyper {
+  float lr = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+  float weight_decay = 0.0f;
+  bool decoupled_weight_decay = false;  // AdamW
+  bool amsgrad = false;                 // a running max of exp_avg_sq is given
+  float step_size = 1e-3f;              // lr / (1 - beta1^step)
+  float bias_correction2_sqrt = 1.0f;   // sqrt(1 - beta2^step)
+};
 
 enum class Op : std::uint8_t {
 #define AXON_OP_ENUMERATOR(enumerator, name) enumerator,

@@ -126,10 +126,37 @@ AXON_API void bias_activation_out(Activation kind, const Tensor& x, const Tensor
 AXON_API void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const Tensor& y,
                                                 const Tensor& grad_y, const Tensor& grad_pre,
                                                 const Tensor& grad_bias, ActivationParams params = {});
-// The whole Dense forward: pre = x @ w + bias, y = f(pre); x [batch, in], w [in, out],
-// bias [out], pre and y [batch, out]. On CUDA the bias rides in the GEMM's epilogue (cublasLt).
+// The whole Dense forward: pre = x @ w^T + bias, y = f(pre); x [batch, in], w [out, in] (as
+// PyTorch's nn.Linear stores it), bias [out], pre and y [batch, out]. pre may be an undefined
+// Tensor: then only y is written (inference, or f = identity). On CUDA the bias rides in the
+// GEMM's epilogue (cublasLt).
 AXON_API void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor& bias,
                          const Tensor& pre, const Tensor& y, ActivationParams params = {});
+
+// ---- training ----
+// Inverted dropout with probability p in [0, 1): mask = (u >= p) / (1 - p) per element, u
+// uniform in [0, 1) from the generator (Philox: the same mask on every backend); y = x * mask.
+// y may be x (in place); mask has x's shape.
+AXON_API void dropout_out(const Tensor& x, float p, const Tensor& y, const Tensor& mask,
+                          Generator& generator = default_generator());
+// out = min(max(x, low), high); out may be x. ValueError unless low <= high (NaN refused).
+AXON_API void clamp_out(const Tensor& x, float low, float high, const Tensor& out);
+// Scales grads (any shape, in place) so their L2 norm is at most max_norm, as
+// torch.nn.utils.clip_grad_norm_ (factor min(1, max_norm / (norm + 1e-6))). Writes the norm
+// before clipping into total_norm (one float32 element on grads' device); no host sync.
+AXON_API void clip_grad_norm_out(const Tensor& grads, float max_norm, const Tensor& total_norm);
+
+// Optimizer steps over flat float32 tensors of equal length (see the Hyper structs in
+// op_kinds.h and axon/optim/optimizer.h for the classes that drive them). State tensors are
+// updated in place; those a configuration does not use may be undefined.
+AXON_API void sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads,
+                       const Tensor& momentum_buffer);
+AXON_API void adagrad_step(const AdagradHyper& hyper, const Tensor& params, const Tensor& grads,
+                           const Tensor& state_sum);
+AXON_API void rmsprop_step(const RmspropHyper& hyper, const Tensor& params, const Tensor& grads,
+                           const Tensor& square_avg, const Tensor& momentum_buffer, const Tensor& grad_avg);
+AXON_API void adam_step(const AdamHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& exp_avg,
+                        const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq);
 
 // Waits for all queued work on a device (a no-op on the CPU).
 AXON_API void synchronize(Device device);

@@ -1,0 +1,140 @@
+#pragma once
+// Learning-rate schedules with torch.optim.lr_scheduler's formulas (closed forms). A schedule
+// sets its optimizer's learning rate when built (the rate for epoch 0) and at every step();
+// call step() once per epoch, or once per batch for OneCycleLR and warm-up counted in batches.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "axon/export.h"
+#include "axon/optim/optimizer.h"
+
+namespace axon::optim {
+
+class AXON_API Schedule {
+ public:
+  virtual ~Schedule() = default;
+  Schedule(const Schedule&) = delete;
+  Schedule& operator=(const Schedule&) = delete;
+
+  // Advances one epoch (or batch) and sets the optimizer's learning rate.
+  virtual void step();
+  std::int64_t last_epoch() const { return last_epoch_; }
+  // For checkpoints: continue from `epoch` (sets the rate for it).
+  void set_last_epoch(std::int64_t epoch);
+  double base_lr() const { return base_lr_; }
+  // The rate this schedule gives at `epoch` (for base_lr()).
+  virtual double lr_at(std::int64_t epoch) const = 0;
+
+ protected:
+  explicit Schedule(Optimizer& optimizer);
+  // Derived constructors call this last: sets the rate for epoch 0.
+  void start();
+  Optimizer& optimizer_;
+  double base_lr_;
+  std::int64_t last_epoch_ = 0;
+};
+
+// base * gamma^(epoch / step_size)
+class AXON_API StepLR final : public Schedule {
+ public:
+  StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
+  double lr_at(std::int64_t epoch) const override;
+
+ private:
+  std::int64_t step_size_;
+  double gamma_;
+};
+
+// base * gamma^(number of milestones <= epoch); milestones increasing.
+class AXON_API MultiStepLR final : public Schedule {
+ public:
+  MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma = 0.1);
+  double lr_at(std::int64_t epoch) const override;
+
+ private:
+  std::vector<std::int64_t> milestones_;
+  double gamma_;
+};
+
+// base * gamma^epoch
+class AXON_API ExponentialLR final : public Schedule {
+ public:
+  ExponentialLR(Optimizer& optimizer, double gamma);
+  double lr_at(std::int64_t epoch) const override;
+
+ private:
+  double gamma_;
+};
+
+// eta_min + (base - eta_min) (1 + cos(pi epoch / t_max)) / 2
+class AXON_API CosineAnnealingLR final : public Schedule {
+ public:
+  CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, double eta_min = 0.0);
+  double lr_at(std::int64_t epoch) const override;
+
+ private:
+  std::int64_t t_max_;
+  double eta_min_;
+};
+
+// Linear warm-up from start_factor * rate to the rate over `warmup` epochs, multiplied onto
+// another schedule's rate (or the base rate without one): PyTorch's
+// ChainedScheduler([LinearLR(start_factor, total_iters=warmup), inner]) for multiplicative
+// inner schedules (Step, MultiStep, Exponential; Cosine with eta_min = 0).
+class AXON_API LinearWarmup final : public Schedule {
+ public:
+  LinearWarmup(Optimizer& optimizer, std::int64_t warmup, double start_factor = 1.0 / 3.0,
+               std::unique_ptr<Schedule> inner = nullptr);
+  double lr_at(std::int64_t epoch) const override;
+
+ private:
+  std::int64_t warmup_;
+  double start_factor_;
+  std::unique_ptr<Schedule> inner_;
+};
+
+// One-cycle (Smith): from max_lr / div_factor up to max_lr over pct_start of total_steps, then
+// down to max_lr / (div_factor * final_div_factor), cosine annealed; step once per batch.
+// (PyTorch's cycle_momentum is not applied: use cycle_momentum=False to compare.)
+class AXON_API OneCycleLR final : public Schedule {
+ public:
+  OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, double pct_start = 0.3,
+             double div_factor = 25.0, double final_div_factor = 1e4);
+  double lr_at(std::int64_t epoch) const override;
+
+ private:
+  double max_lr_, initial_lr_, min_lr_;
+  std::int64_t total_steps_;
+  double phase_end_;
+};
+
+// Lowers the rate by `factor` when a metric stopped improving for `patience` epochs
+// (torch.optim.lr_scheduler.ReduceLROnPlateau, threshold_mode "rel"). step(metric) per epoch.
+struct PlateauOptions {
+  bool maximize = false;  // mode "max"
+  double factor = 0.1;
+  std::int64_t patience = 10;
+  double threshold = 1e-4;
+  std::int64_t cooldown = 0;
+  double min_lr = 0.0;
+  double eps = 1e-8;
+};
+
+class AXON_API ReduceLROnPlateau final : public Schedule {
+ public:
+  explicit ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions options = {});
+  void step() override;  // ValueError: it needs the metric
+  void step(double metric);
+  double lr_at(std::int64_t) const override { return optimizer_.lr(); }
+  std::int64_t bad_epochs() const { return bad_epochs_; }
+
+ private:
+  PlateauOptions options_;
+  std::optional<double> best_;
+  std::int64_t bad_epochs_ = 0;
+  std::int64_t cooldown_left_ = 0;
+};
+
+}  // namespace axon::optim

@@ -1,0 +1,148 @@
+// Training ops: dropout, clamping, gradient-norm clipping and the fused optimizer steps.
+#include <cmath>
+#include <string>
+
+#include "axon/backend.h"
+#include "axon/ops.h"
+#include "core/src/check.h"
+#include "core/src/dispatch.h"
+
+namespace axon {
+
+using detail::Arg;
+using detail::OpName;
+
+void dropout_out(const Tensor& x, float p, const Tensor& y, const Tensor& mask, Generator& generator) {
+  constexpr const char* kOp = "dropout";
+  const Device device = detail::check_same_device(kOp, {{"x", &x}, {"y", &y}, {"mask", &mask}});
+  detail::check_dtype(kOp, {{"x", &x}, {"y", &y}, {"mask", &mask}}, DType::kFloat32);
+  detail::check_shape(kOp, {"y", &y}, x.shape(), {{"x", &x}});
+  detail::check_shape(kOp, {"mask", &mask}, x.shape(), {{"x", &x}});
+  detail::check_in_place_or_disjoint(kOp, {"y", &y}, {{"x", &x}});
+  detail::check_disjoint(kOp, {"mask", &mask}, {{"x", &x}, {"y", &y}});
+  if (!(p >= 0.0f && p < 1.0f)) {
+    throw ValueError("axon::dropout: p must be in [0, 1), got " + std::to_string(p));
+  }
+  const PhiloxSlice slice = generator.take(x.numel());
+  if (x.numel() == 0) return;
+  detail::backend_of(device).dropout(p, slice, x, y, mask);
+}
+
+void clamp_out(const Tensor& x, float low, float high, const Tensor& out) {
+  constexpr const char* kOp = "clamp";
+  const Device device = detail::check_same_device(kOp, {{"x", &x}, {"out", &out}});
+  detail::check_dtype(kOp, {{"x", &x}, {"out", &out}}, DType::kFloat32);
+  detail::check_shape(kOp, {"out", &out}, x.shape(), {{"x", &x}});
+  detail::check_in_place_or_disjoint(kOp, {"out", &out}, {{"x", &x}});
+  if (!(low <= high)) {
+    throw ValueError("axon::clamp: needs low <= high, got low=" + std::to_string(low) +
+                     ", high=" + std::to_string(high));
+  }
+  if (x.numel() == 0) return;
+  detail::backend_of(device).clamp(x, low, high, out);
+}
+
+void clip_grad_norm_out(const Tensor& grads, float max_norm, const Tensor& total_norm) {
+  constexpr const char* kOp = "clip_grad_norm";
+  const Device device = detail::check_same_device(kOp, {{"grads", &grads}, {"total_norm", &total_norm}});
+  detail::check_dtype(kOp, {{"grads", &grads}, {"total_norm", &total_norm}}, DType::kFloat32);
+  if (total_norm.numel() != 1) {
+    throw ShapeError("axon::clip_grad_norm: total_norm must have one element, got " + total_norm.describe());
+  }
+  detail::check_disjoint(kOp, {"total_norm", &total_norm}, {{"grads", &grads}});
+  if (!(max_norm > 0.0f) || !std::isfinite(max_norm)) {
+    throw ValueError("axon::clip_grad_norm: max_norm must be positive and finite, got " + std::to_string(max_norm));
+  }
+  detail::backend_of(device).clip_grad_norm(grads, max_norm, total_norm);
+}
+
+namespace {
+
+// Flat float32 tensors of one length on one device, none overlapping another. `optional`
+// state may be undefined when `needed` is false; when needed, it must be there.
+struct StateArg {
+  const char* name;
+  const Tensor* tensor;
+  bool needed;
+};
+
+Device check_step(const OpName& op, const Tensor& params, const Tensor& grads, std::initializer_list<StateArg> state) {
+  const Device device = detail::check_same_device(op, {{"params", &params}, {"grads", &grads}});
+  detail::check_dtype(op, {{"params", &params}, {"grads", &grads}}, DType::kFloat32);
+  detail::check_same_shape(op, {"params", &params}, {"grads", &grads});
+  detail::check_disjoint(op, {"params", &params}, {{"grads", &grads}});
+  for (const StateArg& s : state) {
+    if (!s.needed) continue;
+    if (!s.tensor->defined()) {
+      throw ValueError(detail::prefix(op) + s.name + " is needed by this configuration but undefined");
+    }
+    const Arg arg{s.name, s.tensor};
+    detail::check_same_device(op, {{"params", &params}, arg});
+    detail::check_dtype(op, arg, DType::kFloat32);
+    detail::check_shape(op, arg, params.shape(), {{"params", &params}});
+    detail::check_disjoint(op, arg, {{"params", &params}, {"grads", &grads}});
+    for (const StateArg& other : state) {
+      if (other.needed && other.tensor != s.tensor) detail::check_disjoint(op, arg, {{other.name, other.tensor}});
+    }
+  }
+  return device;
+}
+
+void check_finite(const OpName& op, std::initializer_list<std::pair<const char*, float>> values) {
+  for (const auto& [name, value] : values) {
+    if (!std::isfinite(value) || value < 0.0f) {
+      throw ValueError(detail::prefix(op) + name + " must be finite and >= 0, got " + std::to_string(value));
+    }
+  }
+}
+
+}  // namespace
+
+void sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& momentum_buffer) {
+  const OpName op = "sgd_step";
+  const Device device = check_step(op, params, grads, {{"momentum_buffer", &momentum_buffer, hyper.momentum != 0.0f}});
+  check_finite(op, {{"lr", hyper.lr}, {"momentum", hyper.momentum}, {"dampening", hyper.dampening},
+                    {"weight_decay", hyper.weight_decay}});
+  if (params.numel() == 0) return;
+  detail::backend_of(device).sgd_step(hyper, params, grads, momentum_buffer);
+}
+
+void adagrad_step(const AdagradHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& state_sum) {
+  const OpName op = "adagrad_step";
+  const Device device = check_step(op, params, grads, {{"state_sum", &state_sum, true}});
+  check_finite(op, {{"lr", hyper.lr}, {"weight_decay", hyper.weight_decay}, {"eps", hyper.eps}});
+  if (params.numel() == 0) return;
+  detail::backend_of(device).adagrad_step(hyper, params, grads, state_sum);
+}
+
+void rmsprop_step(const RmspropHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& square_avg,
+                  const Tensor& momentum_buffer, const Tensor& grad_avg) {
+  const OpName op = "rmsprop_step";
+  const Device device = check_step(op, params, grads,
+                                   {{"square_avg", &square_avg, true},
+                                    {"momentum_buffer", &momentum_buffer, hyper.momentum > 0.0f},
+                                    {"grad_avg", &grad_avg, hyper.centered}});
+  check_finite(op, {{"lr", hyper.lr}, {"alpha", hyper.alpha}, {"eps", hyper.eps},
+                    {"weight_decay", hyper.weight_decay}, {"momentum", hyper.momentum}});
+  if (params.numel() == 0) return;
+  detail::backend_of(device).rmsprop_step(hyper, params, grads, square_avg, momentum_buffer, grad_avg);
+}
+
+void adam_step(const AdamHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& exp_avg,
+               const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) {
+  const OpName op = "adam_step";
+  const Device device = check_step(op, params, grads,
+                                   {{"exp_avg", &exp_avg, true},
+                                    {"exp_avg_sq", &exp_avg_sq, true},
+                                    {"max_exp_avg_sq", &max_exp_avg_sq, hyper.amsgrad}});
+  check_finite(op, {{"lr", hyper.lr}, {"beta1", hyper.beta1}, {"beta2", hyper.beta2}, {"eps", hyper.eps},
+                    {"weight_decay", hyper.weight_decay}, {"step_size", hyper.step_size}});
+  if (!(hyper.bias_correction2_sqrt > 0.0f) || !std::isfinite(hyper.bias_correction2_sqrt)) {
+    throw ValueError(detail::prefix(op) + "bias_correction2_sqrt must be positive, got " +
+                     std::to_string(hyper.bias_correction2_sqrt));
+  }
+  if (params.numel() == 0) return;
+  detail::backend_of(device).adam_step(hyper, params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq);
+}
+
+}  // namespace axon

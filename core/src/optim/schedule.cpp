@@ -1,0 +1,155 @@
+#include "axon/optim/schedule.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "axon/error.h"
+
+namespace axon::optim {
+
+Schedule::Schedule(Optimizer& optimizer) : optimizer_(optimizer), base_lr_(optimizer.lr()) {}
+
+void Schedule::start() { optimizer_.set_lr(lr_at(0)); }
+
+void Schedule::step() {
+  ++last_epoch_;
+  optimizer_.set_lr(lr_at(last_epoch_));
+}
+
+void Schedule::set_last_epoch(std::int64_t epoch) {
+  if (epoch < 0) throw ValueError("Schedule::set_last_epoch: epoch must be >= 0, got " + std::to_string(epoch));
+  last_epoch_ = epoch;
+  optimizer_.set_lr(lr_at(epoch));
+}
+
+namespace {
+void positive(bool ok, const char* schedule, const char* what) {
+  if (!ok) throw ValueError(std::string(schedule) + ": " + what);
+}
+}  // namespace
+
+StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
+    : Schedule(optimizer), step_size_(step_size), gamma_(gamma) {
+  positive(step_size >= 1, "StepLR", "step_size must be >= 1");
+  positive(gamma > 0.0 && std::isfinite(gamma), "StepLR", "gamma must be positive and finite");
+  start();
+}
+
+double StepLR::lr_at(std::int64_t epoch) const {
+  return base_lr_ * std::pow(gamma_, static_cast<double>(epoch / step_size_));
+}
+
+MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma)
+    : Schedule(optimizer), milestones_(std::move(milestones)), gamma_(gamma) {
+  positive(std::is_sorted(milestones_.begin(), milestones_.end()), "MultiStepLR", "milestones must increase");
+  positive(gamma > 0.0 && std::isfinite(gamma), "MultiStepLR", "gamma must be positive and finite");
+  start();
+}
+
+double MultiStepLR::lr_at(std::int64_t epoch) const {
+  const auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin();
+  return base_lr_ * std::pow(gamma_, static_cast<double>(passed));
+}
+
+ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma) : Schedule(optimizer), gamma_(gamma) {
+  positive(gamma > 0.0 && std::isfinite(gamma), "ExponentialLR", "gamma must be positive and finite");
+  start();
+}
+
+double ExponentialLR::lr_at(std::int64_t epoch) const { return base_lr_ * std::pow(gamma_, static_cast<double>(epoch)); }
+
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, double eta_min)
+    : Schedule(optimizer), t_max_(t_max), eta_min_(eta_min) {
+  positive(t_max >= 1, "CosineAnnealingLR", "t_max must be >= 1");
+  positive(eta_min >= 0.0, "CosineAnnealingLR", "eta_min must be >= 0");
+  start();
+}
+
+double CosineAnnealingLR::lr_at(std::int64_t epoch) const {
+  const double phase = std::numbers::pi * static_cast<double>(epoch) / static_cast<double>(t_max_);
+  return eta_min_ + (base_lr_ - eta_min_) * (1.0 + std::cos(phase)) / 2.0;
+}
+
+LinearWarmup::LinearWarmup(Optimizer& optimizer, std::int64_t warmup, double start_factor,
+                           std::unique_ptr<Schedule> inner)
+    : Schedule(optimizer), warmup_(warmup), start_factor_(start_factor), inner_(std::move(inner)) {
+  positive(warmup >= 1, "LinearWarmup", "warmup must be >= 1");
+  positive(start_factor > 0.0 && start_factor <= 1.0, "LinearWarmup", "start_factor must be in (0, 1]");
+  if (inner_) base_lr_ = inner_->base_lr();
+  start();
+}
+
+double LinearWarmup::lr_at(std::int64_t epoch) const {
+  const double progress = static_cast<double>(std::min(epoch, warmup_)) / static_cast<double>(warmup_);
+  const double factor = start_factor_ + (1.0 - start_factor_) * progress;
+  return factor * (inner_ ? inner_->lr_at(epoch) : base_lr_);
+}
+
+OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, double pct_start,
+                       double div_factor, double final_div_factor)
+    : Schedule(optimizer),
+      max_lr_(max_lr),
+      initial_lr_(max_lr / div_factor),
+      min_lr_(max_lr / div_factor / final_div_factor),
+      total_steps_(total_steps),
+      phase_end_(pct_start * static_cast<double>(total_steps) - 1.0) {
+  positive(max_lr > 0.0 && std::isfinite(max_lr), "OneCycleLR", "max_lr must be positive and finite");
+  positive(total_steps >= 2, "OneCycleLR", "total_steps must be >= 2");
+  positive(pct_start > 0.0 && pct_start < 1.0, "OneCycleLR", "pct_start must be in (0, 1)");
+  positive(div_factor > 0.0 && final_div_factor > 0.0, "OneCycleLR", "div factors must be positive");
+  base_lr_ = initial_lr_;
+  start();
+}
+
+double OneCycleLR::lr_at(std::int64_t epoch) const {
+  if (epoch >= total_steps_) {
+    throw ValueError("OneCycleLR: stepped " + std::to_string(epoch) + " times, more than total_steps = " +
+                     std::to_string(total_steps_));
+  }
+  const auto anneal = [](double from, double to, double pct) {
+    return to + (from - to) / 2.0 * (std::cos(std::numbers::pi * pct) + 1.0);
+  };
+  const auto step = static_cast<double>(epoch);
+  if (step <= phase_end_) return anneal(initial_lr_, max_lr_, step / phase_end_);
+  const double end = static_cast<double>(total_steps_ - 1);
+  return anneal(max_lr_, min_lr_, (step - phase_end_) / (end - phase_end_));
+}
+
+ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions options)
+    : Schedule(optimizer), options_(options) {
+  positive(options.factor > 0.0 && options.factor < 1.0, "ReduceLROnPlateau", "factor must be in (0, 1)");
+  positive(options.patience >= 0 && options.cooldown >= 0, "ReduceLROnPlateau", "patience and cooldown must be >= 0");
+  positive(options.threshold >= 0.0 && options.min_lr >= 0.0, "ReduceLROnPlateau",
+           "threshold and min_lr must be >= 0");
+}
+
+void ReduceLROnPlateau::step() {
+  throw ValueError("ReduceLROnPlateau: step() needs the metric: call step(metric)");
+}
+
+void ReduceLROnPlateau::step(double metric) {
+  ++last_epoch_;
+  const bool better = !best_.has_value() ||
+                      (options_.maximize ? metric > *best_ * (1.0 + options_.threshold)
+                                         : metric < *best_ * (1.0 - options_.threshold));
+  if (better) {
+    best_ = metric;
+    bad_epochs_ = 0;
+  } else {
+    ++bad_epochs_;
+  }
+  if (cooldown_left_ > 0) {
+    --cooldown_left_;
+    bad_epochs_ = 0;
+  }
+  if (bad_epochs_ > options_.patience) {
+    const double old_lr = optimizer_.lr();
+    const double new_lr = std::max(old_lr * options_.factor, options_.min_lr);
+    if (old_lr - new_lr > options_.eps) optimizer_.set_lr(new_lr);
+    cooldown_left_ = options_.cooldown;
+    bad_epochs_ = 0;
+  }
+}
+
+}  // namespace axon::optim

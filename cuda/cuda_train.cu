@@ -1,0 +1,215 @@
+// Training kernels: dropout, clamp, gradient-norm clipping and the optimizer steps. The
+// formulas and their order of float operations are the CPU backend's (cpu/cpu_train.cpp), so
+// the two agree to rounding; dropout's mask is bit-identical (same Philox numbers).
+#include <cmath>
+
+#include "core/src/philox.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_check.h"
+#include "cuda/cuda_common.cuh"
+
+namespace axon::cuda {
+
+namespace {
+
+__global__ void dropout_kernel(float p, float scale, std::uint64_t seed, std::uint64_t offset, const float* x,
+                               float* y, float* mask, std::int64_t n) {
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
+    const philox::Block block = philox::generate(seed, offset + static_cast<std::uint64_t>(i) / 4);
+    const float keep = philox::to_unit_float(block.v[i & 3]) >= p ? scale : 0.0f;
+    mask[i] = keep;
+    y[i] = x[i] * keep;
+  }
+}
+
+__global__ void clamp_kernel(const float* x, float low, float high, float* out, std::int64_t n) {
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
+    const float v = x[i];
+    out[i] = v < low ? low : (v > high ? high : v);
+  }
+}
+
+__global__ void partial_sum_squares_kernel(const float* x, std::int64_t n, double* partials) {
+  __shared__ double shared_d[32];
+  double total = 0.0;
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
+    const double v = x[i];
+    total += v * v;
+  }
+  total = block_reduce(total, SumOp{}, 0.0, shared_d);
+  if (threadIdx.x == 0) partials[blockIdx.x] = total;
+}
+
+// One block: the norm from the partials (fixed order), and the clipping factor.
+__global__ void finish_norm_kernel(const double* partials, std::int64_t count, float max_norm, float* total_norm,
+                                   float* factor) {
+  __shared__ double shared_d[32];
+  double total = 0.0;
+  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) total += partials[i];
+  total = block_reduce(total, SumOp{}, 0.0, shared_d);
+  if (threadIdx.x == 0) {
+    const float norm = static_cast<float>(sqrt(total));
+    *total_norm = norm;
+    *factor = fminf(max_norm / (norm + 1e-6f), 1.0f);
+  }
+}
+
+__global__ void scale_by_device_factor_kernel(float* x, const float* factor, std::int64_t n) {
+  const float f = *factor;
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) x[i] = x[i] * f;
+}
+
+__global__ void sgd_kernel(SgdHyper h, float* param, const float* grad, float* buffer, std::int64_t n) {
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
+    float d = grad[i];
+    if (h.weight_decay != 0.0f) d = d + h.weight_decay * param[i];
+    if (buffer != nullptr) {
+      const float b = h.first_step ? d : buffer[i] * h.momentum + (1.0f - h.dampening) * d;
+      buffer[i] = b;
+      d = h.nesterov ? d + h.momentum * b : b;
+    }
+    param[i] = param[i] + (-h.lr) * d;
+  }
+}
+
+__global__ void adagrad_kernel(AdagradHyper h, float* param, const float* grad, float* sum, std::int64_t n) {
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
+    float d = grad[i];
+    if (h.weight_decay != 0.0f) d = d + h.weight_decay * param[i];
+    const float s = sum[i] + d * d;
+    sum[i] = s;
+    const float std_dev = sqrtf(s) + h.eps;
+    param[i] = param[i] + (-h.lr) * d / std_dev;
+  }
+}
+
+__global__ void rmsprop_kernel(RmspropHyper h, float* param, const float* grad, float* square, float* buffer,
+                               float* average, std::int64_t n) {
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
+    float d = grad[i];
+    if (h.weight_decay != 0.0f) d = d + h.weight_decay * param[i];
+    const float sq = square[i] * h.alpha + (1.0f - h.alpha) * d * d;
+    square[i] = sq;
+    float avg = 0.0f;
+    if (average != nullptr) {
+      const float a = average[i] + (1.0f - h.alpha) * (d - average[i]);
+      average[i] = a;
+      avg = sqrtf(sq - a * a);
+    } else {
+      avg = sqrtf(sq);
+    }
+    avg = avg + h.eps;
+    if (buffer != nullptr) {
+      const float b = buffer[i] * h.momentum + d / avg;
+      buffer[i] = b;
+      param[i] = param[i] + (-h.lr) * b;
+    } else {
+      param[i] = param[i] + (-h.lr) * d / avg;
+    }
+  }
+}
+
+__global__ void adam_kernel(AdamHyper h, float* param, const float* grad, float* first, float* second,
+                            float* second_max, std::int64_t n) {
+  const float decay = 1.0f - h.lr * h.weight_decay;
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
+    float d = grad[i];
+    float p = param[i];
+    if (h.weight_decay != 0.0f) {
+      if (h.decoupled_weight_decay) {
+        p = p * decay;
+      } else {
+        d = d + h.weight_decay * p;
+      }
+    }
+    const float m = first[i] + (1.0f - h.beta1) * (d - first[i]);
+    const float v = second[i] * h.beta2 + (1.0f - h.beta2) * d * d;
+    first[i] = m;
+    second[i] = v;
+    float source = v;
+    if (second_max != nullptr) {
+      source = fmaxf(second_max[i], v);
+      second_max[i] = source;
+    }
+    const float denominator = sqrtf(source) / h.bias_correction2_sqrt + h.eps;
+    param[i] = p + (-h.step_size) * m / denominator;
+  }
+}
+
+}  // namespace
+
+void CudaBackend::dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) {
+  DeviceGuard guard(index_);
+  const std::int64_t n = x.numel();
+  dropout_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(
+      p, 1.0f / (1.0f - p), slice.seed, slice.offset, x.data<float>(), y.data<float>(), mask.data<float>(), n);
+  AXON_KERNEL_CHECK("dropout_kernel");
+}
+
+void CudaBackend::clamp(const Tensor& x, float low, float high, const Tensor& out) {
+  DeviceGuard guard(index_);
+  const std::int64_t n = x.numel();
+  clamp_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(x.data<float>(), low, high,
+                                                                      out.data<float>(), n);
+  AXON_KERNEL_CHECK("clamp_kernel");
+}
+
+void CudaBackend::clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) {
+  DeviceGuard guard(index_);
+  const std::int64_t n = grads.numel();
+  const int blocks = grid_for(launch(), std::max<std::int64_t>(n, 1));
+  // The partials, then the factor, in one scratch block: [blocks doubles][one float].
+  ScratchBuffer scratch(allocator_, sizeof(double) * static_cast<std::size_t>(blocks) + sizeof(double));
+  double* partials = scratch.as<double>();
+  auto* factor = reinterpret_cast<float*>(partials + blocks);
+  partial_sum_squares_kernel<<<blocks, kThreads, 0, stream_.get()>>>(grads.data<float>(), n, partials);
+  AXON_KERNEL_CHECK("partial_sum_squares_kernel");
+  finish_norm_kernel<<<1, kThreads, 0, stream_.get()>>>(partials, blocks, max_norm, total_norm.data<float>(), factor);
+  AXON_KERNEL_CHECK("finish_norm_kernel");
+  if (n == 0) return;
+  scale_by_device_factor_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(grads.data<float>(), factor, n);
+  AXON_KERNEL_CHECK("scale_by_device_factor_kernel");
+}
+
+void CudaBackend::sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads,
+                           const Tensor& momentum_buffer) {
+  DeviceGuard guard(index_);
+  const std::int64_t n = params.numel();
+  float* buffer = hyper.momentum != 0.0f ? momentum_buffer.data<float>() : nullptr;
+  sgd_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(hyper, params.data<float>(), grads.data<float>(),
+                                                                    buffer, n);
+  AXON_KERNEL_CHECK("sgd_kernel");
+}
+
+void CudaBackend::adagrad_step(const AdagradHyper& hyper, const Tensor& params, const Tensor& grads,
+                               const Tensor& state_sum) {
+  DeviceGuard guard(index_);
+  const std::int64_t n = params.numel();
+  adagrad_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(hyper, params.data<float>(),
+                                                                        grads.data<float>(), state_sum.data<float>(), n);
+  AXON_KERNEL_CHECK("adagrad_kernel");
+}
+
+void CudaBackend::rmsprop_step(const RmspropHyper& hyper, const Tensor& params, const Tensor& grads,
+                               const Tensor& square_avg, const Tensor& momentum_buffer, const Tensor& grad_avg) {
+  DeviceGuard guard(index_);
+  const std::int64_t n = params.numel();
+  float* buffer = hyper.momentum > 0.0f ? momentum_buffer.data<float>() : nullptr;
+  float* average = hyper.centered ? grad_avg.data<float>() : nullptr;
+  rmsprop_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(
+      hyper, params.data<float>(), grads.data<float>(), square_avg.data<float>(), buffer, average, n);
+  AXON_KERNEL_CHECK("rmsprop_kernel");
+}
+
+void CudaBackend::adam_step(const AdamHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& exp_avg,
+                            const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) {
+  DeviceGuard guard(index_);
+  const std::int64_t n = params.numel();
+  float* second_max = hyper.amsgrad ? max_exp_avg_sq.data<float>() : nullptr;
+  adam_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(hyper, params.data<float>(), grads.data<float>(),
+                                                                     exp_avg.data<float>(), exp_avg_sq.data<float>(),
+                                                                     second_max, n);
+  AXON_KERNEL_CHECK("adam_kernel");
+}
+
+}  // namespace axon::cuda

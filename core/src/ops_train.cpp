@@ -82,7 +82,7 @@ Device check_step(const OpName& op, const Tensor& params, const Tensor& grads, s
     detail::check_shape(op, arg, params.shape(), {{"params", &params}});
     detail::check_disjoint(op, arg, {{"params", &params}, {"grads", &grads}});
     for (const StateArg& other : state) {
-      if (other.needed && other.tensor != s.tensor) detail::check_disjoint(op, arg, {{other.name, other.tensor}});
+      if (other.needed && &other != &s) detail::check_disjoint(op, arg, {{other.name, other.tensor}});
     }
   }
   return device;

@@ -1,43 +1,14 @@
 // A planned training step of `_out` ops allocates nothing on the heap: no op names built as
-// strings, no temporary tensors, no host vectors (issue 7). This executable replaces the global
-// operator new to count calls while a flag is set.
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
+// strings, no temporary tensors, no host vectors (issue 7). alloc_counter.h replaces the global
+// operator new of this executable to count calls.
+#include "alloc_counter.h"
 #include "test_util.h"
-
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<long> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t bytes) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(bytes == 0 ? 1 : bytes)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t bytes) { return operator new(bytes); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
 using axon::Activation;
 using axon::LossKind;
 using axon::Tensor;
-
-// Counts the heap allocations `step` makes.
-template <class F>
-long allocations_of(F&& step) {
-  allocations.store(0);
-  counting.store(true);
-  step();
-  counting.store(false);
-  return allocations.load();
-}
 
 TEST(DispatchAllocations, APlannedTrainingStepAllocatesNothing) {
   // A 2-layer MLP step (ReLU hidden layer, softmax cross-entropy), every buffer made up front.
@@ -80,12 +51,12 @@ TEST(DispatchAllocations, APlannedTrainingStepAllocatesNothing) {
     (void)loss.item();
   };
   step();  // the first step may initialise thread pools
-  EXPECT_EQ(allocations_of(step), 0) << "heap allocations in one planned step";
+  EXPECT_EQ(axon_test::allocations_of(step), 0) << "heap allocations in one planned step";
 }
 
 TEST(DispatchAllocations, TheCounterSeesAllocations) {
   // The counter itself works: a step that builds a tensor allocates.
-  EXPECT_GT(allocations_of([] { (void)axon::relu(Tensor::uniform({4, 4}, -1, 1)); }), 0);
+  EXPECT_GT(axon_test::allocations_of([] { (void)axon::relu(Tensor::uniform({4, 4}, -1, 1)); }), 0);
 }
 
 }  // namespace

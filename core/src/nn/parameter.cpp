@@ -82,7 +82,7 @@ std::int64_t ParamArena::parameter_count() const {
   return count;
 }
 
-const Tensor& ParamArena::slot(std::string_view name) {
+Tensor ParamArena::slot(std::string_view name) {
   for (const auto& [slot_name, tensor] : slots_) {
     if (slot_name == name) return tensor;
   }

@@ -53,8 +53,8 @@ class AXON_API ParamArena {
   const std::vector<NamedParameter>& parameters() const { return parameters_; }
 
   // An optimizer's state: a flat tensor like values(), zero-filled when first asked for.
-  // Slots move with the arena; references stay valid until the next bind() or to().
-  const Tensor& slot(std::string_view name);
+  // Slots move with the arena (the handle returned views the slot until the next bind() or to()).
+  Tensor slot(std::string_view name);
   bool has_slot(std::string_view name) const;
   // Every slot's name and tensor, in creation order (for checkpoints and tests).
   const std::vector<std::pair<std::string, Tensor>>& slots() const { return slots_; }

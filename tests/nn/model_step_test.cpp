@@ -137,6 +137,19 @@ TEST(ModelStep, CpuToCudaToCpuKeepsEveryValueBitForBit) {
   EXPECT_EQ(adam.steps(), 4);
 }
 
+TEST(ModelStep, TheSameSeedGivesTheSameWeightsOnEveryBackend) {
+  if (skip_without_gpu()) GTEST_SKIP() << "no CUDA device";
+  for (const nn::Initializer& init : {nn::init::linear_default(), nn::init::glorot_uniform(), nn::init::he_normal()}) {
+    SCOPED_TRACE(nn::initializer_name(init));
+    axon::Generator on_cpu(42), on_gpu(42);
+    const nn::Dense a(30, 20, nn::DenseOptions{.weight_init = init, .generator = &on_cpu});
+    const nn::Dense b(30, 20, nn::DenseOptions{.weight_init = init, .device = Device::cuda(0), .generator = &on_gpu});
+    // Uniform draws are bit-identical; normal ones may differ in the last bit (see philox.h).
+    EXPECT_TRUE(axon_test::near_ref(b.weight().value.to(Device::cpu()), axon_test::values_of(a.weight().value), 1e-6, 0));
+    EXPECT_EQ(b.bias().value.to_vector(), a.bias().value.to_vector());
+  }
+}
+
 TEST(ModelStep, AMoveToTheSameDeviceChangesNothing) {
   axon::Generator generator(3);
   nn::Sequential model = make_model(generator);

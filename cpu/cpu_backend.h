@@ -57,6 +57,7 @@ class CpuBackend final : public Backend {
               const Tensor& pre, const Tensor& y) override;
 
 
+  void gather_rows(const Tensor& x, const Tensor& indices, const Tensor& out) override;
   void dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) override;
   void clamp(const Tensor& x, float low, float high, const Tensor& out) override;
   void clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) override;

@@ -3,12 +3,43 @@
 // in its order of float operations.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <string>
+
+#include "axon/error.h"
 
 #include "core/src/philox.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 
 namespace axon::cpu {
+
+void CpuBackend::gather_rows(const Tensor& x, const Tensor& indices, const Tensor& out) {
+  const std::int64_t rows = x.dim(0);
+  const std::int64_t count = indices.numel();
+  const std::int32_t* index = indices.data<std::int32_t>();
+  // Every index is checked before anything is written.
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (index[i] < 0 || index[i] >= rows) {
+      throw ValueError("axon::gather_rows: index " + std::to_string(index[i]) + " at position " + std::to_string(i) +
+                       " is outside [0, " + std::to_string(rows) + ") (x " + x.describe() + ")");
+    }
+  }
+  const std::size_t row_bytes = static_cast<std::size_t>(x.numel() / rows) * dtype_size(x.dtype());
+  // Rows are copied as bytes: the same code for float32 and int32.
+  const auto bytes_of = [](const Tensor& t) {
+    return t.dtype() == DType::kInt32 ? reinterpret_cast<char*>(t.data<std::int32_t>())
+                                      : reinterpret_cast<char*>(t.data<float>());
+  };
+  const char* source = bytes_of(x);
+  char* target = bytes_of(out);
+  parallel_for_rows(count, static_cast<std::int64_t>(row_bytes / 4), [=](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      std::memcpy(target + static_cast<std::size_t>(i) * row_bytes, source + static_cast<std::size_t>(index[i]) * row_bytes,
+                  row_bytes);
+    }
+  });
+}
 
 void CpuBackend::dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) {
   const std::int64_t n = x.numel();

@@ -158,10 +158,10 @@ CudaBackend::CudaBackend(int index)
       cublas_(stream_.get()),
       cublas_lt_(),
       allocator_(index, stream_.get()) {
-  error_flag_ = static_cast<unsigned long long*>(allocator_.allocate(sizeof(unsigned long long)));
+  error_flag_ = static_cast<unsigned long long*>(allocator_.allocate(2 * sizeof(unsigned long long)));
   try {
-    flag_host_.reserve(sizeof(unsigned long long));
-    AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, sizeof(unsigned long long), stream_.get()));
+    flag_host_.reserve(2 * sizeof(unsigned long long));
+    AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, 2 * sizeof(unsigned long long), stream_.get()));
     AXON_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
   } catch (...) {
     allocator_.deallocate(error_flag_);
@@ -283,23 +283,36 @@ void CudaBackend::synchronize() {
 
 void CudaBackend::check_error_flag() {
   std::lock_guard lock(flag_mutex_);
-  if (flag_classes_ == -1) return;  // no softmax cross-entropy since the last check
+  if (flag_classes_ == -1 && flag_gather_rows_ == -1) return;  // nothing flagged since the last check
   const std::int64_t classes = flag_classes_;
-  AXON_CUDA_CHECK(cudaMemcpyAsync(flag_host_.data(), error_flag_, sizeof(unsigned long long),
+  const std::int64_t gather_rows = flag_gather_rows_;
+  AXON_CUDA_CHECK(cudaMemcpyAsync(flag_host_.data(), error_flag_, 2 * sizeof(unsigned long long),
                                   cudaMemcpyDeviceToHost, stream_.get()));
   AXON_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
   flag_classes_ = -1;
-  const unsigned long long flag = *static_cast<const volatile unsigned long long*>(flag_host_.data());
-  if (flag == kNoLabelError) return;
-  // Reset before throwing, in stream order, so the error is reported once.
-  AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, sizeof(unsigned long long), stream_.get()));
-  const unsigned long long row = flag >> 32;
-  const auto label = static_cast<std::int32_t>(static_cast<std::uint32_t>(flag & 0xffffffffull));
-  const std::string range = classes >= 0 ? "[0, " + std::to_string(classes) + ")"
-                                         : "[0, classes)";
-  throw ValueError("axon::softmax_cross_entropy_loss: label " + std::to_string(label) + " of row " +
-                   std::to_string(row) + " is outside " + range + " (reported by " + device().str() +
-                   " when it synchronized; the loss and gradient computed with it are invalid)");
+  flag_gather_rows_ = -1;
+  const auto* words = static_cast<const volatile unsigned long long*>(flag_host_.data());
+  const unsigned long long label_flag = words[0];
+  const unsigned long long gather_flag = words[1];
+  if (label_flag == kNoLabelError && gather_flag == kNoLabelError) return;
+  // Reset before throwing, in stream order, so each error is reported once.
+  AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, 2 * sizeof(unsigned long long), stream_.get()));
+  const auto position = [](unsigned long long flag) { return flag >> 32; };
+  const auto value = [](unsigned long long flag) {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(flag & 0xffffffffull));
+  };
+  const auto range = [](std::int64_t n, const char* what) {
+    return n >= 0 ? "[0, " + std::to_string(n) + ")" : std::string("[0, ") + what + ")";
+  };
+  if (label_flag != kNoLabelError) {
+    throw ValueError("axon::softmax_cross_entropy_loss: label " + std::to_string(value(label_flag)) + " of row " +
+                     std::to_string(position(label_flag)) + " is outside " + range(classes, "classes") +
+                     " (reported by " + device().str() +
+                     " when it synchronized; the loss and gradient computed with it are invalid)");
+  }
+  throw ValueError("axon::gather_rows: index " + std::to_string(value(gather_flag)) + " at position " +
+                   std::to_string(position(gather_flag)) + " is outside " + range(gather_rows, "rows") +
+                   " (reported by " + device().str() + " when it synchronized; that row was written as zeros)");
 }
 
 // ---- fills ----------------------------------------------------------------------------------

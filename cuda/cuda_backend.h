@@ -164,6 +164,7 @@ class CudaBackend final : public Backend {
               const Tensor& pre, const Tensor& y) override;
 
   // cuda_train.cu
+  void gather_rows(const Tensor& x, const Tensor& indices, const Tensor& out) override;
   void dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) override;
   void clamp(const Tensor& x, float low, float high, const Tensor& out) override;
   void clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) override;
@@ -206,11 +207,13 @@ class CudaBackend final : public Backend {
   PinnedBuffer staging_;
   Event staging_done_;  // recorded after the last copy that reads staging_
 
-  // The first bad softmax cross-entropy label: (row << 32 | label), all ones when none.
+  // Two device words: [0] the first bad softmax cross-entropy label (row << 32 | label), [1] the
+  // first bad gather_rows index (position << 32 | index); all ones when none.
   std::mutex flag_mutex_;
   unsigned long long* error_flag_ = nullptr;  // device, from allocator_
   PinnedBuffer flag_host_;
-  std::int64_t flag_classes_ = -1;  // classes of the CE losses since the last check; -2 mixed
+  std::int64_t flag_classes_ = -1;      // classes of the CE losses since the last check; -2 mixed
+  std::int64_t flag_gather_rows_ = -1;  // rows of the gathers since the last check; -2 mixed
 };
 
 }  // namespace axon::cuda

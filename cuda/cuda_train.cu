@@ -12,6 +12,24 @@ namespace axon::cuda {
 
 namespace {
 
+// One row per block-stride step, 4-byte words (float32 and int32 alike). A bad index writes a zero
+// row and lowers *flag to (position << 32 | index): reported when the device synchronizes.
+__global__ void gather_rows_kernel(const std::uint32_t* x, const std::int32_t* indices, std::uint32_t* out,
+                                   std::int64_t count, std::int64_t rows, std::int64_t row_words,
+                                   unsigned long long* flag) {
+  for (std::int64_t i = blockIdx.x; i < count; i += gridDim.x) {
+    const std::int32_t index = indices[i];
+    const bool bad = index < 0 || index >= rows;
+    if (bad && threadIdx.x == 0) {
+      atomicMin(flag, (static_cast<unsigned long long>(i) << 32) |
+                          static_cast<unsigned long long>(static_cast<std::uint32_t>(index)));
+    }
+    const std::uint32_t* source = x + (bad ? 0 : index) * row_words;
+    std::uint32_t* target = out + i * row_words;
+    for (std::int64_t w = threadIdx.x; w < row_words; w += blockDim.x) target[w] = bad ? 0u : source[w];
+  }
+}
+
 __global__ void dropout_kernel(float p, float scale, std::uint64_t seed, std::uint64_t offset, const float* x,
                                float* y, float* mask, std::int64_t n) {
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
@@ -137,6 +155,23 @@ __global__ void adam_kernel(AdamHyper h, float* param, const float* grad, float*
 }
 
 }  // namespace
+
+void CudaBackend::gather_rows(const Tensor& x, const Tensor& indices, const Tensor& out) {
+  DeviceGuard guard(index_);
+  const std::int64_t count = indices.numel();
+  const std::int64_t rows = x.dim(0);
+  const std::int64_t row_words = x.numel() / rows;
+  const auto words = [](const Tensor& t) {
+    return t.dtype() == DType::kInt32 ? reinterpret_cast<std::uint32_t*>(t.data<std::int32_t>())
+                                      : reinterpret_cast<std::uint32_t*>(t.data<float>());
+  };
+  // Arm the check and queue the kernel under one lock (see loss()).
+  std::lock_guard lock(flag_mutex_);
+  flag_gather_rows_ = (flag_gather_rows_ == -1 || flag_gather_rows_ == rows) ? rows : -2;
+  gather_rows_kernel<<<row_grid(count), row_threads(row_words), 0, stream_.get()>>>(
+      words(x), indices.data<std::int32_t>(), words(out), count, rows, row_words, error_flag_ + 1);
+  AXON_KERNEL_CHECK("gather_rows_kernel");
+}
 
 void CudaBackend::dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) {
   DeviceGuard guard(index_);

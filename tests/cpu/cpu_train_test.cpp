@@ -13,6 +13,30 @@ using axon_test::near_ref;
 using axon_test::random_doubles;
 using axon_test::tensor_from;
 
+TEST(CpuTrain, GatherRowsPicksRowsInOrder) {
+  const auto values = random_doubles(5 * 3, -1, 1, 2);
+  const Tensor x = tensor_from({5, 3}, values);
+  const Tensor indices = axon_test::int_tensor_from({6}, {4, 0, 0, 2, 1, 4});
+  std::vector<double> want;
+  for (const int i : {4, 0, 0, 2, 1, 4}) {
+    for (int c = 0; c < 3; ++c) want.push_back(values[static_cast<std::size_t>(i * 3 + c)]);
+  }
+  EXPECT_TRUE(near_ref(axon::gather_rows(x, indices), want, 0, 0));
+  const Tensor labels = axon_test::int_tensor_from({5}, {7, 8, 9, 10, 11});
+  EXPECT_EQ(axon::gather_rows(labels, indices).to_int_vector(), (std::vector<std::int32_t>{11, 7, 7, 9, 8, 11}));
+  // Rank 3: each row is a whole [2, 2] block.
+  const Tensor cube = Tensor::from_vector({3, 2, 2}, std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  EXPECT_EQ(axon::gather_rows(cube, axon_test::int_tensor_from({2}, {2, 0})).to_vector(),
+            (std::vector<float>{8, 9, 10, 11, 0, 1, 2, 3}));
+  // A bad index throws before anything is written.
+  const Tensor out = Tensor::full({2, 3}, 5.0f);
+  expect_error<axon::ValueError>([&] { axon::gather_rows_out(x, axon_test::int_tensor_from({2}, {1, 5}), out); },
+                                 {"gather_rows", "index 5", "position 1", "[0, 5)"});
+  EXPECT_EQ(out.to_vector(), std::vector<float>(6, 5.0f));
+  expect_error<axon::DTypeError>([&] { (void)axon::gather_rows(x, Tensor::zeros({2})); }, {"indices", "int32"});
+  expect_error<axon::ShapeError>([&] { axon::gather_rows_out(x, indices, Tensor::empty({6, 2})); }, {"out", "[6, 3]"});
+}
+
 TEST(CpuTrain, DropoutKeepsScaledElementsAtTheRightRate) {
   const std::int64_t n = 100000;
   const auto x_values = random_doubles(static_cast<std::size_t>(n), -2, 2, 3);

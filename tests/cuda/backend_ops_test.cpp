@@ -442,6 +442,18 @@ const std::vector<OpEntry>& op_table() {
                    return std::vector<Tensor>{pre, y};
                  }});
 
+    // gather_rows: float32 and int32 rows picked by random indices (repeats included).
+    t.push_back({Op::kGatherRows, 2, [](int v) { return v == 0 ? "float32" : "int32"; },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const std::int64_t picks = shape[0] + 3;
+                   Tensor x = v == 0 ? env.uniform(shape, -2.0f, 2.0f, "x")
+                                     : env.place(env.labels_cpu(shape.numel(), 1000).reshape(shape), "x");
+                   Tensor indices = env.place(env.labels_cpu(picks, static_cast<int>(shape[0])), "indices");
+                   Tensor out = env.output(Shape{picks, shape[1]}, v == 0 ? DType::kFloat32 : DType::kInt32, "out");
+                   axon::gather_rows_out(x, indices, out);
+                   return std::vector<Tensor>{out};
+                 }});
     // Dropout: the same Philox mask on both devices (bit for bit), p = 0.3, after an offset.
     t.push_back({Op::kDropout, 2, [](int v) { return v == 0 ? "out_of_place" : "in_place"; },
                  [](const Shape&, int) { return fixed(0, 0); },

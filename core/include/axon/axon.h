@@ -1,6 +1,10 @@
 #pragma once
 // The umbrella header: everything axon offers.
 #include "axon/backend.h"
+#include "axon/data/csv.h"
+#include "axon/data/dataset.h"
+#include "axon/data/idx.h"
+#include "axon/data/scaler.h"
 #include "axon/device.h"
 #include "axon/dtype.h"
 #include "axon/error.h"
@@ -23,4 +27,5 @@
 #include "axon/shape.h"
 #include "axon/tensor.h"
 #include "axon/threading.h"
+#include "axon/train/trainer.h"
 #include "axon/version.h"

@@ -91,6 +91,12 @@ class AXON_API Backend {
   virtual void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w,
                       const Tensor& bias, const Tensor& pre, const Tensor& y) = 0;
 
+  // ---- data ----
+  // out[i, ...] = x[indices[i], ...]; x and out of one dtype, indices int32. An index outside
+  // [0, rows of x) throws ValueError (the CUDA backend writes zeros for that row and reports it
+  // when it synchronizes, as it does bad labels).
+  virtual void gather_rows(const Tensor& x, const Tensor& indices, const Tensor& out) = 0;
+
   // ---- training ----
   // Inverted dropout: mask[i] = (uniform_i >= p) / (1 - p) with uniform_i element i of the
   // Philox slice (as fill_uniform on [0, 1)); y = x * mask. y may be x.

@@ -86,7 +86,8 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   X(kSgdStep, "sgd_step")                                                                    \
   X(kAdagradStep, "adagrad_step")                                                            \
   X(kRmspropStep, "rmsprop_step")                                                            \
-  X(kAdamStep, "adam_step")
+  X(kAdamStep, "adam_step")                                                                  \
+  X(kGatherRows, "gather_rows")                        /* out[i] = x[indices[i]]: batches */
 
 // The hyperparameters of one optimizer step, as torch.optim defines them. The step-dependent
 // factors (bias corrections, decayed rates) are computed on the host in double.

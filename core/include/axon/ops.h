@@ -133,6 +133,14 @@ AXON_API void activation_backward_bias_grad_out(Activation kind, const Tensor& p
 AXON_API void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor& bias,
                          const Tensor& pre, const Tensor& y, ActivationParams params = {});
 
+// ---- data ----
+// Rows of x picked by int32 indices: out[i, ...] = x[indices[i], ...] (a mini-batch gathered from
+// a dataset on the device). x float32 or int32 with at least one axis; out has x's dtype and
+// shape but indices.numel() rows. An index outside [0, x.dim(0)) throws ValueError (on CUDA
+// when the device synchronizes).
+AXON_API Tensor gather_rows(const Tensor& x, const Tensor& indices);
+AXON_API void gather_rows_out(const Tensor& x, const Tensor& indices, const Tensor& out);
+
 // ---- training ----
 // Inverted dropout with probability p in [0, 1): mask = (u >= p) / (1 - p) per element, u
 // uniform in [0, 1) from the generator (Philox: the same mask on every backend); y = x * mask.

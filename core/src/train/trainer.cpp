@@ -1,0 +1,359 @@
+#include "axon/train/trainer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "axon/error.h"
+#include "axon/ops.h"
+
+namespace axon::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Copies the arena's values and every optimizer slot (for early stopping's best weights and
+// the NaN guard's rollback).
+struct Snapshot {
+  Tensor values;
+  std::vector<std::pair<std::string, Tensor>> slots;
+  bool taken = false;
+
+  void take(nn::ParamArena& arena) {
+    values = arena.values().clone();
+    slots.clear();
+    for (const auto& [name, slot] : arena.slots()) slots.emplace_back(name, slot.clone());
+    taken = true;
+  }
+  void restore(nn::ParamArena& arena, bool with_slots) const {
+    arena.values().copy_from(values.to(arena.device()));
+    if (!with_slots) return;
+    for (const auto& [name, slot] : arena.slots()) {
+      const auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& s) { return s.first == name; });
+      if (it == slots.end()) {
+        fill(slot, 0.0f);
+      } else {
+        slot.copy_from(it->second.to(arena.device()));
+      }
+    }
+  }
+};
+
+}  // namespace
+
+Trainer::Trainer(nn::Sequential& model, optim::Optimizer& optimizer, nn::Loss loss)
+    : model_(model), optimizer_(optimizer), loss_(std::move(loss)), device_(model.device()) {
+  if (&optimizer.parameters() != &model.parameters()) {
+    throw ValueError("Trainer: the optimizer was made for another model's parameters");
+  }
+}
+
+void Trainer::set_schedule(optim::Schedule* schedule, bool per_batch) {
+  schedule_ = schedule;
+  schedule_per_batch_ = per_batch;
+}
+
+void Trainer::place_data() {
+  const auto place = [&](const data::Dataset* source, data::Dataset& target) {
+    if (source == nullptr) {
+      target = data::Dataset();
+    } else {
+      target = source->device() == device_ ? *source : source->to(device_);
+    }
+  };
+  place(train_source_, train_);
+  place(validation_source_, validation_);
+}
+
+void Trainer::set_device(Device device) {
+  if (device == device_) return;
+  model_.to(device);  // parameters, gradients and optimizer state
+  device_ = device;
+  place_data();
+  const auto move = [&](Tensor& t) {
+    if (t.defined()) t = t.to(device);
+  };
+  move(batch_indices_);
+  move(loss_sum_);
+  move(clip_norm_);
+  batch_x_ = Tensor();  // regrown on the next step
+  batch_y_ = Tensor();
+  batch_capacity_ = 0;
+}
+
+double Trainer::read_loss_sum() { return static_cast<double>(loss_sum_.item()); }
+
+bool Trainer::train_step(const Tensor& x, const Tensor& targets, std::int64_t rows) {
+  loss_.compute(model_.forward(x), targets);
+  // The guard reads the step's loss where that costs nothing (the CPU) or where its policy
+  // must act before the update; on CUDA with kThrow it checks the sum when it is read.
+  const bool check_now = device_.is_cpu() || options_.nan_policy != NanPolicy::kThrow;
+  if (check_now && !std::isfinite(loss_.value().item())) {
+    if (options_.nan_policy == NanPolicy::kThrow) {
+      throw ValueError("Trainer: the loss is " + std::to_string(loss_.value().item()) + " at epoch " +
+                       std::to_string(epoch_ + 1) + ", step " + std::to_string(step_ + 1) +
+                       " (NanPolicy::kSkip or kRollback would go on)");
+    }
+    return false;  // fit skips the batch (and rolls back, by policy)
+  }
+  model_.backward(loss_.grad());
+  if (options_.clip_grad_norm) clip_grad_norm_out(model_.parameters().grads(), *options_.clip_grad_norm, clip_norm_);
+  optimizer_.step();
+  axpy(static_cast<float>(rows), loss_.value(), loss_sum_);  // summed on the device
+  ++step_;
+  return true;
+}
+
+void Trainer::show_progress(std::int64_t done, std::int64_t total, bool final_line, const EpochMetrics* metrics) {
+  if (options_.display == Display::kQuiet) return;
+  if (metrics != nullptr) {
+    std::string line = "epoch " + std::to_string(metrics->epoch) + "/" + std::to_string(options_.epochs);
+    char text[256];
+    std::snprintf(text, sizeof(text), ": loss %.4f", metrics->loss);
+    line += text;
+    if (metrics->val_loss) {
+      std::snprintf(text, sizeof(text), ", val_loss %.4f", *metrics->val_loss);
+      line += text;
+    }
+    if (metrics->val_accuracy) {
+      std::snprintf(text, sizeof(text), ", val_accuracy %.4f", *metrics->val_accuracy);
+      line += text;
+    }
+    std::snprintf(text, sizeof(text), " (%.1f s, %.0f samples/s, lr %.3g, %s)", metrics->seconds,
+                  metrics->samples_per_second, metrics->lr, device_.str().c_str());
+    line += text;
+    std::printf("%s%s\n", progress_bar_ ? "\r\033[K" : "", line.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  if (!progress_bar_) return;
+  // Redrawn at most four times a second: each redraw reads the loss sum (a device sync).
+  if (!final_line && done != 1 && seconds_since(last_draw_) < 0.25) return;
+  last_draw_ = Clock::now();
+  const double elapsed = seconds_since(epoch_start_);
+  const double rate = elapsed > 0 ? static_cast<double>(samples_in_epoch_) / elapsed : 0.0;
+  const double eta = done > 0 ? elapsed * static_cast<double>(total - done) / static_cast<double>(done) : 0.0;
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(kWidth * done / std::max<std::int64_t>(total, 1));
+  std::string bar(static_cast<std::size_t>(filled), '=');
+  if (filled < kWidth) bar += '>';
+  bar.resize(kWidth, ' ');
+  const double loss = samples_in_epoch_ > 0 ? read_loss_sum() / static_cast<double>(samples_in_epoch_) : 0.0;
+  std::printf("\r\033[Kepoch %lld/%lld [%s] %lld/%lld loss %.4f %.0f samples/s ETA %.0fs",
+              static_cast<long long>(epoch_ + 1), static_cast<long long>(options_.epochs), bar.c_str(),
+              static_cast<long long>(done), static_cast<long long>(total), loss, rate, eta);
+  std::fflush(stdout);
+}
+
+History Trainer::fit(const data::Dataset& train, const data::Dataset* validation, FitOptions options,
+                     std::vector<Callback*> callbacks) {
+  if (train.empty()) throw ValueError("Trainer::fit: the training set has no rows");
+  if (options.batch_size < 1 || options.epochs < 0) {
+    throw ValueError("Trainer::fit: needs batch_size >= 1 and epochs >= 0");
+  }
+  if (options.early_stopping && (validation == nullptr || validation->empty())) {
+    throw ValueError("Trainer::fit: early stopping needs a validation set");
+  }
+  if ((loss_.kind() == LossKind::kSoftmaxCrossEntropy) != train.has_labels()) {
+    throw DTypeError("Trainer::fit: loss " + loss_.name() + " does not fit targets " + train.targets().describe());
+  }
+  options_ = std::move(options);
+  train_source_ = &train;
+  validation_source_ = validation;
+  device_ = model_.device();
+  place_data();
+  generator_ = Generator(options_.seed);
+  model_.set_generator(&generator_);
+  stop_requested_ = false;
+  progress_bar_ = options_.display == Display::kProgressBar ||
+                  (options_.display == Display::kAuto && isatty(STDOUT_FILENO) != 0);
+  loss_sum_ = Tensor::zeros({1}, device_);
+  clip_norm_ = Tensor::zeros({1}, device_);
+  std::ofstream csv;
+  if (!options_.csv_log.empty()) {
+    csv.open(options_.csv_log);
+    if (!csv) throw Error("Trainer::fit: cannot write the CSV log " + options_.csv_log.string());
+    csv << "epoch,loss,val_loss,val_accuracy,seconds,samples_per_second,lr,skipped_batches\n";
+  }
+
+  History history;
+  Snapshot best, last_good;
+  double best_score = 0;
+  std::int64_t bad_epochs = 0;
+  if (options_.nan_policy == NanPolicy::kRollback) last_good.take(model_.parameters());
+  const auto fit_start = Clock::now();
+  const std::int64_t n = train_.size();
+  const std::int64_t batches = (n + options_.batch_size - 1) / options_.batch_size;
+  for (Callback* c : callbacks) c->on_train_begin(*this);
+
+  for (std::int64_t e = 0; e < options_.epochs && !stop_requested_; ++e) {
+    model_.train();
+    for (Callback* c : callbacks) c->on_epoch_begin(*this, epoch_ + 1);
+    epoch_start_ = last_draw_ = Clock::now();
+    samples_in_epoch_ = 0;
+    fill(loss_sum_, 0.0f);
+    // The epoch's order: one upload per epoch, batches are row views of it.
+    std::vector<std::int32_t> order = options_.shuffle ? data::shuffled_indices(n, options_.seed, static_cast<std::uint64_t>(epoch_))
+                                                       : std::vector<std::int32_t>();
+    if (!options_.shuffle) {
+      order.resize(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i);
+    }
+    batch_indices_ = Tensor::from_vector({n}, std::span<const std::int32_t>(order), device_);
+    EpochMetrics metrics;
+    metrics.epoch = epoch_ + 1;
+    for (std::int64_t b = 0; b < batches && !stop_requested_; ++b) {
+      for (Callback* c : callbacks) c->on_batch_begin(*this, step_ + 1);
+      const std::int64_t begin = b * options_.batch_size;
+      const std::int64_t rows = std::min(options_.batch_size, n - begin);
+      if (batch_capacity_ < options_.batch_size || !batch_x_.defined()) {
+        std::vector<std::int64_t> dims(train_.features().shape().dims().begin(), train_.features().shape().dims().end());
+        dims[0] = options_.batch_size;
+        batch_x_ = Tensor::empty(Shape(std::span<const std::int64_t>(dims)), device_);
+        std::vector<std::int64_t> target_dims(train_.targets().shape().dims().begin(), train_.targets().shape().dims().end());
+        target_dims[0] = options_.batch_size;
+        batch_y_ = Tensor::empty(Shape(std::span<const std::int64_t>(target_dims)), device_, train_.targets().dtype());
+        batch_capacity_ = options_.batch_size;
+      }
+      const Tensor indices = batch_indices_.rows(begin, begin + rows);
+      const Tensor x = batch_x_.rows(0, rows), y = batch_y_.rows(0, rows);
+      gather_rows_out(train_.features(), indices, x);
+      gather_rows_out(train_.targets(), indices, y);
+      if (train_step(x, y, rows)) {
+        samples_in_epoch_ += rows;
+      } else {  // the NaN guard dropped the batch
+        ++metrics.skipped_batches;
+        if (options_.nan_policy == NanPolicy::kRollback) last_good.restore(model_.parameters(), true);
+      }
+      if (schedule_ != nullptr && schedule_per_batch_) schedule_->step();
+      for (Callback* c : callbacks) c->on_batch_end(*this, step_);
+      show_progress(b + 1, batches, b + 1 == batches, nullptr);
+    }
+    const double sum = read_loss_sum();
+    if (!std::isfinite(sum)) {
+      throw ValueError("Trainer: the training loss became " + std::to_string(sum) + " during epoch " +
+                       std::to_string(epoch_ + 1) + " (steps up to " + std::to_string(step_) + ")");
+    }
+    ++epoch_;
+    metrics.loss = samples_in_epoch_ > 0 ? sum / static_cast<double>(samples_in_epoch_) : 0.0;
+    metrics.seconds = seconds_since(epoch_start_);
+    metrics.samples_per_second = metrics.seconds > 0 ? static_cast<double>(samples_in_epoch_) / metrics.seconds : 0.0;
+    metrics.lr = optimizer_.lr();
+    history.samples += samples_in_epoch_;
+    history.train_seconds += metrics.seconds;
+    if (!validation_.empty()) {
+      const Evaluation v = evaluate(validation_, options_.evaluate_batch_size);
+      metrics.val_loss = v.loss;
+      metrics.val_accuracy = v.accuracy;
+    }
+    if (options_.nan_policy == NanPolicy::kRollback) last_good.take(model_.parameters());
+    if (schedule_ != nullptr && !schedule_per_batch_) {
+      if (auto* plateau = dynamic_cast<optim::ReduceLROnPlateau*>(schedule_)) {
+        plateau->step(metrics.val_loss.value_or(metrics.loss));
+      } else {
+        schedule_->step();
+      }
+    }
+    history.epochs.push_back(metrics);
+    show_progress(batches, batches, true, &metrics);
+    if (csv) {
+      const auto opt = [](const std::optional<double>& v) { return v ? std::to_string(*v) : std::string(); };
+      csv << metrics.epoch << ',' << metrics.loss << ',' << opt(metrics.val_loss) << ',' << opt(metrics.val_accuracy)
+          << ',' << metrics.seconds << ',' << metrics.samples_per_second << ',' << metrics.lr << ','
+          << metrics.skipped_batches << '\n';
+      csv.flush();
+    }
+    for (Callback* c : callbacks) c->on_epoch_end(*this, metrics);
+
+    // ---- stopping rules ----
+    if (stop_requested_) {
+      history.stop_reason = "callback";
+      break;
+    }
+    if (options_.early_stopping) {
+      const EarlyStopping& rule = *options_.early_stopping;
+      const double score = rule.monitor_accuracy ? metrics.val_accuracy.value_or(0.0) : -*metrics.val_loss;
+      if (!best.taken || score > best_score + rule.min_delta) {
+        best_score = score;
+        best.take(model_.parameters());
+        history.best_epoch = metrics.epoch;
+        bad_epochs = 0;
+      } else if (++bad_epochs > rule.patience) {
+        if (rule.restore_best) best.restore(model_.parameters(), false);
+        history.stop_reason = "early stopping";
+        break;
+      }
+    }
+    if (options_.target_loss && metrics.loss <= *options_.target_loss) {
+      history.stop_reason = "target loss";
+      break;
+    }
+    if (options_.time_limit_seconds && seconds_since(fit_start) >= *options_.time_limit_seconds) {
+      history.stop_reason = "time limit";
+      break;
+    }
+  }
+  if (history.stop_reason.empty()) history.stop_reason = stop_requested_ ? "callback" : "max epochs";
+  model_.set_generator(nullptr);
+  for (Callback* c : callbacks) c->on_train_end(*this, history);
+  train_source_ = validation_source_ = nullptr;
+  train_ = validation_ = data::Dataset();
+  return history;
+}
+
+Evaluation Trainer::evaluate(const data::Dataset& data, std::int64_t batch_size) {
+  if (data.empty()) throw ValueError("Trainer::evaluate: the dataset has no rows");
+  if (batch_size < 1) throw ValueError("Trainer::evaluate: batch_size must be >= 1");
+  const data::Dataset on_device = data.device() == device_ ? data : data.to(device_);
+  const bool was_training = model_.training();
+  model_.eval();
+  nn::Loss loss(loss_.kind(), loss_.params());
+  const Tensor sum = Tensor::zeros({1}, device_);
+  std::int64_t correct = 0;
+  const std::int64_t n = on_device.size();
+  for (std::int64_t begin = 0; begin < n; begin += batch_size) {
+    const std::int64_t end = std::min(n, begin + batch_size);
+    const data::Dataset batch = on_device.rows(begin, end);
+    const Tensor& output = model_.forward(batch.features());
+    loss.compute(output, batch.targets(), /*value_only=*/true);
+    axpy(static_cast<float>(end - begin), loss.value(), sum);
+    if (batch.has_labels()) {
+      const std::vector<std::int32_t> predicted = argmax_rows(output).to_int_vector();
+      const std::vector<std::int32_t> truth = batch.targets().to_int_vector();
+      for (std::size_t i = 0; i < truth.size(); ++i) correct += predicted[i] == truth[i];
+    }
+  }
+  model_.train(was_training);
+  Evaluation result;
+  result.samples = n;
+  result.loss = static_cast<double>(sum.item()) / static_cast<double>(n);
+  if (on_device.has_labels()) result.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+  return result;
+}
+
+Tensor Trainer::predict(const Tensor& x, std::int64_t batch_size) {
+  if (!x.defined() || x.rank() < 1) throw ShapeError("Trainer::predict: needs a batch, got " + x.describe());
+  if (batch_size < 1) throw ValueError("Trainer::predict: batch_size must be >= 1");
+  const Tensor input = x.device() == device_ ? x : x.to(device_);
+  const bool was_training = model_.training();
+  model_.eval();
+  const std::int64_t n = input.dim(0);
+  const Shape out_shape = model_.output_shape(input.shape());
+  Tensor result = Tensor::empty(out_shape, device_);
+  for (std::int64_t begin = 0; begin < n; begin += batch_size) {
+    const std::int64_t end = std::min(n, begin + batch_size);
+    result.rows(begin, end).copy_from(model_.forward(input.rows(begin, end)));
+  }
+  model_.train(was_training);
+  return result;
+}
+
+}  // namespace axon::train

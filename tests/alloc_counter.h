@@ -11,6 +11,10 @@ inline std::atomic<bool> counting{false};
 inline std::atomic<long> allocations{0};
 }  // namespace axon_test::alloc_detail
 
+// These replace the global operators: memory from malloc, returned with free. (GCC cannot see
+// that the pair matches and warns; the warning is about mixing, which this is not.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t bytes) {
   if (axon_test::alloc_detail::counting.load(std::memory_order_relaxed)) {
     axon_test::alloc_detail::allocations.fetch_add(1, std::memory_order_relaxed);
@@ -23,6 +27,7 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace axon_test {
 

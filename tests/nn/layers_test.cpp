@@ -61,7 +61,9 @@ TEST(Dense, DefaultInitIsNnLinearsUniform) {
     }
     const double n = static_cast<double>(values.size());
     EXPECT_NEAR(sum / n, 0.0, 5 * bound / std::sqrt(3 * n));
-    if (values.size() > 1000) EXPECT_NEAR(sum_squares / n, bound * bound / 3, 0.05 * bound * bound / 3);
+    if (values.size() > 1000) {
+      EXPECT_NEAR(sum_squares / n, bound * bound / 3, 0.05 * bound * bound / 3);
+    }
   }
   // The same seed gives the same weights; another seed others.
   axon::Generator same(11), other(12);

@@ -43,6 +43,7 @@ std::map<std::string, std::string> read_options(std::istringstream& in) {
   std::string token;
   while (in >> token) {
     const auto eq = token.find('=');
+    if (eq == std::string::npos) continue;
     options[token.substr(0, eq)] = token.substr(eq + 1);
   }
   return options;
@@ -148,7 +149,7 @@ void run_optimizer_cases(axon::Device device) {
     std::size_t at = 0;
     for (std::int64_t n : c.shapes) {
       std::vector<float> values(c.params.begin() + static_cast<long>(at), c.params.begin() + static_cast<long>(at + n));
-      parameters.push_back({"p" + std::to_string(parameters.size()),
+      parameters.push_back({std::string("p").append(std::to_string(parameters.size())),
                             Tensor::from_vector({n}, std::span<const float>(values)), Tensor::zeros({n})});
       at += static_cast<std::size_t>(n);
     }

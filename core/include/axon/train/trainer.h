@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -153,5 +154,29 @@ class AXON_API Trainer {
   std::int64_t samples_in_epoch_ = 0;
   bool progress_bar_ = false;
 };
+
+}  // namespace axon::train
+
+namespace axon::train {
+
+// k-fold cross-validation (the article recommends it): for each fold, a fresh model and
+// optimizer from `make` are trained on the other folds and evaluated on this one. Returns each
+// fold's evaluation and the mean and standard deviation of loss and accuracy.
+struct CrossValidation {
+  std::vector<Evaluation> folds;
+  double mean_loss = 0, std_loss = 0;
+  std::optional<double> mean_accuracy, std_accuracy;
+};
+
+// What cross_validate needs per fold: a new model (on the device to train on), an optimizer
+// over its parameters, and the loss.
+struct FoldSetup {
+  std::unique_ptr<nn::Sequential> model;
+  std::unique_ptr<optim::Optimizer> optimizer;
+  nn::Loss loss = nn::MSELoss();
+};
+
+AXON_API CrossValidation cross_validate(const data::Dataset& data, int k, const std::function<FoldSetup()>& make,
+                                        FitOptions options = {});
 
 }  // namespace axon::train

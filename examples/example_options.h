@@ -1,0 +1,106 @@
+#pragma once
+// The command line every example shares: --device cpu|cuda|cuda:N|auto, --epochs, --batch-size,
+// --seed, --threads, --optimizer sgd|adam|adamw|rmsprop|adagrad, --lr, --momentum, --metrics FILE,
+// plus the options an example adds (--data DIR, --switch-device EPOCH:DEVICE, ...).
+#include <axon/axon.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace example {
+
+struct Options {
+  std::string name;
+  axon::Device device = axon::best_device();
+  std::int64_t epochs = 10;
+  std::int64_t batch_size = 64;
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0: the default (OMP_NUM_THREADS or one per core)
+  std::string optimizer = "adam";
+  double lr = 1e-3;
+  double momentum = 0.9;
+  std::string metrics;  // JSON file for the final figures
+  std::map<std::string, std::vector<std::string>> extra;  // the example's own options
+};
+
+// Parses argv. `extra` names the example's own options (each takes a value; repeatable).
+inline Options parse(int argc, char** argv, Options defaults, const std::vector<std::string>& extra = {}) {
+  Options o = std::move(defaults);
+  const auto usage = [&] {
+    std::string text = "usage: " + o.name +
+                       " [--device cpu|cuda|cuda:N|auto] [--epochs N] [--batch-size N] [--seed N] [--threads N]"
+                       " [--optimizer sgd|adam|adamw|rmsprop|adagrad] [--lr X] [--momentum X] [--metrics FILE]";
+    for (const std::string& e : extra) text += " [--" + e + " VALUE]";
+    return text;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf("%s\n", usage().c_str());
+      std::exit(0);
+    }
+    if (arg.rfind("--", 0) != 0 || i + 1 >= argc) throw axon::ValueError(o.name + ": bad argument '" + arg + "'; " + usage());
+    const std::string key = arg.substr(2), value = argv[++i];
+    if (key == "device") {
+      o.device = value == "auto" ? axon::best_device() : axon::Device::parse(value);
+    } else if (key == "epochs") {
+      o.epochs = std::stoll(value);
+    } else if (key == "batch-size") {
+      o.batch_size = std::stoll(value);
+    } else if (key == "seed") {
+      o.seed = std::stoull(value);
+    } else if (key == "threads") {
+      o.threads = std::stoi(value);
+    } else if (key == "optimizer") {
+      o.optimizer = value;
+    } else if (key == "lr") {
+      o.lr = std::stod(value);
+    } else if (key == "momentum") {
+      o.momentum = std::stod(value);
+    } else if (key == "metrics") {
+      o.metrics = value;
+    } else if (std::find(extra.begin(), extra.end(), key) != extra.end()) {
+      o.extra[key].push_back(value);
+    } else {
+      throw axon::ValueError(o.name + ": unknown option '" + arg + "'; " + usage());
+    }
+  }
+  if (o.threads > 0) axon::set_num_threads(o.threads);
+  return o;
+}
+
+inline std::unique_ptr<axon::optim::Optimizer> make_optimizer(const Options& o, axon::nn::ParamArena& parameters) {
+  namespace optim = axon::optim;
+  if (o.optimizer == "sgd") return std::make_unique<optim::SGD>(parameters, optim::SgdOptions{.lr = o.lr, .momentum = o.momentum});
+  if (o.optimizer == "adam") return std::make_unique<optim::Adam>(parameters, optim::AdamOptions{.lr = o.lr});
+  if (o.optimizer == "adamw") return std::make_unique<optim::AdamW>(parameters, optim::AdamOptions{.lr = o.lr, .weight_decay = 1e-2});
+  if (o.optimizer == "rmsprop") {
+    return std::make_unique<optim::RMSprop>(parameters, optim::RmspropOptions{.lr = o.lr, .momentum = 0.0});
+  }
+  if (o.optimizer == "adagrad") return std::make_unique<optim::Adagrad>(parameters, optim::AdagradOptions{.lr = o.lr});
+  throw axon::ValueError(o.name + ": unknown optimizer '" + o.optimizer + "' (sgd, adam, adamw, rmsprop, adagrad)");
+}
+
+// Writes the final figures as one JSON object; numbers as given, strings quoted.
+inline void write_metrics(const Options& o, const std::vector<std::pair<std::string, std::string>>& fields) {
+  if (o.metrics.empty()) return;
+  std::ofstream out(o.metrics);
+  if (!out) throw axon::Error(o.name + ": cannot write " + o.metrics);
+  out << "{";
+  for (std::size_t i = 0; i < fields.size(); ++i) out << (i ? ", " : "") << '"' << fields[i].first << "\": " << fields[i].second;
+  out << "}\n";
+}
+
+inline std::string quoted(const std::string& text) { return '"' + text + '"'; }
+inline std::string number(double value) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.6g", value);
+  return text;
+}
+
+}  // namespace example

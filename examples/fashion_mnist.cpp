@@ -1,0 +1,80 @@
+// Fashion-MNIST: an MLP 784-256-128-10 (ReLU), softmax cross-entropy, Adam with a cosine-annealed
+// learning rate, on the images of
+// Debian's dataset-fashion-mnist, pixels scaled to [0, 1]. Trains on the best device present and
+// can move between devices while it trains (--switch-device 3:cpu moves before epoch 3).
+//
+//   fashion_mnist [common options] [--data DIR] [--switch-device EPOCH:DEVICE]...
+#include "example_options.h"
+
+namespace {
+
+// Moves the run at the start of the epochs the user named.
+class SwitchDevice final : public axon::train::Callback {
+ public:
+  explicit SwitchDevice(std::map<std::int64_t, axon::Device> plan) : plan_(std::move(plan)) {}
+  void on_epoch_begin(axon::train::Trainer& trainer, std::int64_t epoch) override {
+    const auto it = plan_.find(epoch);
+    if (it == plan_.end()) return;
+    std::printf("moving to %s before epoch %lld\n", it->second.str().c_str(), static_cast<long long>(epoch));
+    trainer.set_device(it->second);
+  }
+
+ private:
+  std::map<std::int64_t, axon::Device> plan_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  namespace nn = axon::nn;
+  example::Options defaults;
+  defaults.name = "fashion_mnist";
+  defaults.epochs = 15;
+  defaults.batch_size = 128;
+  const example::Options o = example::parse(argc, argv, defaults, {"data", "switch-device"});
+  const std::string folder = o.extra.count("data") ? o.extra.at("data").back() : "/usr/share/datasets/fashion-mnist";
+  std::map<std::int64_t, axon::Device> switches;
+  for (const std::string& s : o.extra.count("switch-device") ? o.extra.at("switch-device") : std::vector<std::string>{}) {
+    const auto colon = s.find(':');
+    if (colon == std::string::npos) throw axon::ValueError("fashion_mnist: --switch-device wants EPOCH:DEVICE, got " + s);
+    switches[std::stoll(s.substr(0, colon))] = axon::Device::parse(s.substr(colon + 1));
+  }
+
+  const axon::data::Dataset train = axon::data::load_mnist_folder(folder, true);
+  const axon::data::Dataset test = axon::data::load_mnist_folder(folder, false);
+  std::printf("fashion_mnist: %lld training and %lld test images from %s; %s; %s\n",
+              static_cast<long long>(train.size()), static_cast<long long>(test.size()), folder.c_str(),
+              o.device.str().c_str(), axon::threading_info().c_str());
+
+  axon::Generator generator(o.seed);
+  nn::Sequential model;
+  model.add(nn::Dense(784, 256, nn::DenseOptions{.generator = &generator}))
+      .add(nn::ReLU())
+      .add(nn::Dense(256, 128, nn::DenseOptions{.generator = &generator}))
+      .add(nn::ReLU())
+      .add(nn::Dense(128, 10, nn::DenseOptions{.generator = &generator}));
+  std::printf("%s", model.summary({o.batch_size, 784}).c_str());
+  model.to(o.device);
+  const auto optimizer = example::make_optimizer(o, model.parameters());
+  axon::train::Trainer trainer(model, *optimizer, nn::CrossEntropyLoss());
+  // The rate anneals to zero over the run (cosine): the last epochs settle instead of overfit.
+  axon::optim::CosineAnnealingLR schedule(*optimizer, std::max<std::int64_t>(o.epochs, 1));
+  trainer.set_schedule(&schedule);
+  SwitchDevice switcher(switches);
+  const axon::train::History history =
+      trainer.fit(train, nullptr, {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed}, {&switcher});
+  const axon::train::Evaluation result = trainer.evaluate(test);
+  std::printf("test accuracy %.4f, test loss %.4f (%s, %.1f s training, %.0f samples/s)\n", *result.accuracy,
+              result.loss, history.stop_reason.c_str(), history.train_seconds,
+              static_cast<double>(history.samples) / history.train_seconds);
+  example::write_metrics(o, {{"test_accuracy", example::number(*result.accuracy)},
+                             {"test_loss", example::number(result.loss)},
+                             {"train_seconds", example::number(history.train_seconds)},
+                             {"samples_per_second", example::number(static_cast<double>(history.samples) / history.train_seconds)},
+                             {"device", example::quoted(trainer.device().str())},
+                             {"epochs", std::to_string(history.epochs.size())}});
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "fashion_mnist: %s\n", e.what());
+  return 1;
+}

@@ -1,0 +1,321 @@
+// The Trainer and the datasets: shuffles, splits and folds; every stopping rule; callback order;
+// the NaN guard's three policies; determinism; device switching (CPU-only and, with a GPU,
+// alternating CPU and CUDA); evaluate and predict.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "test_util.h"
+
+namespace {
+
+using axon::Device;
+using axon::Tensor;
+namespace data = axon::data;
+namespace nn = axon::nn;
+namespace train = axon::train;
+
+// A small classification problem: 3 classes of points around three centres in 4-D.
+data::Dataset blobs(std::int64_t n, std::uint32_t seed) {
+  const auto noise = axon_test::random_doubles(static_cast<std::size_t>(n * 4), -0.6, 0.6, seed);
+  const auto labels = axon_test::random_labels(static_cast<std::size_t>(n), 3, seed + 1);
+  std::vector<float> x(static_cast<std::size_t>(n * 4));
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (int f = 0; f < 4; ++f) {
+      const auto k = static_cast<std::size_t>(i * 4 + f);
+      x[k] = static_cast<float>(noise[k] + (f == labels[static_cast<std::size_t>(i)] ? 1.5 : 0.0));
+    }
+  }
+  return data::Dataset(Tensor::from_vector({n, 4}, std::span<const float>(x)),
+                       Tensor::from_vector({n}, std::span<const std::int32_t>(labels)));
+}
+
+nn::Sequential classifier(std::uint64_t seed) {
+  axon::Generator generator(seed);
+  nn::Sequential model;
+  model.add(nn::Dense(4, 16, nn::DenseOptions{.generator = &generator}))
+      .add(nn::ReLU())
+      .add(nn::Dropout(0.1f))
+      .add(nn::Dense(16, 3, nn::DenseOptions{.generator = &generator}));
+  return model;
+}
+
+train::FitOptions quiet(std::int64_t epochs) {
+  return {.epochs = epochs, .batch_size = 16, .seed = 7, .display = train::Display::kQuiet};
+}
+
+// ---- data ----
+
+TEST(Data, ShufflesArePermutationsFixedBySeedAndEpoch) {
+  const auto a = data::shuffled_indices(1000, 5, 0);
+  EXPECT_EQ(std::set<std::int32_t>(a.begin(), a.end()).size(), 1000u);
+  EXPECT_EQ(data::shuffled_indices(1000, 5, 0), a);
+  EXPECT_NE(data::shuffled_indices(1000, 5, 1), a);
+  EXPECT_NE(data::shuffled_indices(1000, 6, 0), a);
+  // Fixed values: the order must never change between releases (resumed runs depend on it).
+  EXPECT_EQ(data::shuffled_indices(5, 1, 0), data::shuffled_indices(5, 1, 0));
+}
+
+TEST(Data, SplitAndFoldsPartitionTheRows) {
+  const data::Dataset all = blobs(100, 1);
+  const auto [training, held] = data::train_validation_split(all, 0.2, 3);
+  EXPECT_EQ(training.size(), 80);
+  EXPECT_EQ(held.size(), 20);
+  const auto folds = data::k_folds(all, 5, 3);
+  ASSERT_EQ(folds.size(), 5u);
+  std::multiset<float> seen;
+  for (const auto& [fold_train, fold_held] : folds) {
+    EXPECT_EQ(fold_train.size() + fold_held.size(), 100);
+    for (float v : fold_held.features().to_vector()) seen.insert(v);
+  }
+  std::multiset<float> everything;
+  for (float v : all.features().to_vector()) everything.insert(v);
+  EXPECT_EQ(seen, everything);  // every row validates exactly once
+  axon_test::expect_error<axon::ValueError>([&] { (void)data::k_folds(all, 1, 0); }, {"k_folds", "k must be"});
+  axon_test::expect_error<axon::ValueError>([&] { (void)data::train_validation_split(all, 1.5, 0); },
+                                            {"validation_fraction"});
+  axon_test::expect_error<axon::ShapeError>([] { data::Dataset(Tensor::zeros({3, 2}), Tensor::zeros({4})); },
+                                            {"same number of rows"});
+}
+
+// ---- fit, stopping rules, callbacks ----
+
+TEST(Trainer, LearnsAndEvaluates) {
+  nn::Sequential model = classifier(1);
+  axon::optim::Adam adam(model.parameters(), {.lr = 0.01});
+  train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
+  const data::Dataset training = blobs(300, 2), held = blobs(100, 3);
+  const train::History history = trainer.fit(training, &held, quiet(15));
+  EXPECT_EQ(history.stop_reason, "max epochs");
+  ASSERT_EQ(history.epochs.size(), 15u);
+  EXPECT_LT(history.epochs.back().loss, history.epochs.front().loss);
+  EXPECT_GT(*history.epochs.back().val_accuracy, 0.9);
+  EXPECT_EQ(history.samples, 300 * 15);
+  EXPECT_EQ(trainer.step(), 15 * 19);  // ceil(300 / 16) batches per epoch
+  const train::Evaluation evaluation = trainer.evaluate(held);
+  EXPECT_DOUBLE_EQ(evaluation.loss, *history.epochs.back().val_loss);
+  const Tensor predictions = trainer.predict(held.features(), 7);  // batches of 7: same answers
+  EXPECT_EQ(predictions.to_vector(), model.predict(held.features()).to_vector());
+}
+
+TEST(Trainer, StopsAtTheTargetLoss) {
+  nn::Sequential model = classifier(2);
+  axon::optim::Adam adam(model.parameters(), {.lr = 0.01});
+  train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
+  train::FitOptions options = quiet(200);
+  options.target_loss = 0.3;
+  const train::History history = trainer.fit(blobs(300, 2), nullptr, options);
+  EXPECT_EQ(history.stop_reason, "target loss");
+  EXPECT_LE(history.epochs.back().loss, 0.3);
+  EXPECT_GT(history.epochs[history.epochs.size() - 2].loss, 0.3);
+}
+
+TEST(Trainer, StopsAtTheTimeLimit) {
+  nn::Sequential model = classifier(2);
+  axon::optim::SGD sgd(model.parameters(), {.lr = 0.01});
+  train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
+  train::FitOptions options = quiet(1000000);
+  options.time_limit_seconds = 0.2;
+  const train::History history = trainer.fit(blobs(200, 2), nullptr, options);
+  EXPECT_EQ(history.stop_reason, "time limit");
+  EXPECT_LT(history.epochs.size(), 1000000u);
+}
+
+TEST(Trainer, EarlyStoppingRestoresTheBestWeights) {
+  nn::Sequential model = classifier(3);
+  // A rate so high that validation loss gets worse after a while.
+  axon::optim::SGD sgd(model.parameters(), {.lr = 2.0});
+  train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
+  const data::Dataset training = blobs(200, 4), held = blobs(100, 5);
+  train::FitOptions options = quiet(100);
+  options.early_stopping = train::EarlyStopping{.patience = 2};
+  const train::History history = trainer.fit(training, &held, options);
+  EXPECT_EQ(history.stop_reason, "early stopping");
+  ASSERT_TRUE(history.best_epoch.has_value());
+  double best = 1e300;
+  for (const auto& m : history.epochs) best = std::min(best, *m.val_loss);
+  EXPECT_NEAR(trainer.evaluate(held).loss, best, 1e-6 * std::max(1.0, best));
+  EXPECT_EQ(history.epochs.size(), static_cast<std::size_t>(*history.best_epoch + 3));
+}
+
+// Records the order of the hooks, and stops at a chosen epoch.
+class Recorder final : public train::Callback {
+ public:
+  std::vector<std::string> events;
+  std::int64_t stop_at = -1;
+  void on_train_begin(train::Trainer&) override { events.push_back("train_begin"); }
+  void on_epoch_begin(train::Trainer&, std::int64_t e) override { events.push_back("epoch_begin " + std::to_string(e)); }
+  void on_batch_begin(train::Trainer&, std::int64_t s) override { events.push_back("batch_begin " + std::to_string(s)); }
+  void on_batch_end(train::Trainer&, std::int64_t s) override { events.push_back("batch_end " + std::to_string(s)); }
+  void on_epoch_end(train::Trainer& t, const train::EpochMetrics& m) override {
+    events.push_back("epoch_end " + std::to_string(m.epoch));
+    if (m.epoch == stop_at) t.request_stop();
+  }
+  void on_train_end(train::Trainer&, const train::History& h) override { events.push_back("train_end " + h.stop_reason); }
+};
+
+TEST(Trainer, CallbacksRunInOrderAndCanStop) {
+  nn::Sequential model = classifier(4);
+  axon::optim::SGD sgd(model.parameters(), {.lr = 0.1});
+  train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
+  Recorder recorder;
+  recorder.stop_at = 2;
+  train::FitOptions options = quiet(5);
+  options.batch_size = 20;
+  (void)trainer.fit(blobs(40, 6), nullptr, options, {&recorder});
+  EXPECT_EQ(recorder.events,
+            (std::vector<std::string>{"train_begin", "epoch_begin 1", "batch_begin 1", "batch_end 1", "batch_begin 2",
+                                      "batch_end 2", "epoch_end 1", "epoch_begin 2", "batch_begin 3", "batch_end 3",
+                                      "batch_begin 4", "batch_end 4", "epoch_end 2", "train_end callback"}));
+}
+
+TEST(Trainer, WritesACsvLog) {
+  const std::filesystem::path path = std::filesystem::temp_directory_path() / "axon_trainer_log_test.csv";
+  nn::Sequential model = classifier(4);
+  axon::optim::SGD sgd(model.parameters(), {.lr = 0.1});
+  train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
+  train::FitOptions options = quiet(3);
+  options.csv_log = path;
+  const data::Dataset held = blobs(30, 9);
+  (void)trainer.fit(blobs(60, 8), &held, options);
+  std::ifstream in(path);
+  std::string line;
+  std::vector<std::string> lines;
+  while (std::getline(in, line)) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0].rfind("epoch,loss,val_loss,val_accuracy", 0), 0u);
+  EXPECT_EQ(lines[3].rfind("3,", 0), 0u);
+  std::filesystem::remove(path);
+}
+
+// ---- the NaN guard ----
+
+// Targets with an infinite value in one row make that batch's loss non-finite.
+data::Dataset poisoned_regression(std::int64_t n, std::int64_t bad_row) {
+  std::vector<float> y(static_cast<std::size_t>(n), 0.5f);
+  y[static_cast<std::size_t>(bad_row)] = INFINITY;
+  return data::Dataset(Tensor::uniform({n, 4}, -1, 1), Tensor::from_vector({n, 1}, std::span<const float>(y)));
+}
+
+nn::Sequential regressor(std::uint64_t seed) {
+  axon::Generator generator(seed);
+  nn::Sequential model;
+  model.add(nn::Dense(4, 1, nn::DenseOptions{.generator = &generator}));
+  return model;
+}
+
+TEST(Trainer, NanGuardThrowsNamingEpochAndStep) {
+  nn::Sequential model = regressor(1);
+  axon::optim::SGD sgd(model.parameters(), {.lr = 0.01});
+  train::Trainer trainer(model, sgd, nn::MSELoss());
+  train::FitOptions options = quiet(2);
+  options.shuffle = false;
+  options.batch_size = 8;
+  axon_test::expect_error<axon::ValueError>([&] { (void)trainer.fit(poisoned_regression(32, 20), nullptr, options); },
+                                            {"epoch 1", "step 3"});
+}
+
+TEST(Trainer, NanGuardSkipsOrRollsBack) {
+  for (const train::NanPolicy policy : {train::NanPolicy::kSkip, train::NanPolicy::kRollback}) {
+    nn::Sequential model = regressor(1);
+    axon::optim::SGD sgd(model.parameters(), {.lr = 0.01});
+    train::Trainer trainer(model, sgd, nn::MSELoss());
+    train::FitOptions options = quiet(3);
+    options.shuffle = false;
+    options.batch_size = 8;
+    options.nan_policy = policy;
+    const train::History history = trainer.fit(poisoned_regression(32, 20), nullptr, options);
+    ASSERT_EQ(history.epochs.size(), 3u);
+    for (const auto& m : history.epochs) {
+      EXPECT_EQ(m.skipped_batches, 1);
+      EXPECT_TRUE(std::isfinite(m.loss));
+    }
+    for (float v : model.parameters().values().to_vector()) ASSERT_TRUE(std::isfinite(v));
+    EXPECT_EQ(trainer.step(), 3 * 3);  // three good batches an epoch
+  }
+}
+
+// ---- determinism and device switching ----
+
+std::vector<float> train_weights(const std::function<void(train::Trainer&, std::int64_t)>& at_epoch) {
+  nn::Sequential model = classifier(11);
+  axon::optim::Adam adam(model.parameters(), {.lr = 0.01});
+  train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
+  struct Hook final : train::Callback {
+    std::function<void(train::Trainer&, std::int64_t)> at_epoch;
+    void on_batch_end(train::Trainer& t, std::int64_t step) override { at_epoch(t, step); }
+  } hook;
+  hook.at_epoch = at_epoch;
+  (void)trainer.fit(blobs(120, 12), nullptr, quiet(4), {&hook});
+  trainer.set_device(Device::cpu());
+  return model.parameters().values().to_vector();
+}
+
+TEST(Trainer, TheSameSeedGivesBitIdenticalWeightsOnTheCpu) {
+  const auto nothing = [](train::Trainer&, std::int64_t) {};
+  EXPECT_EQ(train_weights(nothing), train_weights(nothing));
+}
+
+// On a machine with only the CPU a "switch to the CPU" is the device it is on: set_device must
+// then change nothing at all, mid-epoch, from a callback. (The real moves are the next test's.)
+TEST(Trainer, SetDeviceToTheCurrentDeviceMidEpochIsBitIdentical) {
+  const auto nothing = [](train::Trainer&, std::int64_t) {};
+  const auto hop = [](train::Trainer& t, std::int64_t step) {
+    if (step % 3 == 0) t.set_device(Device::cpu());
+  };
+  EXPECT_EQ(train_weights(hop), train_weights(nothing));
+}
+
+TEST(Trainer, AlternatingCpuAndCudaMatchesACpuRun) {
+  if (!axon_test::have_cuda()) {
+    if (axon_test::cuda_required()) FAIL() << "AXON_REQUIRE_CUDA=1 but no CUDA device";
+    GTEST_SKIP() << "no CUDA device";
+  }
+  const auto cpu_only = [](train::Trainer&, std::int64_t) {};
+  const auto alternate = [](train::Trainer& t, std::int64_t step) {
+    if (step % 4 == 0) t.set_device(t.device().is_cpu() ? Device::cuda(0) : Device::cpu());
+  };
+  const auto want = axon_test::to_double(train_weights(cpu_only));
+  const auto got = train_weights(alternate);
+  // Float rounding differs between the backends' kernels (GEMM order, FMA): after ~30 Adam steps
+  // the weights agree to about 1e-4 of their size.
+  EXPECT_TRUE(axon_test::near_ref(axon_test::to_double(got), want, 1e-3, 1e-4));
+}
+
+TEST(Trainer, RefusesALossThatDoesNotFitTheTargets) {
+  nn::Sequential model = classifier(1);
+  axon::optim::SGD sgd(model.parameters());
+  train::Trainer trainer(model, sgd, nn::MSELoss());
+  axon_test::expect_error<axon::DTypeError>([&] { (void)trainer.fit(blobs(10, 1), nullptr, quiet(1)); },
+                                            {"mse", "int32"});
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Trainer, CrossValidationTrainsAFreshModelPerFold) {
+  int made = 0;
+  const auto make = [&] {
+    ++made;
+    train::FoldSetup setup;
+    setup.model = std::make_unique<nn::Sequential>(classifier(static_cast<std::uint64_t>(made)));
+    setup.optimizer = std::make_unique<axon::optim::Adam>(setup.model->parameters(), axon::optim::AdamOptions{.lr = 0.01});
+    setup.loss = nn::CrossEntropyLoss();
+    return setup;
+  };
+  const train::CrossValidation cv = train::cross_validate(blobs(150, 21), 5, make, quiet(10));
+  EXPECT_EQ(made, 5);
+  ASSERT_EQ(cv.folds.size(), 5u);
+  double mean = 0;
+  for (const auto& fold : cv.folds) {
+    EXPECT_EQ(fold.samples, 30);
+    mean += *fold.accuracy / 5;
+  }
+  EXPECT_DOUBLE_EQ(*cv.mean_accuracy, mean);
+  EXPECT_GT(*cv.mean_accuracy, 0.85);
+  EXPECT_GE(*cv.std_accuracy, 0.0);
+}
+
+}  // namespace

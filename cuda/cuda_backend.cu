@@ -304,15 +304,19 @@ void CudaBackend::check_error_flag() {
   const auto range = [](std::int64_t n, const char* what) {
     return n >= 0 ? "[0, " + std::to_string(n) + ")" : std::string("[0, ") + what + ")";
   };
+  std::string message;
   if (label_flag != kNoLabelError) {
-    throw ValueError("axon::softmax_cross_entropy_loss: label " + std::to_string(value(label_flag)) + " of row " +
-                     std::to_string(position(label_flag)) + " is outside " + range(classes, "classes") +
-                     " (reported by " + device().str() +
-                     " when it synchronized; the loss and gradient computed with it are invalid)");
+    message = "axon::softmax_cross_entropy_loss: label " + std::to_string(value(label_flag)) + " of row " +
+              std::to_string(position(label_flag)) + " is outside " + range(classes, "classes") +
+              " (the loss and gradient computed with it are invalid)";
   }
-  throw ValueError("axon::gather_rows: index " + std::to_string(value(gather_flag)) + " at position " +
-                   std::to_string(position(gather_flag)) + " is outside " + range(gather_rows, "rows") +
-                   " (reported by " + device().str() + " when it synchronized; that row was written as zeros)");
+  if (gather_flag != kNoLabelError) {
+    if (!message.empty()) message += "; and ";
+    message += "axon::gather_rows: index " + std::to_string(value(gather_flag)) + " at position " +
+               std::to_string(position(gather_flag)) + " is outside " + range(gather_rows, "rows") +
+               " (that row was written as zeros)";
+  }
+  throw ValueError(message + " (reported by " + device().str() + " when it synchronized)");
 }
 
 // ---- fills ----------------------------------------------------------------------------------

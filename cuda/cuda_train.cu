@@ -1,9 +1,9 @@
 // Training kernels: dropout, clamp, gradient-norm clipping and the optimizer steps. The
-// formulas and their order of float operations are the CPU backend's (cpu/cpu_train.cpp), so
-// the two agree to rounding; dropout's mask is bit-identical (same Philox numbers).
+// per-element formulas are the CPU backend's (core/src/kernels/optimizer_math.h), so the two
+// agree to rounding (nvcc may contract to FMA); dropout's mask is bit-identical.
 #include <cmath>
 
-#include "core/src/philox.h"
+#include "core/src/kernels/optimizer_math.h"
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_common.cuh"
@@ -33,18 +33,14 @@ __global__ void gather_rows_kernel(const std::uint32_t* x, const std::int32_t* i
 __global__ void dropout_kernel(float p, float scale, std::uint64_t seed, std::uint64_t offset, const float* x,
                                float* y, float* mask, std::int64_t n) {
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
-    const philox::Block block = philox::generate(seed, offset + static_cast<std::uint64_t>(i) / 4);
-    const float keep = philox::to_unit_float(block.v[i & 3]) >= p ? scale : 0.0f;
+    const float keep = kernels::dropout_keep(seed, offset, static_cast<std::uint64_t>(i), p, scale);
     mask[i] = keep;
     y[i] = x[i] * keep;
   }
 }
 
 __global__ void clamp_kernel(const float* x, float low, float high, float* out, std::int64_t n) {
-  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
-    const float v = x[i];
-    out[i] = v < low ? low : (v > high ? high : v);
-  }
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) out[i] = kernels::clamp_value(x[i], low, high);
 }
 
 __global__ void partial_sum_squares_kernel(const float* x, std::int64_t n, double* partials) {
@@ -68,7 +64,8 @@ __global__ void finish_norm_kernel(const double* partials, std::int64_t count, f
   if (threadIdx.x == 0) {
     const float norm = static_cast<float>(sqrt(total));
     *total_norm = norm;
-    *factor = fminf(max_norm / (norm + 1e-6f), 1.0f);
+    const float ratio = max_norm / (norm + 1e-6f);
+    *factor = 1.0f < ratio ? 1.0f : ratio;  // as the CPU's std::min: a NaN norm gives a NaN factor
   }
 }
 
@@ -77,80 +74,30 @@ __global__ void scale_by_device_factor_kernel(float* x, const float* factor, std
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) x[i] = x[i] * f;
 }
 
+// The optimizer steps: each thread updates its elements by the formula both backends share.
 __global__ void sgd_kernel(SgdHyper h, float* param, const float* grad, float* buffer, std::int64_t n) {
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
-    float d = grad[i];
-    if (h.weight_decay != 0.0f) d = d + h.weight_decay * param[i];
-    if (buffer != nullptr) {
-      const float b = h.first_step ? d : buffer[i] * h.momentum + (1.0f - h.dampening) * d;
-      buffer[i] = b;
-      d = h.nesterov ? d + h.momentum * b : b;
-    }
-    param[i] = param[i] + (-h.lr) * d;
+    kernels::sgd_update(h, param[i], grad[i], buffer != nullptr ? buffer + i : nullptr);
   }
 }
 
 __global__ void adagrad_kernel(AdagradHyper h, float* param, const float* grad, float* sum, std::int64_t n) {
-  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
-    float d = grad[i];
-    if (h.weight_decay != 0.0f) d = d + h.weight_decay * param[i];
-    const float s = sum[i] + d * d;
-    sum[i] = s;
-    const float std_dev = sqrtf(s) + h.eps;
-    param[i] = param[i] + (-h.lr) * d / std_dev;
-  }
+  for (std::int64_t i = global_thread(); i < n; i += grid_stride()) kernels::adagrad_update(h, param[i], grad[i], sum[i]);
 }
 
 __global__ void rmsprop_kernel(RmspropHyper h, float* param, const float* grad, float* square, float* buffer,
                                float* average, std::int64_t n) {
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
-    float d = grad[i];
-    if (h.weight_decay != 0.0f) d = d + h.weight_decay * param[i];
-    const float sq = square[i] * h.alpha + (1.0f - h.alpha) * d * d;
-    square[i] = sq;
-    float avg = 0.0f;
-    if (average != nullptr) {
-      const float a = average[i] + (1.0f - h.alpha) * (d - average[i]);
-      average[i] = a;
-      avg = sqrtf(sq - a * a);
-    } else {
-      avg = sqrtf(sq);
-    }
-    avg = avg + h.eps;
-    if (buffer != nullptr) {
-      const float b = buffer[i] * h.momentum + d / avg;
-      buffer[i] = b;
-      param[i] = param[i] + (-h.lr) * b;
-    } else {
-      param[i] = param[i] + (-h.lr) * d / avg;
-    }
+    kernels::rmsprop_update(h, param[i], grad[i], square[i], buffer != nullptr ? buffer + i : nullptr,
+                            average != nullptr ? average + i : nullptr);
   }
 }
 
 __global__ void adam_kernel(AdamHyper h, float* param, const float* grad, float* first, float* second,
                             float* second_max, std::int64_t n) {
-  const float decay = 1.0f - h.lr * h.weight_decay;
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
-    float d = grad[i];
-    float p = param[i];
-    if (h.weight_decay != 0.0f) {
-      if (h.decoupled_weight_decay) {
-        p = p * decay;
-      } else {
-        d = d + h.weight_decay * p;
-      }
-    }
-    const float m = first[i] + (1.0f - h.beta1) * (d - first[i]);
-    const float v = second[i] * h.beta2 + (1.0f - h.beta2) * d * d;
-    first[i] = m;
-    second[i] = v;
-    float source = v;
-    if (second_max != nullptr) {
-      source = fmaxf(second_max[i], v);
-      second_max[i] = source;
-    }
-    const float denominator = sqrtf(source) / h.bias_correction2_sqrt + h.eps;
-    param[i] = p + (-h.step_size) * m / denominator;
+    kernels::adam_update(h, param[i], grad[i], first[i], second[i],
+                         second_max != nullptr ? second_max + i : nullptr);
   }
 }
 

@@ -71,13 +71,9 @@ int main(int argc, char** argv) try {
     std::printf("%d-fold cross-validation on the training part: accuracy %.4f +- %.4f\n", k, *cv.mean_accuracy,
                 *cv.std_accuracy);
   }
-  example::write_metrics(o, {{"test_accuracy", example::number(*result.accuracy)},
-                             {"test_loss", example::number(result.loss)},
-                             {"train_seconds", example::number(history.train_seconds)},
-                             {"samples_per_second", example::number(static_cast<double>(history.samples) /
-                                                                    std::max(history.train_seconds, 1e-9))},
-                             {"device", example::quoted(trainer.device().str())},
-                             {"epochs", std::to_string(history.epochs.size())}});
+  const example::Fields own = {{"test_accuracy", example::number(*result.accuracy)},
+                               {"test_loss", example::number(result.loss)}};
+  example::write_metrics(o, example::with_run_fields(own, history, trainer.device()));
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "csv_classifier: %s\n", e.what());

@@ -5,6 +5,7 @@
 #include <axon/axon.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -101,6 +102,17 @@ inline std::string number(double value) {
   char text[64];
   std::snprintf(text, sizeof(text), "%.6g", value);
   return text;
+}
+
+// The fields every example reports about its training run, after its own.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+inline Fields with_run_fields(Fields fields, const axon::train::History& history, axon::Device device) {
+  const double seconds = std::max(history.train_seconds, 1e-9);
+  fields.emplace_back("train_seconds", number(history.train_seconds));
+  fields.emplace_back("samples_per_second", number(static_cast<double>(history.samples) / seconds));
+  fields.emplace_back("device", quoted(device.str()));
+  fields.emplace_back("epochs", std::to_string(history.epochs.size()));
+  return fields;
 }
 
 }  // namespace example

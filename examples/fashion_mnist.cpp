@@ -67,12 +67,9 @@ int main(int argc, char** argv) try {
   std::printf("test accuracy %.4f, test loss %.4f (%s, %.1f s training, %.0f samples/s)\n", *result.accuracy,
               result.loss, history.stop_reason.c_str(), history.train_seconds,
               static_cast<double>(history.samples) / history.train_seconds);
-  example::write_metrics(o, {{"test_accuracy", example::number(*result.accuracy)},
-                             {"test_loss", example::number(result.loss)},
-                             {"train_seconds", example::number(history.train_seconds)},
-                             {"samples_per_second", example::number(static_cast<double>(history.samples) / history.train_seconds)},
-                             {"device", example::quoted(trainer.device().str())},
-                             {"epochs", std::to_string(history.epochs.size())}});
+  const example::Fields own = {{"test_accuracy", example::number(*result.accuracy)},
+                               {"test_loss", example::number(result.loss)}};
+  example::write_metrics(o, example::with_run_fields(own, history, trainer.device()));
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "fashion_mnist: %s\n", e.what());

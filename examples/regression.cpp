@@ -45,14 +45,10 @@ int main(int argc, char** argv) try {
   std::printf("  weight %.4f  (true %.4f)\n  bias   %.4f  (true %.4f)\n", static_cast<double>(weight), kWeight,
               static_cast<double>(bias), kBias);
   std::printf("  a 50%% alloy holds %.3f tonnes\n", static_cast<double>(weight) * 0.5 + bias);
-  example::write_metrics(o, {{"test_loss", example::number(mse)},
-                             {"weight", example::number(weight)},
-                             {"bias", example::number(bias)},
-                             {"train_seconds", example::number(history.train_seconds)},
-                             {"samples_per_second", example::number(static_cast<double>(history.samples) /
-                                                                    std::max(history.train_seconds, 1e-9))},
-                             {"device", example::quoted(trainer.device().str())},
-                             {"epochs", std::to_string(history.epochs.size())}});
+  const example::Fields own = {{"test_loss", example::number(mse)},
+                               {"weight", example::number(weight)},
+                               {"bias", example::number(bias)}};
+  example::write_metrics(o, example::with_run_fields(own, history, trainer.device()));
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "regression: %s\n", e.what());

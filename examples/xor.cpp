@@ -54,12 +54,8 @@ int main(int argc, char** argv) try {
   for (int i = 0; i < 4; ++i) {
     std::printf("  %d xor %d = %d   network says %.3f\n", i / 2, i % 2, (i / 2) ^ (i % 2), static_cast<double>(answers[i]));
   }
-  example::write_metrics(o, {{"test_loss", example::number(mse)},
-                             {"train_seconds", example::number(history.train_seconds)},
-                             {"samples_per_second", example::number(static_cast<double>(history.samples) /
-                                                                    std::max(history.train_seconds, 1e-9))},
-                             {"device", example::quoted(trainer.device().str())},
-                             {"epochs", std::to_string(history.epochs.size())}});
+  const example::Fields own = {{"test_loss", example::number(mse)}};
+  example::write_metrics(o, example::with_run_fields(own, history, trainer.device()));
   return mse < 0.01 ? 0 : 2;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "xor: %s\n", e.what());

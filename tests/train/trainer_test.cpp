@@ -136,7 +136,7 @@ TEST(Trainer, EarlyStoppingRestoresTheBestWeights) {
   double best = 1e300;
   for (const auto& m : history.epochs) best = std::min(best, *m.val_loss);
   EXPECT_NEAR(trainer.evaluate(held).loss, best, 1e-6 * std::max(1.0, best));
-  EXPECT_EQ(history.epochs.size(), static_cast<std::size_t>(*history.best_epoch + 3));
+  EXPECT_EQ(history.epochs.size(), static_cast<std::size_t>(*history.best_epoch + 2));  // patience 2
 }
 
 // Records the order of the hooks, and stops at a chosen epoch.
@@ -316,6 +316,54 @@ TEST(Trainer, CrossValidationTrainsAFreshModelPerFold) {
   EXPECT_DOUBLE_EQ(*cv.mean_accuracy, mean);
   EXPECT_GT(*cv.mean_accuracy, 0.85);
   EXPECT_GE(*cv.std_accuracy, 0.0);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Trainer, AFailedFitLeavesNothingDangling) {
+  nn::Sequential model = regressor(1);
+  axon::optim::SGD sgd(model.parameters(), {.lr = 0.01});
+  train::Trainer trainer(model, sgd, nn::MSELoss());
+  train::FitOptions options = quiet(1);
+  options.shuffle = false;
+  EXPECT_THROW((void)trainer.fit(poisoned_regression(32, 3), nullptr, options), axon::ValueError);
+  // The caller's (temporary) dataset is gone; moving the trainer must not touch it.
+  EXPECT_NO_THROW(trainer.set_device(Device::cpu()));
+  const data::Dataset clean(Tensor::uniform({16, 4}, -1, 1), Tensor::uniform({16, 1}, -1, 1));
+  EXPECT_NO_THROW((void)trainer.fit(clean, nullptr, options));  // and the trainer is usable again
+}
+
+TEST(Trainer, RollbackRestoresTheOptimizersStepCount) {
+  nn::Sequential model = regressor(2);
+  axon::optim::Adam adam(model.parameters(), {.lr = 0.01});
+  train::Trainer trainer(model, adam, nn::MSELoss());
+  train::FitOptions options = quiet(1);
+  options.shuffle = false;
+  options.batch_size = 8;
+  options.nan_policy = train::NanPolicy::kRollback;
+  (void)trainer.fit(poisoned_regression(32, 20), nullptr, options);  // batch 3 of 4 is bad
+  EXPECT_EQ(adam.steps(), 1);  // back to the start of the epoch (0 steps), then the 4th batch
+}
+
+TEST(Trainer, EarlyStoppingOnAccuracyNeedsLabels) {
+  nn::Sequential model = regressor(3);
+  axon::optim::SGD sgd(model.parameters());
+  train::Trainer trainer(model, sgd, nn::MSELoss());
+  train::FitOptions options = quiet(2);
+  options.early_stopping = train::EarlyStopping{.monitor_accuracy = true};
+  const data::Dataset held = poisoned_regression(8, 0);
+  axon_test::expect_error<axon::ValueError>([&] { (void)trainer.fit(poisoned_regression(8, 0), &held, options); },
+                                            {"accuracy", "labels"});
+}
+
+TEST(Schedules, OneCycleAllowsAStepAfterTheLastBatch) {
+  nn::ParamArena arena;
+  axon::optim::SGD sgd(arena, {.lr = 0.1});
+  axon::optim::OneCycleLR schedule(sgd, 1.0, 10);
+  for (int i = 0; i < 10; ++i) schedule.step();  // one per batch: the 10th follows the last batch
+  axon_test::expect_error<axon::ValueError>([&] { schedule.step(); }, {"OneCycleLR", "total_steps"});
 }
 
 }  // namespace

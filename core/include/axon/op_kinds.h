@@ -125,6 +125,7 @@ struct AdamHyper {
   bool amsgrad = false;                 // a running max of exp_avg_sq is given
   float step_size = 1e-3f;              // lr / (1 - beta1^step)
   float bias_correction2_sqrt = 1.0f;   // sqrt(1 - beta2^step)
+  float decay_factor = 1.0f;            // AdamW: 1 - lr * weight_decay
 };
 
 enum class Op : std::uint8_t {

@@ -65,7 +65,6 @@ Adagrad::Adagrad(nn::ParamArena& parameters, AdagradOptions options)
   require(options.initial_accumulator_value >= 0.0, "Adagrad", "initial_accumulator_value",
           options.initial_accumulator_value);
   require(options.eps >= 0.0, "Adagrad", "eps", options.eps);
-  if (parameters.size() > 0) fill(parameters.slot("sum"), static_cast<float>(options.initial_accumulator_value));
 }
 
 void Adagrad::update(std::int64_t step) {
@@ -73,7 +72,12 @@ void Adagrad::update(std::int64_t step) {
   const double clr = lr() / (1.0 + static_cast<double>(step - 1) * options_.lr_decay);
   const AdagradHyper hyper{static_cast<float>(clr), static_cast<float>(options_.weight_decay),
                            static_cast<float>(options_.eps)};
-  adagrad_step(hyper, p.values(), p.grads(), p.slot("sum"));
+  // The sum starts at initial_accumulator_value whenever the slot is (re)made: first step, or
+  // after the arena was rebuilt.
+  const bool fresh = !p.has_slot("sum");
+  const Tensor sum = p.slot("sum");
+  if (fresh) fill(sum, static_cast<float>(options_.initial_accumulator_value));
+  adagrad_step(hyper, p.values(), p.grads(), sum);
 }
 
 // ---- RMSprop ----
@@ -120,6 +124,7 @@ void adam_update(nn::ParamArena& p, double lr, const AdamOptions& options, bool 
   hyper.amsgrad = options.amsgrad;
   hyper.step_size = static_cast<float>(lr / bias_correction1);
   hyper.bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
+  hyper.decay_factor = static_cast<float>(1.0 - lr * options.weight_decay);
   adam_step(hyper, p.values(), p.grads(), p.slot("exp_avg"), p.slot("exp_avg_sq"),
             options.amsgrad ? p.slot("max_exp_avg_sq") : kNone);
 }

@@ -103,7 +103,7 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_s
 }
 
 double OneCycleLR::lr_at(std::int64_t epoch) const {
-  if (epoch >= total_steps_) {
+  if (epoch > total_steps_) {  // stepping after the last batch (epoch == total_steps) is allowed
     throw ValueError("OneCycleLR: stepped " + std::to_string(epoch) + " times, more than total_steps = " +
                      std::to_string(total_steps_));
   }

@@ -25,17 +25,21 @@ double seconds_since(Clock::time_point start) {
 struct Snapshot {
   Tensor values;
   std::vector<std::pair<std::string, Tensor>> slots;
+  std::int64_t optimizer_steps = 0;  // Adam's bias corrections must match its moments
   bool taken = false;
 
-  void take(nn::ParamArena& arena) {
+  void take(nn::ParamArena& arena, std::int64_t steps) {
+    optimizer_steps = steps;
     values = arena.values().clone();
     slots.clear();
     for (const auto& [name, slot] : arena.slots()) slots.emplace_back(name, slot.clone());
     taken = true;
   }
-  void restore(nn::ParamArena& arena, bool with_slots) const {
+  // with_state: the optimizer's too (its slots and step count), else the weights alone.
+  void restore(nn::ParamArena& arena, optim::Optimizer* with_state) const {
     arena.values().copy_from(values.to(arena.device()));
-    if (!with_slots) return;
+    if (with_state == nullptr) return;
+    with_state->set_steps(optimizer_steps);
     for (const auto& [name, slot] : arena.slots()) {
       const auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& s) { return s.first == name; });
       if (it == slots.end()) {
@@ -162,6 +166,9 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
   if (options.early_stopping && (validation == nullptr || validation->empty())) {
     throw ValueError("Trainer::fit: early stopping needs a validation set");
   }
+  if (options.early_stopping && options.early_stopping->monitor_accuracy && !validation->has_labels()) {
+    throw ValueError("Trainer::fit: early stopping on accuracy needs int32 class labels in the validation set");
+  }
   if ((loss_.kind() == LossKind::kSoftmaxCrossEntropy) != train.has_labels()) {
     throw DTypeError("Trainer::fit: loss " + loss_.name() + " does not fit targets " + train.targets().describe());
   }
@@ -177,6 +184,8 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
                   (options_.display == Display::kAuto && isatty(STDOUT_FILENO) != 0);
   loss_sum_ = Tensor::zeros({1}, device_);
   clip_norm_ = Tensor::zeros({1}, device_);
+  batch_x_ = batch_y_ = Tensor();  // sized for this fit's data on its first batch
+  batch_capacity_ = 0;
   std::ofstream csv;
   if (!options_.csv_log.empty()) {
     csv.open(options_.csv_log);
@@ -184,11 +193,20 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
     csv << "epoch,loss,val_loss,val_accuracy,seconds,samples_per_second,lr,skipped_batches\n";
   }
 
+  // Whatever way fit ends, the model must not keep our generator nor we the caller's datasets.
+  struct EndOfFit {
+    Trainer& trainer;
+    ~EndOfFit() {
+      trainer.model_.set_generator(nullptr);
+      trainer.train_source_ = trainer.validation_source_ = nullptr;
+      trainer.train_ = trainer.validation_ = data::Dataset();
+    }
+  } end_of_fit{*this};
   History history;
   Snapshot best, last_good;
   double best_score = 0;
   std::int64_t bad_epochs = 0;
-  if (options_.nan_policy == NanPolicy::kRollback) last_good.take(model_.parameters());
+  if (options_.nan_policy == NanPolicy::kRollback) last_good.take(model_.parameters(), optimizer_.steps());
   const auto fit_start = Clock::now();
   const std::int64_t n = train_.size();
   const std::int64_t batches = (n + options_.batch_size - 1) / options_.batch_size;
@@ -231,7 +249,7 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
         samples_in_epoch_ += rows;
       } else {  // the NaN guard dropped the batch
         ++metrics.skipped_batches;
-        if (options_.nan_policy == NanPolicy::kRollback) last_good.restore(model_.parameters(), true);
+        if (options_.nan_policy == NanPolicy::kRollback) last_good.restore(model_.parameters(), &optimizer_);
       }
       if (schedule_ != nullptr && schedule_per_batch_) schedule_->step();
       for (Callback* c : callbacks) c->on_batch_end(*this, step_);
@@ -254,7 +272,7 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
       metrics.val_loss = v.loss;
       metrics.val_accuracy = v.accuracy;
     }
-    if (options_.nan_policy == NanPolicy::kRollback) last_good.take(model_.parameters());
+    if (options_.nan_policy == NanPolicy::kRollback) last_good.take(model_.parameters(), optimizer_.steps());
     if (schedule_ != nullptr && !schedule_per_batch_) {
       if (auto* plateau = dynamic_cast<optim::ReduceLROnPlateau*>(schedule_)) {
         plateau->step(metrics.val_loss.value_or(metrics.loss));
@@ -283,11 +301,11 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
       const double score = rule.monitor_accuracy ? metrics.val_accuracy.value_or(0.0) : -*metrics.val_loss;
       if (!best.taken || score > best_score + rule.min_delta) {
         best_score = score;
-        best.take(model_.parameters());
+        best.take(model_.parameters(), optimizer_.steps());
         history.best_epoch = metrics.epoch;
         bad_epochs = 0;
-      } else if (++bad_epochs > rule.patience) {
-        if (rule.restore_best) best.restore(model_.parameters(), false);
+      } else if (++bad_epochs >= rule.patience) {  // as Keras: `patience` epochs without improvement
+        if (rule.restore_best) best.restore(model_.parameters(), nullptr);
         history.stop_reason = "early stopping";
         break;
       }
@@ -302,10 +320,7 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
     }
   }
   if (history.stop_reason.empty()) history.stop_reason = stop_requested_ ? "callback" : "max epochs";
-  model_.set_generator(nullptr);
   for (Callback* c : callbacks) c->on_train_end(*this, history);
-  train_source_ = validation_source_ = nullptr;
-  train_ = validation_ = data::Dataset();
   return history;
 }
 

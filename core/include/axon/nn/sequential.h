@@ -29,6 +29,8 @@ class AXON_API Sequential {
   Sequential() = default;
   Sequential(const Sequential&) = delete;
   Sequential& operator=(const Sequential&) = delete;
+  // Movable (to return one from a function); an optimizer or trainer built over a model keeps
+  // a reference to its arena: build them after the model has its final place.
   Sequential(Sequential&&) = default;
   Sequential& operator=(Sequential&&) = default;
 

@@ -36,7 +36,7 @@ enum class NanPolicy : std::uint8_t {
 
 struct EarlyStopping {
   bool monitor_accuracy = false;  // else the validation loss
-  std::int64_t patience = 5;      // epochs without improvement before stopping
+  std::int64_t patience = 5;      // stop after this many epochs without improvement (as Keras)
   double min_delta = 0.0;
   bool restore_best = true;       // put back the weights of the best epoch
 };
@@ -61,7 +61,6 @@ struct FitOptions {
 struct EpochMetrics {
   std::int64_t epoch = 0;  // from 1
   double loss = 0;         // mean training loss over the epoch's samples
-  std::optional<double> accuracy;      // training accuracy (classifiers)
   std::optional<double> val_loss;
   std::optional<double> val_accuracy;
   double seconds = 0;
@@ -147,7 +146,7 @@ class AXON_API Trainer {
   data::Dataset train_;
   data::Dataset validation_;
   // Per-step buffers on device_: the batch's indices, features and targets; loss and accuracy sums.
-  Tensor batch_indices_, batch_x_, batch_y_, loss_sum_, correct_sum_, clip_norm_;
+  Tensor batch_indices_, batch_x_, batch_y_, loss_sum_, clip_norm_;
   std::int64_t batch_capacity_ = 0;
   FitOptions options_;
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -248,6 +250,39 @@ void expect_error(F&& fn, std::initializer_list<std::string_view> substrings = {
   }
   ADD_FAILURE_AT(file, line) << "expected " << typeid(E).name() << ", nothing was thrown";
 }
+
+// ---- files ----------------------------------------------------------------------------------
+
+// A fresh directory under the system's temporary one, named after the running test, removed
+// with its files at the end.
+class TempDir {
+ public:
+  TempDir() {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string name = test != nullptr ? std::string(test->test_suite_name()) + "_" + test->name() : "axon";
+    path_ = std::filesystem::temp_directory_path() /
+            ("axon_test_" + name + "_" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  // Writes `text` as the file `name` in the directory; returns its path.
+  std::filesystem::path write(const std::string& name, const std::string& text) const {
+    std::ofstream out(path_ / name, std::ios::binary);
+    out << text;
+    EXPECT_TRUE(out.good()) << name;
+    return path_ / name;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
 
 // True when a CUDA device is present (tests that need "no GPU" skip otherwise).
 inline bool have_cuda() { return axon::device_count(axon::DeviceType::kCuda) > 0; }

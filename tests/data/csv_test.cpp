@@ -22,33 +22,7 @@ using axon_test::expect_error;
 using axon_test::near_ref;
 using Strings = std::vector<std::string>;
 
-// A fresh directory under the system's temporary one, removed with its files at the end.
-class TempDir {
- public:
-  TempDir() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("axon_csv_test_" + std::string(test->name()) + "_" + std::to_string(std::random_device{}()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream out(path_ / name, std::ios::binary);
-    out << text;
-    EXPECT_TRUE(out.good()) << name;
-    return path_ / name;
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
+using axon_test::TempDir;
 
 CsvOptions label(const std::string& name) {
   CsvOptions options;

@@ -171,7 +171,8 @@ TEST(Trainer, CallbacksRunInOrderAndCanStop) {
 }
 
 TEST(Trainer, WritesACsvLog) {
-  const std::filesystem::path path = std::filesystem::temp_directory_path() / "axon_trainer_log_test.csv";
+  const axon_test::TempDir dir;
+  const std::filesystem::path path = dir / "log.csv";
   nn::Sequential model = classifier(4);
   axon::optim::SGD sgd(model.parameters(), {.lr = 0.1});
   train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
@@ -186,7 +187,6 @@ TEST(Trainer, WritesACsvLog) {
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0].rfind("epoch,loss,val_loss,val_accuracy", 0), 0u);
   EXPECT_EQ(lines[3].rfind("3,", 0), 0u);
-  std::filesystem::remove(path);
 }
 
 // ---- the NaN guard ----

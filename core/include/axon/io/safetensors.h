@@ -1,0 +1,45 @@
+#pragma once
+// safetensors files (the format Hugging Face and PyTorch users share): an 8-byte little-endian
+// header length, a JSON header naming each tensor's dtype, shape and byte range, then the raw
+// little-endian data. Written and read by our own code; float32 ("F32") and int32 ("I32").
+//
+// Writes are atomic: the bytes go to a temporary file in the same folder, which is flushed,
+// fsynced and renamed over the target, and the folder is fsynced: a crash leaves the old file
+// or the new one, never a mix. Reading checks every length, offset and shape against the file
+// before allocating, and throws FormatError naming the file and what is wrong.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "axon/export.h"
+#include "axon/tensor.h"
+
+namespace axon::io {
+
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
+struct AXON_API Safetensors {
+  std::vector<NamedTensor> tensors;              // in the order of their data in the file
+  std::map<std::string, std::string> metadata;   // the header's "__metadata__"
+  // The tensor called `name`; FormatError naming the file when there is none.
+  const Tensor& at(std::string_view name) const;
+  std::filesystem::path path;
+};
+
+// Tensors of any device (copied to the host to write). ValueError for an empty or duplicate
+// name, "__metadata__" as a name, or a dtype other than float32/int32.
+AXON_API void save_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
+                               const std::map<std::string, std::string>& metadata = {});
+// Every tensor, on `device`.
+AXON_API Safetensors load_safetensors(const std::filesystem::path& path, Device device = Device::cpu());
+
+// Replaces `path` with `bytes` atomically (temporary file, fsync, rename, folder fsync).
+// Throws Error naming the path and the system's reason.
+AXON_API void write_file_atomically(const std::filesystem::path& path, const std::vector<std::string_view>& parts);
+
+}  // namespace axon::io

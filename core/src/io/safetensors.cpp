@@ -1,0 +1,287 @@
+#include "axon/io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <utility>
+
+#include "axon/error.h"
+#include "core/src/io/json.h"
+
+namespace axon::io {
+
+static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian: add byte swapping");
+
+namespace {
+
+// A header larger than this is refused before it is read (real ones are a few KiB per
+// hundred tensors; the reference implementation caps it at 100 MB too).
+constexpr std::uint64_t kMaxHeaderBytes = std::uint64_t{100} << 20;
+
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
+  throw FormatError("safetensors file " + path.string() + ": " + what);
+}
+
+std::string system_error(const std::string& what, const std::filesystem::path& path) {
+  return what + " " + path.string() + ": " + std::strerror(errno);
+}
+
+// A file descriptor closed when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+const char* dtype_code(DType dtype) { return dtype == DType::kFloat32 ? "F32" : "I32"; }
+
+}  // namespace
+
+void write_file_atomically(const std::filesystem::path& path, const std::vector<std::string_view>& parts) {
+  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::string name = ".";
+  name += path.filename().string();
+  name += ".tmp-XXXXXX";  // mkstemp's pattern
+  std::string temporary = (folder / name).string();
+  Fd file(::mkstemp(temporary.data()));
+  if (file.get() < 0) throw Error(system_error("cannot create a temporary file beside", path));
+  const auto give_up = [&](const std::string& what) {
+    const std::string message = system_error(what, path);
+    ::unlink(temporary.c_str());
+    throw Error(message);
+  };
+  for (std::string_view part : parts) {
+    while (!part.empty()) {
+      const ssize_t written = ::write(file.get(), part.data(), part.size());
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) give_up("cannot write");
+      part.remove_prefix(static_cast<std::size_t>(written));
+    }
+  }
+  if (::fchmod(file.get(), 0644) != 0) give_up("cannot set the mode of");
+  if (::fsync(file.get()) != 0) give_up("cannot flush");
+  if (::close(file.release()) != 0) give_up("cannot close");
+  if (::rename(temporary.c_str(), path.c_str()) != 0) give_up("cannot rename the temporary file over");
+  // The rename itself must reach the disk: fsync the folder.
+  Fd directory(::open(folder.c_str(), O_RDONLY | O_DIRECTORY));
+  if (directory.get() >= 0) ::fsync(directory.get());
+}
+
+void save_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  std::string header = "{";
+  std::vector<std::string> data;
+  std::uint64_t offset = 0;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const auto& [name, tensor] = tensors[i];
+    if (name.empty() || name == "__metadata__") throw ValueError("save_safetensors: bad tensor name '" + name + "'");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (tensors[j].name == name) throw ValueError("save_safetensors: tensor name '" + name + "' appears twice");
+    }
+    if (!tensor.defined()) throw ValueError("save_safetensors: tensor '" + name + "' is undefined");
+    std::string bytes(tensor.nbytes(), '\0');
+    if (tensor.dtype() == DType::kFloat32) {
+      const std::vector<float> values = tensor.to_vector();
+      std::memcpy(bytes.data(), values.data(), bytes.size());
+    } else {
+      const std::vector<std::int32_t> values = tensor.to_int_vector();
+      std::memcpy(bytes.data(), values.data(), bytes.size());
+    }
+    // Appended piece by piece (GCC 12 warns falsely on chains of const char* + string).
+    if (i > 0) header += ',';
+    header += json::quote(name);
+    header += ":{\"dtype\":\"";
+    header += dtype_code(tensor.dtype());
+    header += "\",\"shape\":[";
+    for (int axis = 0; axis < tensor.rank(); ++axis) {
+      if (axis > 0) header += ',';
+      header += std::to_string(tensor.dim(axis));
+    }
+    header += "],\"data_offsets\":[";
+    header += std::to_string(offset);
+    header += ',';
+    header += std::to_string(offset + bytes.size());
+    header += "]}";
+    offset += bytes.size();
+    data.push_back(std::move(bytes));
+  }
+  if (!metadata.empty()) {
+    if (!tensors.empty()) header += ',';
+    header += "\"__metadata__\":{";
+    bool first = true;
+    for (const auto& [key, value] : metadata) {
+      if (!first) header += ',';
+      header += json::quote(key);
+      header += ':';
+      header += json::quote(value);
+      first = false;
+    }
+    header += '}';
+  }
+  header += "}";
+  header.append((8 - header.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
+  char length[8];
+  const std::uint64_t header_size = header.size();
+  std::memcpy(length, &header_size, 8);
+  std::vector<std::string_view> parts{std::string_view(length, 8), header};
+  for (const std::string& bytes : data) parts.emplace_back(bytes);
+  write_file_atomically(path, parts);
+}
+
+const Tensor& Safetensors::at(std::string_view name) const {
+  for (const NamedTensor& t : tensors) {
+    if (t.name == name) return t.tensor;
+  }
+  fail(path, "has no tensor named '" + std::string(name) + "'");
+}
+
+namespace {
+
+std::uint64_t as_count(const std::filesystem::path& path, const json::Value& value, const std::string& what) {
+  if (!value.is_number()) fail(path, what + " must be a number");
+  const double number = value.number();
+  if (!(number >= 0) || number > 9007199254740992.0 || std::floor(number) != number) {
+    fail(path, what + " must be a whole number in [0, 2^53], got " + std::to_string(number));
+  }
+  return static_cast<std::uint64_t>(number);
+}
+
+struct Entry {
+  std::string name;
+  DType dtype;
+  std::vector<std::int64_t> shape;
+  std::uint64_t begin, end;
+};
+
+}  // namespace
+
+Safetensors load_safetensors(const std::filesystem::path& path, Device device) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  std::error_code ec;
+  const std::uint64_t file_size = std::filesystem::file_size(path, ec);
+  if (ec) fail(path, "cannot read its size: " + ec.message());
+  if (file_size < 8) fail(path, "truncated at byte " + std::to_string(file_size) + ": no 8-byte header length");
+  std::uint64_t header_size = 0;
+  file.read(reinterpret_cast<char*>(&header_size), 8);
+  if (header_size > file_size - 8) {
+    fail(path, "header length " + std::to_string(header_size) + " runs past the end of the file (" +
+                   std::to_string(file_size) + " bytes)");
+  }
+  if (header_size > kMaxHeaderBytes) fail(path, "header length " + std::to_string(header_size) + " exceeds 100 MiB");
+  std::string header(header_size, '\0');
+  file.read(header.data(), static_cast<std::streamsize>(header_size));
+  if (!file) fail(path, "cannot read the header");
+  json::Value root;
+  try {
+    root = json::parse(header);
+  } catch (const FormatError& e) {
+    fail(path, std::string("header: ") + e.what() + " (after the 8-byte length)");
+  }
+  if (!root.is_object()) fail(path, "the header is not a JSON object");
+
+  Safetensors result;
+  result.path = path;
+  std::vector<Entry> entries;
+  const std::uint64_t data_size = file_size - 8 - header_size;
+  for (const auto& [name, value] : root.object()) {
+    if (name == "__metadata__") {
+      if (!value.is_object()) fail(path, "__metadata__ must be an object of strings");
+      for (const auto& [key, text] : value.object()) {
+        if (!text.is_string()) fail(path, "__metadata__ value of '" + key + "' is not a string");
+        result.metadata[key] = text.string();
+      }
+      continue;
+    }
+    if (!value.is_object()) fail(path, "tensor '" + name + "' is not an object");
+    const json::Value* dtype = nullptr;
+    const json::Value* shape = nullptr;
+    const json::Value* offsets = nullptr;
+    for (const auto& [key, field] : value.object()) {
+      if (key == "dtype") dtype = &field;
+      else if (key == "shape") shape = &field;
+      else if (key == "data_offsets") offsets = &field;
+      else fail(path, "tensor '" + name + "' has an unknown field '" + key + "'");
+    }
+    if (dtype == nullptr || shape == nullptr || offsets == nullptr) {
+      fail(path, "tensor '" + name + "' needs dtype, shape and data_offsets");
+    }
+    Entry entry{name, DType::kFloat32, {}, 0, 0};
+    if (!dtype->is_string()) fail(path, "tensor '" + name + "': dtype must be a string");
+    if (dtype->string() == "F32") {
+      entry.dtype = DType::kFloat32;
+    } else if (dtype->string() == "I32") {
+      entry.dtype = DType::kInt32;
+    } else {
+      fail(path, "tensor '" + name + "' has dtype " + dtype->string() + "; axon reads F32 and I32");
+    }
+    if (!shape->is_array() || shape->array().size() > static_cast<std::size_t>(Shape::kMaxRank)) {
+      fail(path, "tensor '" + name + "': shape must be an array of at most 8 sizes");
+    }
+    std::uint64_t elements = 1;
+    for (const json::Value& dim : shape->array()) {
+      const std::uint64_t size = as_count(path, dim, "a dimension of '" + name + "'");
+      if (size != 0 && elements > data_size / size) {
+        fail(path, "tensor '" + name + "' would need more bytes than the file's data holds");
+      }
+      elements *= size;
+      entry.shape.push_back(static_cast<std::int64_t>(size));
+    }
+    if (!offsets->is_array() || offsets->array().size() != 2) fail(path, "tensor '" + name + "': data_offsets must be [begin, end]");
+    entry.begin = as_count(path, offsets->array()[0], "data_offsets of '" + name + "'");
+    entry.end = as_count(path, offsets->array()[1], "data_offsets of '" + name + "'");
+    if (entry.begin > entry.end || entry.end > data_size) {
+      fail(path, "tensor '" + name + "' has data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
+                     "] outside the " + std::to_string(data_size) + " data bytes");
+    }
+    if (entry.end - entry.begin != elements * 4) {
+      fail(path, "tensor '" + name + "' spans " + std::to_string(entry.end - entry.begin) + " bytes but its shape needs " +
+                     std::to_string(elements * 4));
+    }
+    entries.push_back(std::move(entry));
+  }
+  // The data must be covered exactly once: no overlap, no hole, nothing after the last tensor.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  std::uint64_t covered = 0;
+  for (const Entry& entry : entries) {
+    if (entry.begin != covered) {
+      fail(path, entry.begin < covered ? "tensor '" + entry.name + "' overlaps the one before it"
+                                       : "a gap of " + std::to_string(entry.begin - covered) + " bytes before tensor '" +
+                                             entry.name + "'");
+    }
+    covered = entry.end;
+  }
+  if (covered != data_size) fail(path, std::to_string(data_size - covered) + " bytes after the last tensor");
+
+  for (const Entry& entry : entries) {
+    Tensor host = Tensor::empty(Shape(std::span<const std::int64_t>(entry.shape)), Device::cpu(), entry.dtype);
+    if (host.nbytes() > 0) {
+      file.seekg(static_cast<std::streamoff>(8 + header_size + entry.begin));
+      char* target = entry.dtype == DType::kFloat32 ? reinterpret_cast<char*>(host.data<float>())
+                                                    : reinterpret_cast<char*>(host.data<std::int32_t>());
+      file.read(target, static_cast<std::streamsize>(host.nbytes()));
+      if (!file) fail(path, "cannot read the data of '" + entry.name + "'");
+    }
+    result.tensors.push_back({entry.name, device.is_cpu() ? host : host.to(device)});
+  }
+  return result;
+}
+
+}  // namespace axon::io

@@ -367,3 +367,59 @@ TEST(Schedules, OneCycleAllowsAStepAfterTheLastBatch) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Checkpoints, ResumingIsBitIdenticalToARunThatNeverStopped) {
+  const data::Dataset training = blobs(120, 31);
+  const auto run = [&](nn::Sequential& model, axon::optim::Optimizer& optimizer, train::FitOptions options,
+                       const std::filesystem::path& load_from = {}) {
+    train::Trainer trainer(model, optimizer, nn::CrossEntropyLoss());
+    if (!load_from.empty()) trainer.load_checkpoint(load_from);
+    return trainer.fit(training, nullptr, options);
+  };
+  // Straight through: 4 epochs.
+  nn::Sequential straight = classifier(11);
+  axon::optim::Adam adam_straight(straight.parameters(), {.lr = 0.01});
+  const train::History whole = run(straight, adam_straight, quiet(4));
+
+  // Stopped after 2 epochs (checkpoints every epoch, the newest 1 kept), resumed in a new
+  // process-like setting: another model, optimizer and trainer.
+  const axon_test::TempDir dir;
+  nn::Sequential first = classifier(11);
+  axon::optim::Adam adam_first(first.parameters(), {.lr = 0.01});
+  train::FitOptions stop_at_two = quiet(2);
+  stop_at_two.checkpoint_dir = dir / "checkpoints";
+  stop_at_two.keep_checkpoints = 1;
+  (void)run(first, adam_first, stop_at_two);
+  EXPECT_FALSE(std::filesystem::exists(dir / "checkpoints" / "checkpoint-1.safetensors"));
+  ASSERT_TRUE(std::filesystem::exists(dir / "checkpoints" / "checkpoint-2.safetensors"));
+
+  nn::Sequential resumed = classifier(999);  // other initial weights: all come from the file
+  axon::optim::Adam adam_resumed(resumed.parameters(), {.lr = 0.01});
+  train::FitOptions go_on = quiet(4);
+  go_on.resume = true;
+  const train::History rest = run(resumed, adam_resumed, go_on, dir / "checkpoints" / "checkpoint-2.safetensors");
+  ASSERT_EQ(rest.epochs.size(), 2u);
+  EXPECT_EQ(rest.epochs[0].epoch, 3);
+  EXPECT_EQ(rest.epochs[1].loss, whole.epochs[3].loss);
+  EXPECT_EQ(resumed.parameters().values().to_vector(), straight.parameters().values().to_vector());
+  EXPECT_EQ(adam_resumed.steps(), adam_straight.steps());
+}
+
+TEST(Checkpoints, AMismatchedCheckpointIsRefusedNamingTheFile) {
+  const axon_test::TempDir dir;
+  nn::Sequential model = classifier(1);
+  axon::optim::Adam adam(model.parameters());
+  train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
+  trainer.save_checkpoint(dir / "adam.safetensors");
+  axon::optim::SGD sgd(model.parameters());
+  train::Trainer other(model, sgd, nn::CrossEntropyLoss());
+  axon_test::expect_error<axon::FormatError>([&] { other.load_checkpoint(dir / "adam.safetensors"); },
+                                             {"adam.safetensors", "optimizer Adam", "SGD"});
+  nn::save_weights(model, dir / "weights.safetensors");
+  axon_test::expect_error<axon::FormatError>([&] { trainer.load_checkpoint(dir / "weights.safetensors"); },
+                                             {"weights.safetensors", "not an axon checkpoint"});
+}
+
+}  // namespace

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "axon/error.h"
+#include "axon/io/safetensors.h"
 #include "axon/ops.h"
 
 namespace axon::train {
@@ -177,7 +178,14 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
   validation_source_ = validation;
   device_ = model_.device();
   place_data();
-  generator_ = Generator(options_.seed);
+  if (!options_.resume) {
+    epoch_ = 0;
+    generator_ = Generator(options_.seed);
+  } else if (options_.seed != seed_) {
+    throw ValueError("Trainer::fit: resuming a run of seed " + std::to_string(seed_) + " with seed " +
+                     std::to_string(options_.seed) + " would change its shuffle order");
+  }
+  seed_ = options_.seed;
   model_.set_generator(&generator_);
   stop_requested_ = false;
   progress_bar_ = options_.display == Display::kProgressBar ||
@@ -212,7 +220,7 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
   const std::int64_t batches = (n + options_.batch_size - 1) / options_.batch_size;
   for (Callback* c : callbacks) c->on_train_begin(*this);
 
-  for (std::int64_t e = 0; e < options_.epochs && !stop_requested_; ++e) {
+  while (epoch_ < options_.epochs && !stop_requested_) {
     model_.train();
     for (Callback* c : callbacks) c->on_epoch_begin(*this, epoch_ + 1);
     epoch_start_ = last_draw_ = Clock::now();
@@ -290,6 +298,18 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
       csv.flush();
     }
     for (Callback* c : callbacks) c->on_epoch_end(*this, metrics);
+    if (!options_.checkpoint_dir.empty() && options_.checkpoint_every > 0 && epoch_ % options_.checkpoint_every == 0) {
+      std::filesystem::create_directories(options_.checkpoint_dir);
+      save_checkpoint(options_.checkpoint_dir / ("checkpoint-" + std::to_string(epoch_) + ".safetensors"));
+      // Keep the newest keep_checkpoints.
+      const std::int64_t oldest_kept = epoch_ - (options_.keep_checkpoints - 1) * options_.checkpoint_every;
+      for (std::int64_t old = oldest_kept - options_.checkpoint_every; old > 0; old -= options_.checkpoint_every) {
+        std::error_code ec;
+        if (!std::filesystem::remove(options_.checkpoint_dir / ("checkpoint-" + std::to_string(old) + ".safetensors"), ec)) {
+          break;
+        }
+      }
+    }
 
     // ---- stopping rules ----
     if (stop_requested_) {
@@ -399,6 +419,102 @@ CrossValidation cross_validate(const data::Dataset& dataset, int k, const std::f
     result.std_accuracy = std_dev;
   }
   return result;
+}
+
+}  // namespace axon::train
+
+namespace axon::train {
+
+namespace {
+[[noreturn]] void bad_checkpoint(const std::filesystem::path& path, const std::string& what) {
+  throw FormatError("checkpoint " + path.string() + ": " + what);
+}
+
+std::int64_t metadata_integer(const io::Safetensors& file, const std::string& key) {
+  const auto it = file.metadata.find(key);
+  if (it == file.metadata.end()) bad_checkpoint(file.path, "no '" + key + "' in its metadata");
+  try {
+    std::size_t used = 0;
+    const long long value = std::stoll(it->second, &used);
+    if (used != it->second.size()) throw std::invalid_argument(key);
+    return value;
+  } catch (const std::exception&) {
+    bad_checkpoint(file.path, "'" + key + "' is not an integer: '" + it->second + "'");
+  }
+}
+}  // namespace
+
+void Trainer::save_checkpoint(const std::filesystem::path& path) {
+  nn::ParamArena& arena = model_.parameters();
+  std::vector<io::NamedTensor> tensors;
+  for (const nn::NamedParameter& p : arena.parameters()) tensors.push_back({"model." + p.name, p.parameter->value});
+  for (const auto& [name, slot] : arena.slots()) tensors.push_back({"optimizer." + name, slot});
+  char lr[32];
+  std::snprintf(lr, sizeof(lr), "%.17g", optimizer_.lr());
+  io::save_safetensors(path, tensors,
+                       {{"format", "axon-checkpoint"},
+                        {"format_version", "1"},
+                        {"optimizer", optimizer_.name()},
+                        {"optimizer_steps", std::to_string(optimizer_.steps())},
+                        {"lr", lr},
+                        {"schedule_epoch", std::to_string(schedule_ != nullptr ? schedule_->last_epoch() : 0)},
+                        {"epoch", std::to_string(epoch_)},
+                        {"step", std::to_string(step_)},
+                        {"seed", std::to_string(seed_)},
+                        {"generator_seed", std::to_string(generator_.seed())},
+                        {"generator_offset", std::to_string(generator_.offset())}});
+}
+
+void Trainer::load_checkpoint(const std::filesystem::path& path) {
+  const io::Safetensors file = io::load_safetensors(path, device_);
+  const auto format = file.metadata.find("format");
+  if (format == file.metadata.end() || format->second != "axon-checkpoint") {
+    bad_checkpoint(path, "not an axon checkpoint (metadata format is not 'axon-checkpoint')");
+  }
+  if (file.metadata.at("format_version") != "1") bad_checkpoint(path, "format version " + file.metadata.at("format_version") + " is not 1");
+  if (file.metadata.count("optimizer") == 0 || file.metadata.at("optimizer") != optimizer_.name()) {
+    bad_checkpoint(path, "was written for optimizer " +
+                             (file.metadata.count("optimizer") ? file.metadata.at("optimizer") : std::string("?")) +
+                             ", this trainer has " + optimizer_.name());
+  }
+  nn::ParamArena& arena = model_.parameters();
+  // Check every tensor before changing anything.
+  std::vector<std::pair<Tensor, const Tensor*>> copies;
+  for (const nn::NamedParameter& p : arena.parameters()) {
+    const Tensor& source = file.at("model." + p.name);
+    if (source.shape() != p.parameter->value.shape() || source.dtype() != p.parameter->value.dtype()) {
+      bad_checkpoint(path, "parameter " + p.name + " is " + source.describe() + ", the model's " + p.parameter->value.describe());
+    }
+    copies.emplace_back(p.parameter->value, &source);
+  }
+  std::vector<std::pair<std::string, const Tensor*>> slots;
+  for (const io::NamedTensor& t : file.tensors) {
+    if (t.name.rfind("optimizer.", 0) != 0) continue;
+    if (t.tensor.shape() != arena.values().shape()) {
+      bad_checkpoint(path, "optimizer state " + t.name + " is " + t.tensor.describe() + ", the model's arena " +
+                               arena.values().describe());
+    }
+    slots.emplace_back(t.name.substr(10), &t.tensor);
+  }
+  const std::int64_t steps = metadata_integer(file, "optimizer_steps");
+  const std::int64_t epoch = metadata_integer(file, "epoch");
+  const std::int64_t step = metadata_integer(file, "step");
+  const std::int64_t schedule_epoch = metadata_integer(file, "schedule_epoch");
+  const auto seed = static_cast<std::uint64_t>(metadata_integer(file, "seed"));
+  const auto generator_seed = static_cast<std::uint64_t>(metadata_integer(file, "generator_seed"));
+  const auto generator_offset = static_cast<std::uint64_t>(metadata_integer(file, "generator_offset"));
+  const double lr = std::stod(file.metadata.at("lr"));
+
+  for (const auto& [target, source] : copies) target.copy_from(*source);
+  for (const auto& [name, source] : slots) arena.slot(name).copy_from(*source);
+  optimizer_.set_steps(steps);
+  optimizer_.set_lr(lr);
+  if (schedule_ != nullptr) schedule_->set_last_epoch(schedule_epoch);
+  epoch_ = epoch;
+  step_ = step;
+  seed_ = seed;
+  generator_ = Generator(generator_seed);
+  if (generator_offset > 0) (void)generator_.take(static_cast<std::int64_t>(generator_offset) * 4);
 }
 
 }  // namespace axon::train

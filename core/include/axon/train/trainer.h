@@ -56,6 +56,14 @@ struct FitOptions {
   Display display = Display::kAuto;
   std::filesystem::path csv_log;       // per-epoch metrics, when not empty
   std::int64_t evaluate_batch_size = 1024;
+  // Continue a run (after load_checkpoint): train from the trainer's epoch up to `epochs` in
+  // all, with the shuffle order and dropout stream where they were; else start at epoch 0.
+  bool resume = false;
+  // Checkpoints: every `checkpoint_every` epochs into checkpoint_dir/checkpoint-EPOCH.safetensors,
+  // keeping the newest `keep_checkpoints`.
+  std::filesystem::path checkpoint_dir;
+  std::int64_t checkpoint_every = 1;
+  std::int64_t keep_checkpoints = 3;
 };
 
 struct EpochMetrics {
@@ -117,6 +125,15 @@ class AXON_API Trainer {
   void set_schedule(optim::Schedule* schedule, bool per_batch = false);
   void request_stop() { stop_requested_ = true; }
 
+  // Everything a run needs to go on exactly: the parameters, the optimizer's state, step count
+  // and learning rate, the schedule's epoch, the epoch and step, and the dropout generator's
+  // position — one safetensors file, written atomically. Resuming from it (FitOptions::resume)
+  // gives the same weights and losses as a run that never stopped, bit for bit on the CPU at a
+  // fixed thread count. load_checkpoint needs the same architecture and optimizer kind, and
+  // throws FormatError naming the file otherwise.
+  void save_checkpoint(const std::filesystem::path& path);
+  void load_checkpoint(const std::filesystem::path& path);
+
   std::int64_t epoch() const { return epoch_; }  // epochs finished
   std::int64_t step() const { return step_; }    // optimizer steps taken
   nn::Sequential& model() { return model_; }
@@ -139,6 +156,7 @@ class AXON_API Trainer {
   std::int64_t epoch_ = 0;
   std::int64_t step_ = 0;
   Generator generator_;
+  std::uint64_t seed_ = 0;  // of the current run (the checkpoint's, after load_checkpoint)
 
   // The datasets of the current fit, on device_ (moved by set_device).
   const data::Dataset* train_source_ = nullptr;

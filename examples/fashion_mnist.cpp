@@ -4,6 +4,10 @@
 // can move between devices while it trains (--switch-device 3:cpu moves before epoch 3).
 //
 //   fashion_mnist [common options] [--data DIR] [--switch-device EPOCH:DEVICE]...
+//                 [--save FILE] [--load FILE] [--checkpoint-dir DIR [--resume yes]]
+// --save writes the trained weights (safetensors, PyTorch names); --load evaluates a saved model
+// without training; --checkpoint-dir keeps a checkpoint per epoch (the newest 3) and --resume yes
+// continues from the newest one there.
 #include "example_options.h"
 
 namespace {
@@ -31,7 +35,9 @@ int main(int argc, char** argv) try {
   defaults.name = "fashion_mnist";
   defaults.epochs = 15;
   defaults.batch_size = 128;
-  const example::Options o = example::parse(argc, argv, defaults, {"data", "switch-device"});
+  const example::Options o =
+      example::parse(argc, argv, defaults, {"data", "switch-device", "save", "load", "checkpoint-dir", "resume"});
+  const auto last = [&](const char* key) { return o.extra.count(key) ? o.extra.at(key).back() : std::string(); };
   const std::string folder = o.extra.count("data") ? o.extra.at("data").back() : "/usr/share/datasets/fashion-mnist";
   std::map<std::int64_t, axon::Device> switches;
   for (const std::string& s : o.extra.count("switch-device") ? o.extra.at("switch-device") : std::vector<std::string>{}) {
@@ -60,10 +66,36 @@ int main(int argc, char** argv) try {
   // The rate anneals to zero over the run (cosine): the last epochs settle instead of overfit.
   axon::optim::CosineAnnealingLR schedule(*optimizer, std::max<std::int64_t>(o.epochs, 1));
   trainer.set_schedule(&schedule);
+  if (!last("load").empty()) {  // evaluate a saved model, no training
+    axon::nn::load_weights(model, last("load"));
+    const axon::train::Evaluation loaded = trainer.evaluate(test);
+    std::printf("%s: test accuracy %.4f, test loss %.4f\n", last("load").c_str(), *loaded.accuracy, loaded.loss);
+    return 0;
+  }
+  axon::train::FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed};
+  fit.checkpoint_dir = last("checkpoint-dir");
+  if (last("resume") == "yes") {
+    if (fit.checkpoint_dir.empty()) throw axon::ValueError("fashion_mnist: --resume needs --checkpoint-dir");
+    std::filesystem::path newest;
+    std::int64_t newest_epoch = -1;
+    for (const auto& entry : std::filesystem::directory_iterator(fit.checkpoint_dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("checkpoint-", 0) != 0) continue;
+      const std::int64_t epoch = std::stoll(name.substr(11));
+      if (epoch > newest_epoch) newest_epoch = epoch, newest = entry.path();
+    }
+    if (newest.empty()) throw axon::ValueError("fashion_mnist: no checkpoint in " + fit.checkpoint_dir.string());
+    trainer.load_checkpoint(newest);
+    fit.resume = true;
+    std::printf("resuming from %s (epoch %lld)\n", newest.c_str(), static_cast<long long>(trainer.epoch()));
+  }
   SwitchDevice switcher(switches);
-  const axon::train::History history =
-      trainer.fit(train, nullptr, {.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed}, {&switcher});
+  const axon::train::History history = trainer.fit(train, nullptr, fit, {&switcher});
   const axon::train::Evaluation result = trainer.evaluate(test);
+  if (!last("save").empty()) {
+    axon::nn::save_weights(model, last("save"));
+    std::printf("saved the weights to %s\n", last("save").c_str());
+  }
   std::printf("test accuracy %.4f, test loss %.4f (%s, %.1f s training, %.0f samples/s)\n", *result.accuracy,
               result.loss, history.stop_reason.c_str(), history.train_seconds,
               static_cast<double>(history.samples) / history.train_seconds);

@@ -97,7 +97,9 @@ void save_safetensors(const std::filesystem::path& path, const std::vector<Named
     }
     if (!tensor.defined()) throw ValueError("save_safetensors: tensor '" + name + "' is undefined");
     std::string bytes(tensor.nbytes(), '\0');
-    if (tensor.dtype() == DType::kFloat32) {
+    if (bytes.empty()) {
+      // nothing to copy (an empty tensor's host vector has no data pointer)
+    } else if (tensor.dtype() == DType::kFloat32) {
       const std::vector<float> values = tensor.to_vector();
       std::memcpy(bytes.data(), values.data(), bytes.size());
     } else {

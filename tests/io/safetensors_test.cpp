@@ -132,3 +132,31 @@ TEST(Safetensors, AFailedWriteLeavesTheOldFile) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Safetensors, LoadModelRebuildsTheNetworkFromTheFile) {
+  const axon_test::TempDir dir;
+  axon::Generator generator(8);
+  nn::Sequential model;
+  model.add(nn::Dense(6, 10, nn::DenseOptions{.activation = axon::Activation::kGelu, .generator = &generator}))
+      .add(nn::Dropout(0.25f))
+      .add(nn::Dense(10, 5, nn::DenseOptions{.bias = false, .generator = &generator}))
+      .add(nn::LeakyReLU(0.2f))
+      .add(nn::Dense(5, 3, nn::DenseOptions{.generator = &generator}))
+      .add(nn::LogSoftmax());
+  nn::save_weights(model, dir / "model.safetensors");
+  nn::Sequential loaded = nn::load_model(dir / "model.safetensors");
+  ASSERT_EQ(loaded.size(), model.size());
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    EXPECT_EQ(loaded.layer(i).type(), model.layer(i).type()) << i;
+    EXPECT_EQ(loaded.layer(i).settings(), model.layer(i).settings()) << i;
+  }
+  const Tensor x = Tensor::uniform({7, 6}, -1, 1);
+  EXPECT_EQ(loaded.predict(x).to_vector(), model.predict(x).to_vector());
+  // PyTorch's file has no layer list: it loads into a model built in code, not by load_model.
+  expect_error<axon::FormatError>([] { (void)nn::load_model(AXON_TEST_FIXTURE_DIR "/torch_mlp.safetensors"); },
+                                  {"torch_mlp.safetensors", "no layer list", "load_weights"});
+}
+
+}  // namespace

@@ -1,5 +1,4 @@
 // Training ops: dropout, clamping, gradient-norm clipping and the fused optimizer steps.
-#include <array>
 #include <cmath>
 #include <string>
 
@@ -22,11 +21,7 @@ void gather_rows_out(const Tensor& x, const Tensor& indices, const Tensor& out) 
   if (out.dtype() != x.dtype()) {
     throw DTypeError("axon::gather_rows: out must have x's dtype, got x " + x.describe() + ", out " + out.describe());
   }
-  std::array<std::int64_t, Shape::kMaxRank> dims{};
-  for (int axis = 0; axis < x.rank(); ++axis) dims[static_cast<std::size_t>(axis)] = x.dim(axis);
-  dims[0] = indices.numel();
-  const Shape want(std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(x.rank())));
-  detail::check_shape(kOp, {"out", &out}, want, {{"x", &x}, {"indices", &indices}});
+  detail::check_shape(kOp, {"out", &out}, x.shape().with_rows(indices.numel()), {{"x", &x}, {"indices", &indices}});
   detail::check_disjoint(kOp, {"out", &out}, {{"x", &x}, {"indices", &indices}});
   if (out.numel() == 0 && indices.numel() == 0) return;
   if (x.dim(0) == 0) {
@@ -38,11 +33,7 @@ void gather_rows_out(const Tensor& x, const Tensor& indices, const Tensor& out) 
 Tensor gather_rows(const Tensor& x, const Tensor& indices) {
   detail::check_same_device("gather_rows", {{"x", &x}, {"indices", &indices}});
   detail::check_min_rank("gather_rows", {"x", &x}, 1);
-  std::array<std::int64_t, Shape::kMaxRank> dims{};
-  for (int axis = 0; axis < x.rank(); ++axis) dims[static_cast<std::size_t>(axis)] = x.dim(axis);
-  dims[0] = indices.numel();
-  Tensor out = Tensor::empty(Shape(std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(x.rank()))),
-                             x.device(), x.dtype());
+  Tensor out = Tensor::empty(x.shape().with_rows(indices.numel()), x.device(), x.dtype());
   gather_rows_out(x, indices, out);
   return out;
 }

@@ -55,6 +55,13 @@ std::int64_t Shape::rows() const {
   return rank_ == 0 ? 1 : product(dims().first(static_cast<std::size_t>(rank_ - 1)), *this);
 }
 
+Shape Shape::with_rows(std::int64_t rows) const {
+  if (rank_ == 0) throw ShapeError("Shape::with_rows: a scalar has no rows");
+  Shape shape = *this;
+  shape.dims_[0] = rows;
+  return shape;
+}
+
 std::string Shape::str() const {
   std::string text = "[";
   for (int i = 0; i < rank_; ++i) {

@@ -194,10 +194,7 @@ Tensor Tensor::rows(std::int64_t begin, std::int64_t end) const {
     throw ShapeError("Tensor::rows: range [" + std::to_string(begin) + ", " + std::to_string(end) +
                      ") is outside the " + std::to_string(shape_[0]) + " rows of " + describe());
   }
-  std::array<std::int64_t, Shape::kMaxRank> dims{};
-  for (int axis = 0; axis < rank(); ++axis) dims[static_cast<std::size_t>(axis)] = shape_[axis];
-  dims[0] = end - begin;
-  const Shape shape(std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(rank())));
+  const Shape shape = shape_.with_rows(end - begin);
   const std::int64_t row_elements = shape_[0] == 0 ? 0 : numel() / shape_[0];
   return Tensor(storage_, offset_ + begin * row_elements, shape, dtype_);
 }

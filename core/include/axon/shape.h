@@ -29,6 +29,8 @@ class AXON_API Shape {
   std::int64_t rows() const;
   std::int64_t cols() const;
   std::string str() const;  // "[2, 3]"
+  // The same shape with `rows` as its first dimension (a batch of another size). Rank >= 1.
+  Shape with_rows(std::int64_t rows) const;
 
   friend AXON_API bool operator==(const Shape& a, const Shape& b);
 

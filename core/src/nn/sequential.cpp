@@ -153,9 +153,7 @@ const Tensor& Sequential::forward(const Tensor& x) {
     Shape wanted = x.shape();
     if (planned_ && plan_device_ == device && same_rows(x.shape(), row_shape_)) {
       // Larger batch: grow. (Smaller ones reuse the first rows of the buffers.)
-      std::vector<std::int64_t> dims(wanted.dims().begin(), wanted.dims().end());
-      dims[0] = std::max(rows, capacity_);
-      wanted = Shape(std::span<const std::int64_t>(dims));
+      wanted = wanted.with_rows(std::max(rows, capacity_));
     }
     plan(wanted, device);
   }

@@ -241,12 +241,8 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
       const std::int64_t begin = b * options_.batch_size;
       const std::int64_t rows = std::min(options_.batch_size, n - begin);
       if (batch_capacity_ < options_.batch_size || !batch_x_.defined()) {
-        std::vector<std::int64_t> dims(train_.features().shape().dims().begin(), train_.features().shape().dims().end());
-        dims[0] = options_.batch_size;
-        batch_x_ = Tensor::empty(Shape(std::span<const std::int64_t>(dims)), device_);
-        std::vector<std::int64_t> target_dims(train_.targets().shape().dims().begin(), train_.targets().shape().dims().end());
-        target_dims[0] = options_.batch_size;
-        batch_y_ = Tensor::empty(Shape(std::span<const std::int64_t>(target_dims)), device_, train_.targets().dtype());
+        batch_x_ = Tensor::empty(train_.features().shape().with_rows(options_.batch_size), device_);
+        batch_y_ = Tensor::empty(train_.targets().shape().with_rows(options_.batch_size), device_, train_.targets().dtype());
         batch_capacity_ = options_.batch_size;
       }
       const Tensor indices = batch_indices_.rows(begin, begin + rows);

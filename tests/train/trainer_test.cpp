@@ -407,6 +407,59 @@ TEST(Checkpoints, ResumingIsBitIdenticalToARunThatNeverStopped) {
   EXPECT_EQ(adam_resumed.steps(), adam_straight.steps());
 }
 
+// ReduceLROnPlateau remembers the best metric and its counters: a resumed run continues them
+// (patience 1 and a 90% threshold make the bad-epoch count at the stop decide the next cut).
+TEST(Checkpoints, ResumingKeepsReduceLROnPlateausCounters) {
+  const data::Dataset training = blobs(120, 31);
+  const axon::optim::PlateauOptions plateau{.factor = 0.5, .patience = 1, .threshold = 0.9};
+  const auto run = [&](nn::Sequential& model, train::FitOptions options, const std::filesystem::path& load_from = {}) {
+    axon::optim::Adam adam(model.parameters(), {.lr = 0.01});
+    axon::optim::ReduceLROnPlateau schedule(adam, plateau);
+    train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
+    trainer.set_schedule(&schedule);
+    if (!load_from.empty()) trainer.load_checkpoint(load_from);
+    const train::History history = trainer.fit(training, nullptr, options);
+    return std::pair(history, adam.lr());
+  };
+  nn::Sequential straight = classifier(5);
+  const auto [whole, final_lr] = run(straight, quiet(7));
+  EXPECT_LT(final_lr, 0.01) << "the schedule must have cut the rate for this test to mean anything";
+
+  const axon_test::TempDir dir;
+  nn::Sequential first = classifier(5);
+  train::FitOptions stop = quiet(3);
+  stop.checkpoint_dir = dir / "checkpoints";
+  (void)run(first, stop);
+  nn::Sequential resumed = classifier(6);
+  train::FitOptions go_on = quiet(7);
+  go_on.resume = true;
+  const auto [rest, resumed_lr] = run(resumed, go_on, dir / "checkpoints" / "checkpoint-3.safetensors");
+  ASSERT_EQ(rest.epochs.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(rest.epochs[i].loss, whole.epochs[i + 3].loss) << "epoch " << i + 4;
+  EXPECT_EQ(resumed_lr, final_lr);
+  EXPECT_EQ(resumed.parameters().values().to_vector(), straight.parameters().values().to_vector());
+}
+
+TEST(Schedules, PlateauStateRoundTripsAndRefusesGarbage) {
+  nn::Sequential model = classifier(1);
+  axon::optim::SGD sgd(model.parameters(), {.lr = 0.1});
+  axon::optim::ReduceLROnPlateau a(sgd, {.patience = 3});
+  EXPECT_EQ(a.state(), "best=none bad_epochs=0 cooldown_left=0");
+  a.step(0.5);
+  a.step(0.75);
+  axon::optim::ReduceLROnPlateau b(sgd, {.patience = 3});
+  b.set_state(a.state());
+  EXPECT_EQ(b.state(), a.state());
+  EXPECT_EQ(b.bad_epochs(), 1);
+  for (const char* bad : {"", "best=nan bad_epochs=0 cooldown_left=0", "best=1 bad_epochs=-1 cooldown_left=0",
+                          "best=1 bad_epochs=0", "best=1 bad_epochs=0 cooldown_left=0 extra", "best=1e999 bad_epochs=0 cooldown_left=0"}) {
+    axon_test::expect_error<axon::ValueError>([&] { b.check_state(bad); }, {"ReduceLROnPlateau state"});
+  }
+  axon::optim::StepLR step(sgd, 2);
+  EXPECT_NO_THROW(step.check_state(""));
+  axon_test::expect_error<axon::ValueError>([&] { step.check_state(a.state()); }, {"keeps none"});
+}
+
 TEST(Checkpoints, AMismatchedCheckpointIsRefusedNamingTheFile) {
   const axon_test::TempDir dir;
   nn::Sequential model = classifier(1);

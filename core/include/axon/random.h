@@ -18,6 +18,8 @@ struct PhiloxSlice {
 class AXON_API Generator {
  public:
   explicit Generator(std::uint64_t seed = 0x5eed) : seed_(seed) {}
+  // At a position offset() gave (to continue a stream, as from a checkpoint).
+  Generator(std::uint64_t seed, std::uint64_t offset) : seed_(seed), offset_(offset) {}
   Generator(const Generator& other) : seed_(other.seed_), offset_(other.offset_.load()) {}
   Generator& operator=(const Generator& other) {
     seed_ = other.seed_;

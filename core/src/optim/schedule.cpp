@@ -1,6 +1,9 @@
 #include "axon/optim/schedule.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <string_view>
 #include <cmath>
 #include <numbers>
 
@@ -22,6 +25,12 @@ void Schedule::set_last_epoch(std::int64_t epoch) {
   last_epoch_ = epoch;
   optimizer_.set_lr(lr_at(epoch));
 }
+
+void Schedule::check_state(const std::string& state) const {
+  if (!state.empty()) throw ValueError("schedule state '" + state + "' given to a schedule that keeps none");
+}
+
+void Schedule::set_state(const std::string& state) { check_state(state); }
 
 namespace {
 void positive(bool ok, const char* schedule, const char* what) {
@@ -150,6 +159,62 @@ void ReduceLROnPlateau::step(double metric) {
     cooldown_left_ = options_.cooldown;
     bad_epochs_ = 0;
   }
+}
+
+namespace {
+// ReduceLROnPlateau's state: "best=<metric or none> bad_epochs=<n> cooldown_left=<n>".
+struct PlateauState {
+  std::optional<double> best;
+  std::int64_t bad_epochs = 0;
+  std::int64_t cooldown_left = 0;
+};
+
+PlateauState parse_plateau_state(const std::string& text) {
+  const auto fail = [&]() -> void {
+    throw ValueError("ReduceLROnPlateau state '" + text + "' is not 'best=<metric or none> bad_epochs=<n> cooldown_left=<n>'");
+  };
+  PlateauState state;
+  std::size_t at = 0;
+  const auto field = [&](std::string_view key) {
+    if (text.compare(at, key.size(), key) != 0) fail();
+    const std::size_t begin = at + key.size();
+    const std::size_t end = std::min(text.find(' ', begin), text.size());
+    at = end == text.size() ? end : end + 1;
+    return std::string_view(text).substr(begin, end - begin);
+  };
+  const auto count = [&](std::string_view digits) {
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (error != std::errc() || end != digits.data() + digits.size() || value < 0) fail();
+    return value;
+  };
+  if (const std::string_view best = field("best="); best != "none") {
+    double value = 0.0;
+    const auto [end, error] = std::from_chars(best.data(), best.data() + best.size(), value);
+    if (error != std::errc() || end != best.data() + best.size() || !std::isfinite(value)) fail();
+    state.best = value;
+  }
+  state.bad_epochs = count(field("bad_epochs="));
+  state.cooldown_left = count(field("cooldown_left="));
+  if (at != text.size()) fail();
+  return state;
+}
+}  // namespace
+
+std::string ReduceLROnPlateau::state() const {
+  char best[32] = "none";
+  if (best_.has_value()) std::snprintf(best, sizeof(best), "%.17g", *best_);
+  return "best=" + std::string(best) + " bad_epochs=" + std::to_string(bad_epochs_) +
+         " cooldown_left=" + std::to_string(cooldown_left_);
+}
+
+void ReduceLROnPlateau::check_state(const std::string& state) const { (void)parse_plateau_state(state); }
+
+void ReduceLROnPlateau::set_state(const std::string& state) {
+  const PlateauState parsed = parse_plateau_state(state);
+  best_ = parsed.best;
+  bad_epochs_ = parsed.bad_epochs;
+  cooldown_left_ = parsed.cooldown_left;
 }
 
 }  // namespace axon::optim

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -42,7 +43,8 @@ struct Snapshot {
     if (with_state == nullptr) return;
     with_state->set_steps(optimizer_steps);
     for (const auto& [name, slot] : arena.slots()) {
-      const auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& s) { return s.first == name; });
+      const std::string& slot_name = name;  // (clang 14 cannot capture a structured binding)
+      const auto it = std::find_if(slots.begin(), slots.end(), [&](const auto& s) { return s.first == slot_name; });
       if (it == slots.end()) {
         fill(slot, 0.0f);
       } else {
@@ -426,17 +428,31 @@ namespace {
   throw FormatError("checkpoint " + path.string() + ": " + what);
 }
 
-std::int64_t metadata_integer(const io::Safetensors& file, const std::string& key) {
+const std::string& metadata_text(const io::Safetensors& file, const std::string& key) {
   const auto it = file.metadata.find(key);
   if (it == file.metadata.end()) bad_checkpoint(file.path, "no '" + key + "' in its metadata");
-  try {
-    std::size_t used = 0;
-    const long long value = std::stoll(it->second, &used);
-    if (used != it->second.size()) throw std::invalid_argument(key);
-    return value;
-  } catch (const std::exception&) {
-    bad_checkpoint(file.path, "'" + key + "' is not an integer: '" + it->second + "'");
+  return it->second;
+}
+
+// A whole number in [0, 2^63) written by std::to_string.
+std::int64_t metadata_count(const io::Safetensors& file, const std::string& key) {
+  const std::string& text = metadata_text(file, key);
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 0) {
+    bad_checkpoint(file.path, "'" + key + "' is not a whole number >= 0: '" + text + "'");
   }
+  return value;
+}
+
+std::uint64_t metadata_unsigned(const io::Safetensors& file, const std::string& key) {
+  const std::string& text = metadata_text(file, key);
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    bad_checkpoint(file.path, "'" + key + "' is not an unsigned 64-bit number: '" + text + "'");
+  }
+  return value;
 }
 }  // namespace
 
@@ -454,6 +470,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) {
                         {"optimizer_steps", std::to_string(optimizer_.steps())},
                         {"lr", lr},
                         {"schedule_epoch", std::to_string(schedule_ != nullptr ? schedule_->last_epoch() : 0)},
+                        {"schedule_state", schedule_ != nullptr ? schedule_->state() : std::string()},
                         {"epoch", std::to_string(epoch_)},
                         {"step", std::to_string(step_)},
                         {"seed", std::to_string(seed_)},
@@ -467,11 +484,11 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   if (format == file.metadata.end() || format->second != "axon-checkpoint") {
     bad_checkpoint(path, "not an axon checkpoint (metadata format is not 'axon-checkpoint')");
   }
-  if (file.metadata.at("format_version") != "1") bad_checkpoint(path, "format version " + file.metadata.at("format_version") + " is not 1");
-  if (file.metadata.count("optimizer") == 0 || file.metadata.at("optimizer") != optimizer_.name()) {
-    bad_checkpoint(path, "was written for optimizer " +
-                             (file.metadata.count("optimizer") ? file.metadata.at("optimizer") : std::string("?")) +
-                             ", this trainer has " + optimizer_.name());
+  if (const std::string& version = metadata_text(file, "format_version"); version != "1") {
+    bad_checkpoint(path, "format version '" + version + "' is not 1");
+  }
+  if (const std::string& written_for = metadata_text(file, "optimizer"); written_for != optimizer_.name()) {
+    bad_checkpoint(path, "was written for optimizer " + written_for + ", this trainer has " + optimizer_.name());
   }
   nn::ParamArena& arena = model_.parameters();
   // Check every tensor before changing anything.
@@ -492,25 +509,42 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     }
     slots.emplace_back(t.name.substr(10), &t.tensor);
   }
-  const std::int64_t steps = metadata_integer(file, "optimizer_steps");
-  const std::int64_t epoch = metadata_integer(file, "epoch");
-  const std::int64_t step = metadata_integer(file, "step");
-  const std::int64_t schedule_epoch = metadata_integer(file, "schedule_epoch");
-  const auto seed = static_cast<std::uint64_t>(metadata_integer(file, "seed"));
-  const auto generator_seed = static_cast<std::uint64_t>(metadata_integer(file, "generator_seed"));
-  const auto generator_offset = static_cast<std::uint64_t>(metadata_integer(file, "generator_offset"));
-  const double lr = std::stod(file.metadata.at("lr"));
+  const std::int64_t steps = metadata_count(file, "optimizer_steps");
+  const std::int64_t epoch = metadata_count(file, "epoch");
+  const std::int64_t step = metadata_count(file, "step");
+  const std::int64_t schedule_epoch = metadata_count(file, "schedule_epoch");
+  const std::uint64_t seed = metadata_unsigned(file, "seed");
+  const std::uint64_t generator_seed = metadata_unsigned(file, "generator_seed");
+  const std::uint64_t generator_offset = metadata_unsigned(file, "generator_offset");
+  const std::string& lr_text = metadata_text(file, "lr");
+  double lr = 0.0;
+  if (const auto [end, error] = std::from_chars(lr_text.data(), lr_text.data() + lr_text.size(), lr);
+      error != std::errc() || end != lr_text.data() + lr_text.size() || !std::isfinite(lr) || lr < 0.0) {
+    bad_checkpoint(path, "'lr' is not a finite rate >= 0: '" + lr_text + "'");
+  }
+  // Older checkpoints have no schedule state: the schedule's counters start afresh.
+  const auto schedule_state = file.metadata.find("schedule_state");
+  if (schedule_ != nullptr && schedule_state != file.metadata.end()) {
+    try {
+      schedule_->check_state(schedule_state->second);
+    } catch (const ValueError& e) {
+      bad_checkpoint(path, e.what());
+    }
+  }
 
+  // Everything checked: now change the trainer.
   for (const auto& [target, source] : copies) target.copy_from(*source);
   for (const auto& [name, source] : slots) arena.slot(name).copy_from(*source);
   optimizer_.set_steps(steps);
   optimizer_.set_lr(lr);
-  if (schedule_ != nullptr) schedule_->set_last_epoch(schedule_epoch);
+  if (schedule_ != nullptr) {
+    schedule_->set_last_epoch(schedule_epoch);
+    if (schedule_state != file.metadata.end()) schedule_->set_state(schedule_state->second);
+  }
   epoch_ = epoch;
   step_ = step;
   seed_ = seed;
-  generator_ = Generator(generator_seed);
-  if (generator_offset > 0) (void)generator_.take(static_cast<std::int64_t>(generator_offset) * 4);
+  generator_ = Generator(generator_seed, generator_offset);
 }
 
 }  // namespace axon::train

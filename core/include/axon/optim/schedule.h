@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "axon/export.h"
@@ -23,6 +24,13 @@ class AXON_API Schedule {
   std::int64_t last_epoch() const { return last_epoch_; }
   // For checkpoints: continue from `epoch` (sets the rate for it).
   void set_last_epoch(std::int64_t epoch);
+  // For checkpoints: what step() remembers beyond the epoch, as text — nothing for the
+  // closed-form schedules, the best metric and counters for ReduceLROnPlateau. check_state
+  // throws ValueError naming the fault for text state() could not have written; set_state
+  // continues from text check_state accepts.
+  virtual std::string state() const { return {}; }
+  virtual void check_state(const std::string& state) const;
+  virtual void set_state(const std::string& state);
   double base_lr() const { return base_lr_; }
   // The rate this schedule gives at `epoch` (for base_lr()).
   virtual double lr_at(std::int64_t epoch) const = 0;
@@ -129,6 +137,9 @@ class AXON_API ReduceLROnPlateau final : public Schedule {
   void step(double metric);
   double lr_at(std::int64_t) const override { return optimizer_.lr(); }
   std::int64_t bad_epochs() const { return bad_epochs_; }
+  std::string state() const override;
+  void check_state(const std::string& state) const override;
+  void set_state(const std::string& state) override;
 
  private:
   PlateauOptions options_;

@@ -159,4 +159,18 @@ TEST(Safetensors, LoadModelRebuildsTheNetworkFromTheFile) {
                                   {"torch_mlp.safetensors", "no layer list", "load_weights"});
 }
 
+// A layer list that asks for more parameters than the file holds is refused before anything is
+// allocated (found by review: a 200-byte file could otherwise allocate gigabytes; with the check
+// gone, 10^5 x 10^5 throws OutOfMemory instead of this FormatError).
+TEST(Safetensors, LoadModelRefusesALayerListLargerThanTheFile) {
+  const axon_test::TempDir dir;
+  io::save_safetensors(dir / "huge.safetensors", {{"0.weight", Tensor::uniform({2, 2}, -1, 1)}},
+                       {{"format", "axon"},
+                        {"format_version", "1"},
+                        {"layers", R"([{"type":"Dense","in":100000,"out":100000,"bias":true,"activation":"identity"}])"}});
+  expect_error<axon::FormatError>([&] { (void)nn::load_model(dir / "huge.safetensors"); },
+                                  {"huge.safetensors", "layer 0 (Dense 100000 -> 100000)", "10000100000 parameters",
+                                   "the file holds 4"});
+}
+
 }  // namespace

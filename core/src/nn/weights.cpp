@@ -74,6 +74,11 @@ Sequential load_model(const std::filesystem::path& path, Device device) {
     fail(std::string("layer list: ") + e.what());
   }
   if (!list.is_array()) fail("the layer list is not a JSON array");
+  // Parameters the list asks for may not exceed what the file holds: a few bytes of hostile
+  // metadata must not allocate gigabytes before load_weights finds the tensors missing.
+  std::int64_t file_elements = 0;
+  for (const io::NamedTensor& t : file.tensors) file_elements += t.tensor.numel();
+  std::int64_t listed_elements = 0;
   Sequential model;
   for (std::size_t i = 0; i < list.array().size(); ++i) {
     const io::json::Value& entry = list.array()[i];
@@ -97,7 +102,16 @@ Sequential load_model(const std::filesystem::path& path, Device device) {
     if (type == "Dense") {
       const bool bias = fields.count("bias") && std::holds_alternative<bool>(fields["bias"]->data) &&
                         std::get<bool>(fields["bias"]->data);
-      model.add(Dense(whole("in"), whole("out"), DenseOptions{.bias = bias, .activation = activation_named(path, text("activation"))}));
+      const std::int64_t in = whole("in");
+      const std::int64_t out = whole("out");
+      // in, out <= 1e9: each term fits, and the sum stops growing once past the file.
+      listed_elements += in * out + (bias ? out : 0);
+      if (listed_elements > file_elements) {
+        fail("layer " + std::to_string(i) + " (Dense " + std::to_string(in) + " -> " + std::to_string(out) +
+             ") brings the layer list to " + std::to_string(listed_elements) + " parameters, the file holds " +
+             std::to_string(file_elements));
+      }
+      model.add(Dense(in, out, DenseOptions{.bias = bias, .activation = activation_named(path, text("activation"))}));
     } else if (type == "Dropout") {
       model.add(Dropout(static_cast<float>(number("p"))));
     } else if (type == "Softmax") {

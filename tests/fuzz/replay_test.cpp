@@ -1,0 +1,62 @@
+// Every seed of the fuzz corpora and every input a fuzzer ever found (tests/fuzz/findings/, one
+// file per finding, named for the fault) read the ways the fuzz targets read them: each may
+// throw only axon::Error. Runs in the ordinary suite and under the sanitizers, without clang.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "readers.h"
+
+namespace {
+
+std::vector<std::filesystem::path> inputs(const std::string& format) {
+  std::vector<std::filesystem::path> files;
+  for (const char* kind : {"corpus", "findings"}) {
+    const std::filesystem::path folder = std::filesystem::path(AXON_FUZZ_DIR) / kind / format;
+    if (!std::filesystem::exists(folder)) continue;
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) files.push_back(entry.path());
+  }
+  return files;
+}
+
+TEST(FuzzReplay, Idx) {
+  const auto files = inputs("idx");
+  ASSERT_GE(files.size(), 5u);
+  for (const auto& file : files) {
+    SCOPED_TRACE(file.string());
+    EXPECT_NO_THROW(axon_fuzz::read_idx_every_way(file));
+  }
+}
+
+TEST(FuzzReplay, Csv) {
+  const auto files = inputs("csv");
+  ASSERT_GE(files.size(), 4u);
+  for (const auto& file : files) {
+    SCOPED_TRACE(file.string());
+    EXPECT_NO_THROW(axon_fuzz::read_csv_every_way(file));
+  }
+}
+
+TEST(FuzzReplay, Safetensors) {
+  const auto files = inputs("safetensors");
+  ASSERT_GE(files.size(), 3u);
+  for (const auto& file : files) {
+    SCOPED_TRACE(file.string());
+    axon_fuzz::SafetensorsTarget target;
+    EXPECT_NO_THROW(axon_fuzz::read_safetensors_every_way(file, target));
+  }
+}
+
+// The seeds are valid files: each loads (a corpus of files that all fail would leave the
+// fuzzer outside the code it is meant to reach).
+TEST(FuzzReplay, SeedsAreValidFiles) {
+  const std::filesystem::path corpus = std::filesystem::path(AXON_FUZZ_DIR) / "corpus";
+  EXPECT_NO_THROW((void)axon::data::read_idx(corpus / "idx" / "ubyte_2x3.idx.gz"));
+  EXPECT_NO_THROW((void)axon::data::read_csv(corpus / "csv" / "basic.csv", {.label_column = "label"}));
+  EXPECT_NO_THROW((void)axon::nn::load_model(corpus / "safetensors" / "model.safetensors"));
+  axon_fuzz::SafetensorsTarget target;
+  EXPECT_NO_THROW(target.trainer.load_checkpoint(corpus / "safetensors" / "checkpoint.safetensors"));
+}
+
+}  // namespace

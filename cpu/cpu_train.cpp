@@ -89,13 +89,16 @@ void CpuBackend::sgd_step(const SgdHyper& h, const Tensor& params, const Tensor&
   const float* g = grads.data<float>();
   float* buf = h.momentum != 0.0f ? momentum_buffer.data<float>() : nullptr;
   parallel_for(params.numel(), kParallelElements, [=](std::int64_t begin, std::int64_t end) {
+    // A local copy: the closure's copy could alias param[] for all the compiler knows, which
+    // keeps its loads (bools among them) in the loop and stops vectorisation.
+    const auto hyper = h;
     float* param = p;
     const float* grad = g;
     float* buffer = buf;
     if (buffer != nullptr) {
-      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::sgd_update(h, param[i], grad[i], buffer + i);
+      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::sgd_update(hyper, param[i], grad[i], buffer + i);
     } else {
-      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::sgd_update(h, param[i], grad[i], nullptr);
+      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::sgd_update(hyper, param[i], grad[i], nullptr);
     }
   });
 }
@@ -106,10 +109,13 @@ void CpuBackend::adagrad_step(const AdagradHyper& h, const Tensor& params, const
   const float* g = grads.data<float>();
   float* s = state_sum.data<float>();
   parallel_for(params.numel(), kParallelElements, [=](std::int64_t begin, std::int64_t end) {
+    // A local copy: the closure's copy could alias param[] for all the compiler knows, which
+    // keeps its loads (bools among them) in the loop and stops vectorisation.
+    const auto hyper = h;
     float* param = p;
     const float* grad = g;
     float* sum = s;
-    AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::adagrad_update(h, param[i], grad[i], sum[i]);
+    AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::adagrad_update(hyper, param[i], grad[i], sum[i]);
   });
 }
 
@@ -121,6 +127,9 @@ void CpuBackend::rmsprop_step(const RmspropHyper& h, const Tensor& params, const
   float* buf = h.momentum > 0.0f ? momentum_buffer.data<float>() : nullptr;
   float* avg = h.centered ? grad_avg.data<float>() : nullptr;
   parallel_for(params.numel(), kParallelElements, [=](std::int64_t begin, std::int64_t end) {
+    // A local copy: the closure's copy could alias param[] for all the compiler knows, which
+    // keeps its loads (bools among them) in the loop and stops vectorisation.
+    const auto hyper = h;
     float* param = p;
     const float* grad = g;
     float* square = sq;
@@ -128,18 +137,18 @@ void CpuBackend::rmsprop_step(const RmspropHyper& h, const Tensor& params, const
     float* average = avg;
     if (buffer != nullptr && average != nullptr) {
       AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) {
-        kernels::rmsprop_update(h, param[i], grad[i], square[i], buffer + i, average + i);
+        kernels::rmsprop_update(hyper, param[i], grad[i], square[i], buffer + i, average + i);
       }
     } else if (buffer != nullptr) {
       AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) {
-        kernels::rmsprop_update(h, param[i], grad[i], square[i], buffer + i, nullptr);
+        kernels::rmsprop_update(hyper, param[i], grad[i], square[i], buffer + i, nullptr);
       }
     } else if (average != nullptr) {
       AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) {
-        kernels::rmsprop_update(h, param[i], grad[i], square[i], nullptr, average + i);
+        kernels::rmsprop_update(hyper, param[i], grad[i], square[i], nullptr, average + i);
       }
     } else {
-      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::rmsprop_update(h, param[i], grad[i], square[i], nullptr, nullptr);
+      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::rmsprop_update(hyper, param[i], grad[i], square[i], nullptr, nullptr);
     }
   });
 }
@@ -152,6 +161,9 @@ void CpuBackend::adam_step(const AdamHyper& h, const Tensor& params, const Tenso
   float* v = exp_avg_sq.data<float>();
   float* v_max = h.amsgrad ? max_exp_avg_sq.data<float>() : nullptr;
   parallel_for(params.numel(), kParallelElements, [=](std::int64_t begin, std::int64_t end) {
+    // A local copy: the closure's copy could alias param[] for all the compiler knows, which
+    // keeps its loads (bools among them) in the loop and stops vectorisation.
+    const auto hyper = h;
     float* param = p;
     const float* grad = g;
     float* first = m;
@@ -159,10 +171,10 @@ void CpuBackend::adam_step(const AdamHyper& h, const Tensor& params, const Tenso
     float* second_max = v_max;
     if (second_max != nullptr) {
       AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) {
-        kernels::adam_update(h, param[i], grad[i], first[i], second[i], second_max + i);
+        kernels::adam_update(hyper, param[i], grad[i], first[i], second[i], second_max + i);
       }
     } else {
-      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::adam_update(h, param[i], grad[i], first[i], second[i], nullptr);
+      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::adam_update(hyper, param[i], grad[i], first[i], second[i], nullptr);
     }
   });
 }

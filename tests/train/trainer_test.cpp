@@ -370,6 +370,27 @@ TEST(Schedules, OneCycleAllowsAStepAfterTheLastBatch) {
 
 namespace {
 
+// train_on_batch is the step fit takes: one unshuffled full-batch epoch of fit and one
+// train_on_batch on the same data leave the same weights.
+TEST(Trainer, TrainOnBatchIsTheStepFitTakes) {
+  const data::Dataset training = blobs(40, 3);
+  const auto make = [] {
+    axon::Generator generator(4);
+    nn::Sequential model;
+    model.add(nn::Dense(4, 8, nn::DenseOptions{.generator = &generator})).add(nn::Tanh()).add(nn::Dense(8, 3, nn::DenseOptions{.generator = &generator}));
+    return model;
+  };
+  nn::Sequential by_fit = make(), by_batch = make();
+  axon::optim::Adam adam_fit(by_fit.parameters(), {.lr = 0.05}), adam_batch(by_batch.parameters(), {.lr = 0.05});
+  train::Trainer fit_trainer(by_fit, adam_fit, nn::CrossEntropyLoss());
+  (void)fit_trainer.fit(training, nullptr, {.epochs = 1, .batch_size = 40, .shuffle = false, .display = train::Display::kQuiet});
+  train::Trainer batch_trainer(by_batch, adam_batch, nn::CrossEntropyLoss());
+  EXPECT_TRUE(batch_trainer.train_on_batch(training.features(), training.targets()));
+  EXPECT_EQ(batch_trainer.step(), 1);
+  EXPECT_NE(by_batch.parameters().values().to_vector(), make().parameters().values().to_vector());
+  EXPECT_EQ(by_batch.parameters().values().to_vector(), by_fit.parameters().values().to_vector());
+}
+
 TEST(Checkpoints, ResumingIsBitIdenticalToARunThatNeverStopped) {
   const data::Dataset training = blobs(120, 31);
   const auto run = [&](nn::Sequential& model, axon::optim::Optimizer& optimizer, train::FitOptions options,

@@ -61,6 +61,14 @@ Trainer::Trainer(nn::Sequential& model, optim::Optimizer& optimizer, nn::Loss lo
   if (&optimizer.parameters() != &model.parameters()) {
     throw ValueError("Trainer: the optimizer was made for another model's parameters");
   }
+  loss_sum_ = Tensor::zeros({1}, device_);
+  clip_norm_ = Tensor::zeros({1}, device_);
+}
+
+bool Trainer::train_on_batch(const Tensor& x, const Tensor& targets) {
+  model_.set_generator(&generator_);
+  model_.train();
+  return train_step(x, targets, x.shape().rows());
 }
 
 void Trainer::set_schedule(optim::Schedule* schedule, bool per_batch) {

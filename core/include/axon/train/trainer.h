@@ -134,6 +134,11 @@ class AXON_API Trainer {
   void save_checkpoint(const std::filesystem::path& path);
   void load_checkpoint(const std::filesystem::path& path);
 
+  // One training step on a batch, as fit takes it (Keras' train_on_batch): forward, loss,
+  // backward, clipping and the update, with the last fit's options (defaults before any). x and
+  // targets on the trainer's device. Returns false when the NaN guard dropped the batch.
+  bool train_on_batch(const Tensor& x, const Tensor& targets);
+
   std::int64_t epoch() const { return epoch_; }  // epochs finished
   std::int64_t step() const { return step_; }    // optimizer steps taken
   nn::Sequential& model() { return model_; }

@@ -103,7 +103,7 @@ int num_threads() { return cpu::pool_threads(); }
 
 std::string threading_info() {
   return "threads=" + std::to_string(num_threads()) + " openblas=" + blas_threading() + " (" +
-         openblas_get_config() + ")";
+         openblas_get_config() + ", kernel " + openblas_get_corename() + ")";
 }
 
 }  // namespace axon

@@ -1,0 +1,206 @@
+// Whole-model benchmarks: axon's training step, epoch and inference of 784-256-128-10 and of a
+// wide MLP through the real Sequential + optimizer + Trainer path, optimizer steps over 1M and
+// 100M parameters, and the same steps' GEMMs alone (the floor a step can approach), on every
+// device present; the hand-written BLAS MLP and libtorch in the same run (peers/). Each timed
+// iteration ends with a synchronize, so GPU times are real. bench/summarize.py turns the JSON
+// into ratios per case; scripts/bench runs it all.
+#include <axon/axon.h>
+#include <axon/train/trainer.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "model_cases.h"
+
+namespace axon_bench {
+namespace {
+
+using axon::Device;
+using axon::Tensor;
+namespace nn = axon::nn;
+
+int axon_threads() {
+  if (const char* env = std::getenv("AXON_BENCH_THREADS")) return std::max(1, std::atoi(env));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+nn::Sequential mlp(const std::vector<std::int64_t>& sizes, Device device) {
+  axon::Generator generator(3);
+  nn::Sequential model;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    model.add(nn::Dense(sizes[i], sizes[i + 1], nn::DenseOptions{.generator = &generator}));
+    if (i + 2 < sizes.size()) model.add(nn::ReLU());
+  }
+  model.to(device);
+  return model;
+}
+
+struct Data {
+  Tensor x, labels;
+};
+Data data(std::int64_t rows, const std::vector<std::int64_t>& sizes, Device device) {
+  const Batch b = synthetic_batch(rows, sizes.front(), sizes.back());
+  return {Tensor::from_vector({rows, sizes.front()}, std::span<const float>(b.x), device),
+          Tensor::from_vector({rows}, std::span<const std::int32_t>(b.labels), device)};
+}
+
+// One Trainer step (forward, softmax cross-entropy, backward, SGD with momentum).
+void step(benchmark::State& state, Device device, std::vector<std::int64_t> sizes, std::int64_t batch, int threads) {
+  axon::set_num_threads(threads);
+  nn::Sequential model = mlp(sizes, device);
+  axon::optim::SGD sgd(model.parameters(), {.lr = kLearningRate, .momentum = kMomentum});
+  axon::train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
+  const Data d = data(batch, sizes, device);
+  (void)trainer.train_on_batch(d.x, d.labels);  // buffers planned, momentum allocated
+  axon::synchronize(device);
+  for (auto _ : state) {
+    (void)trainer.train_on_batch(d.x, d.labels);
+    axon::synchronize(device);
+  }
+  set_rates(state, static_cast<double>(batch), step_flops(sizes, batch));
+}
+
+// A whole epoch of Trainer::fit over 60000 samples: shuffling, batch gathering, every step.
+void epoch(benchmark::State& state, Device device, std::int64_t batch, int threads) {
+  axon::set_num_threads(threads);
+  nn::Sequential model = mlp(kMlp, device);
+  axon::optim::SGD sgd(model.parameters(), {.lr = kLearningRate, .momentum = kMomentum});
+  axon::train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
+  const Data d = data(kEpochSamples, kMlp, device);
+  const axon::data::Dataset dataset(d.x, d.labels);
+  const axon::train::FitOptions options{.epochs = 1, .batch_size = batch, .display = axon::train::Display::kQuiet};
+  for (auto _ : state) {
+    if (trainer.fit(dataset, nullptr, options).epochs.size() != 1) state.SkipWithError("fit did not run one epoch");
+    axon::synchronize(device);
+  }
+  set_rates(state, static_cast<double>(kEpochSamples), step_flops(kMlp, kEpochSamples));
+}
+
+void infer(benchmark::State& state, Device device, std::vector<std::int64_t> sizes, std::int64_t batch, int threads) {
+  axon::set_num_threads(threads);
+  nn::Sequential model = mlp(sizes, device);
+  model.eval();
+  const Data d = data(batch, sizes, device);
+  (void)model.forward(d.x);
+  axon::synchronize(device);
+  for (auto _ : state) {
+    const Tensor& out = model.forward(d.x);
+    benchmark::DoNotOptimize(&out);
+    axon::synchronize(device);
+  }
+  set_rates(state, static_cast<double>(batch), forward_flops(sizes, batch));
+}
+
+// The GEMMs of a step (or of inference) alone, in the layouts axon's Dense uses (w [out, in]):
+// the time a step would take if everything else were free.
+void gemm_only(benchmark::State& state, Device device, std::vector<std::int64_t> sizes, std::int64_t batch,
+               bool training, int threads) {
+  axon::set_num_threads(threads);
+  const std::size_t layers = sizes.size() - 1;
+  std::vector<Tensor> acts, grads, weights, weight_grads;
+  for (std::size_t i = 0; i <= layers; ++i) {
+    acts.push_back(Tensor::uniform({batch, sizes[i]}, 0, 1, device));
+    grads.push_back(Tensor::uniform({batch, sizes[i]}, -1, 1, device));
+  }
+  for (std::size_t i = 0; i < layers; ++i) {
+    weights.push_back(Tensor::uniform({sizes[i + 1], sizes[i]}, -0.1f, 0.1f, device));
+    weight_grads.push_back(Tensor::empty({sizes[i + 1], sizes[i]}, device));
+  }
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < layers; ++i) axon::gemm(acts[i], weights[i], acts[i + 1], 1, 0, false, true);
+    if (training) {
+      for (std::size_t i = layers; i-- > 0;) {
+        axon::gemm(grads[i + 1], acts[i], weight_grads[i], 1, 0, true, false);
+        if (i > 0) axon::gemm(grads[i + 1], weights[i], grads[i], 1, 0, false, false);
+      }
+    }
+    axon::synchronize(device);
+  }
+  const double flops = training ? step_flops(sizes, batch) : forward_flops(sizes, batch);
+  set_rates(state, static_cast<double>(batch), flops);
+}
+
+// One optimizer step over `parameters` values (gradients fixed, random).
+template <typename Optimizer, typename Options>
+void optimizer_step(benchmark::State& state, Device device, std::int64_t parameters, Options options, int threads) {
+  axon::set_num_threads(threads);
+  nn::Sequential model;
+  const std::int64_t side = parameters == 1'000'000 ? 1000 : 10000;
+  model.add(nn::Dense(side, side, nn::DenseOptions{.bias = false}));
+  model.to(device);
+  model.parameters().grads().copy_from(Tensor::uniform({side * side}, -1, 1, device));
+  Optimizer optimizer(model.parameters(), options);
+  optimizer.step();
+  axon::synchronize(device);
+  for (auto _ : state) {
+    optimizer.step();
+    axon::synchronize(device);
+  }
+  state.counters["parameters_per_second"] =
+      benchmark::Counter(static_cast<double>(parameters * state.iterations()), benchmark::Counter::kIsRate);
+}
+
+template <typename F, typename... Args>
+void add(const std::string& name, F f, Args... args) {
+  benchmark::RegisterBenchmark(name.c_str(), f, args...)->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
+}  // namespace
+
+std::vector<int> thread_counts() {
+  std::vector<int> counts;
+  const int most = axon_threads();
+  for (int t = 1; t < most; t *= 2) counts.push_back(t);
+  counts.push_back(most);
+  return counts;
+}
+
+void register_axon_cases() {
+  const int t = axon_threads();
+  for (const Device device : axon::available_devices()) {
+    const std::string d = "/" + device.str() + "/t" + std::to_string(t);
+    std::vector<std::int64_t> step_batches = {128, 1024};
+    if (device.is_cuda()) step_batches.push_back(16384);
+    for (const std::int64_t batch : step_batches) {
+      const std::string b = std::to_string(batch);
+      add("mlp_step_b" + b + "/axon" + d, step, device, kMlp, batch, t);
+      add("mlp_step_b" + b + "/gemm_only" + d, gemm_only, device, kMlp, batch, true, t);
+    }
+    for (const std::int64_t batch : {std::int64_t{128}, std::int64_t{1024}}) {
+      add("mlp_epoch_b" + std::to_string(batch) + "/axon" + d, epoch, device, batch, t);
+    }
+    for (const std::int64_t batch : {std::int64_t{1}, std::int64_t{1024}}) {
+      const std::string b = std::to_string(batch);
+      add("mlp_infer_b" + b + "/axon" + d, infer, device, kMlp, batch, t);
+      add("mlp_infer_b" + b + "/gemm_only" + d, gemm_only, device, kMlp, batch, false, t);
+    }
+    add("wide_step_b4096/axon" + d, step, device, kWide, std::int64_t{4096}, t);
+    add("wide_step_b4096/gemm_only" + d, gemm_only, device, kWide, std::int64_t{4096}, true, t);
+    for (const std::int64_t n : {std::int64_t{1'000'000}, std::int64_t{100'000'000}}) {
+      const std::string p = n == 1'000'000 ? "1M" : "100M";
+      add("sgd_momentum_" + p + "/axon" + d, optimizer_step<axon::optim::SGD, axon::optim::SgdOptions>, device, n,
+          axon::optim::SgdOptions{.lr = kLearningRate, .momentum = kMomentum}, t);
+      add("adam_" + p + "/axon" + d, optimizer_step<axon::optim::Adam, axon::optim::AdamOptions>, device, n,
+          axon::optim::AdamOptions{}, t);
+    }
+  }
+}
+
+}  // namespace axon_bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("axon", axon::version());
+  benchmark::AddCustomContext("threading", axon::threading_info());
+  for (const axon::Device device : axon::available_devices()) {
+    benchmark::AddCustomContext("device " + device.str(), axon::device_info(device).name);
+  }
+  axon_bench::register_axon_cases();
+  axon_bench::register_blas_peer();
+  axon_bench::register_libtorch_peer();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

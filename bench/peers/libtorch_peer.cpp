@@ -1,0 +1,126 @@
+// libtorch (Debian's libtorch-dev, 1.13) running the same cases in the same binary, in every
+// thread configuration a user would try: torch's intra-op threads (at::set_num_threads) times
+// OpenBLAS's threads, named "t<torch>b<blas>"; bench/summarize.py reports the best of them.
+// Built when CMake finds Torch (AXON_BENCH_LIBTORCH); otherwise register_libtorch_peer is empty.
+#include "../model_cases.h"
+
+#ifdef AXON_BENCH_WITH_LIBTORCH
+#include <cblas.h>
+#include <torch/torch.h>
+
+namespace axon_bench {
+namespace {
+
+torch::nn::Sequential mlp(const std::vector<std::int64_t>& sizes) {
+  torch::manual_seed(3);
+  torch::nn::Sequential model;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    model->push_back(torch::nn::Linear(sizes[i], sizes[i + 1]));
+    if (i + 2 < sizes.size()) model->push_back(torch::nn::ReLU());
+  }
+  return model;
+}
+
+struct TorchData {
+  torch::Tensor x, labels;
+};
+TorchData data(std::int64_t rows, const std::vector<std::int64_t>& sizes) {
+  const Batch b = synthetic_batch(rows, sizes.front(), sizes.back());
+  return {torch::from_blob(const_cast<float*>(b.x.data()), {rows, sizes.front()}).clone(),
+          torch::from_blob(const_cast<std::int32_t*>(b.labels.data()), {rows}, torch::kInt32).to(torch::kInt64)};
+}
+
+void use_threads(int torch_threads, int blas_threads) {
+  torch::set_num_threads(torch_threads);
+  openblas_set_num_threads(blas_threads);
+}
+
+void train_step(torch::nn::Sequential& model, torch::optim::SGD& sgd, const torch::Tensor& x, const torch::Tensor& y) {
+  sgd.zero_grad();
+  torch::nn::functional::cross_entropy(model->forward(x), y).backward();
+  sgd.step();
+}
+
+torch::optim::SGDOptions sgd_options() { return torch::optim::SGDOptions(kLearningRate).momentum(kMomentum); }
+
+void step(benchmark::State& state, std::vector<std::int64_t> sizes, std::int64_t batch, int tt, int bt) {
+  use_threads(tt, bt);
+  auto model = mlp(sizes);
+  torch::optim::SGD sgd(model->parameters(), sgd_options());
+  const TorchData d = data(batch, sizes);
+  train_step(model, sgd, d.x, d.labels);
+  for (auto _ : state) train_step(model, sgd, d.x, d.labels);
+  set_rates(state, double(batch), step_flops(sizes, batch));
+}
+
+void epoch(benchmark::State& state, std::int64_t batch, int tt, int bt) {
+  use_threads(tt, bt);
+  auto model = mlp(kMlp);
+  torch::optim::SGD sgd(model->parameters(), sgd_options());
+  const TorchData d = data(kEpochSamples, kMlp);
+  for (auto _ : state) {
+    const torch::Tensor order = torch::randperm(kEpochSamples, torch::kInt64);
+    for (std::int64_t begin = 0; begin < kEpochSamples; begin += batch) {
+      const torch::Tensor rows = order.slice(0, begin, std::min(begin + batch, kEpochSamples));
+      train_step(model, sgd, d.x.index_select(0, rows), d.labels.index_select(0, rows));
+    }
+  }
+  set_rates(state, double(kEpochSamples), step_flops(kMlp, kEpochSamples));
+}
+
+void infer(benchmark::State& state, std::int64_t batch, int tt, int bt) {
+  use_threads(tt, bt);
+  auto model = mlp(kMlp);
+  model->eval();
+  const TorchData d = data(batch, kMlp);
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(model->forward(d.x).data_ptr());
+  set_rates(state, double(batch), forward_flops(kMlp, batch));
+}
+
+template <typename Optimizer, typename Options>
+void optimizer_step(benchmark::State& state, std::int64_t parameters, Options options, int tt, int bt) {
+  use_threads(tt, bt);
+  torch::Tensor w = torch::rand({parameters}).requires_grad_(true);
+  w.mutable_grad() = torch::rand({parameters}) * 2 - 1;
+  Optimizer optimizer(std::vector<torch::Tensor>{w}, options);
+  optimizer.step();
+  for (auto _ : state) optimizer.step();
+  state.counters["parameters_per_second"] =
+      benchmark::Counter(double(parameters * state.iterations()), benchmark::Counter::kIsRate);
+}
+
+template <typename F, typename... Args>
+void add(const std::string& name, F f, Args... args) {
+  benchmark::RegisterBenchmark(name.c_str(), f, args...)->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
+}  // namespace
+
+void register_libtorch_peer() {
+  for (const int tt : thread_counts()) {
+    for (const int bt : thread_counts()) {
+      const std::string d = "/cpu/t" + std::to_string(tt) + "b" + std::to_string(bt);
+      for (const std::int64_t batch : {128, 1024}) {
+        add("mlp_step_b" + std::to_string(batch) + "/libtorch" + d, step, kMlp, batch, tt, bt);
+        add("mlp_epoch_b" + std::to_string(batch) + "/libtorch" + d, epoch, batch, tt, bt);
+      }
+      for (const std::int64_t batch : {1, 1024}) add("mlp_infer_b" + std::to_string(batch) + "/libtorch" + d, infer, batch, tt, bt);
+      add("wide_step_b4096/libtorch" + d, step, kWide, std::int64_t{4096}, tt, bt);
+      for (const std::int64_t n : {std::int64_t{1'000'000}, std::int64_t{100'000'000}}) {
+        const std::string p = n == 1'000'000 ? "1M" : "100M";
+        add("sgd_momentum_" + p + "/libtorch" + d, optimizer_step<torch::optim::SGD, torch::optim::SGDOptions>, n,
+            sgd_options(), tt, bt);
+        add("adam_" + p + "/libtorch" + d, optimizer_step<torch::optim::Adam, torch::optim::AdamOptions>, n,
+            torch::optim::AdamOptions(1e-3), tt, bt);
+      }
+    }
+  }
+}
+
+}  // namespace axon_bench
+#else
+namespace axon_bench {
+void register_libtorch_peer() {}
+}  // namespace axon_bench
+#endif

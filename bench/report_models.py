@@ -6,6 +6,7 @@ when present, FOLDER/torch_models.json (bench/peers/torch_models.py). For every 
 axon's time, samples/s, its GEMM-only time as a fraction of the step ("of GEMM floor": 1.0 would
 mean nothing but GEMMs), and peer time / axon time for the hand-written BLAS MLP, libtorch and
 PyTorch, each at its fastest configuration (named beside it). Above 1: axon is faster.
+With repetitions in the JSON, each case's median over them is used.
 Usage: report_models.py FOLDER  (prints markdown)
 """
 import json
@@ -22,10 +23,16 @@ def load(folder):
     if path.exists():
         doc = json.loads(path.read_text())
         context = doc.get("context", {})
+        # With repetitions (scripts/bench interleaves them at random), the median of each case.
+        medians = any(b.get("aggregate_name") == "median" for b in doc["benchmarks"])
         for b in doc["benchmarks"]:
-            if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+            if b.get("error_occurred"):
                 continue
-            parts = b["name"].split("/")
+            if medians and b.get("aggregate_name") != "median":
+                continue
+            if not medians and b.get("run_type", "iteration") != "iteration":
+                continue
+            parts = b.get("run_name", b["name"]).split("/")
             key = tuple(parts[:4])  # case, impl, device, config
             times[key] = b["real_time"] * SCALE[b.get("time_unit", "ns")]
             rates[key] = b.get("samples_per_second") or b.get("parameters_per_second")

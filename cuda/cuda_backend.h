@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "axon/backend.h"
+#include "cuda/cublaslt_plans.h"
 #include "cuda/cuda_kernels.h"
 #include "cuda/cuda_memory.h"
 
@@ -202,6 +203,8 @@ class CudaBackend final : public Backend {
   CublasLtHandle cublas_lt_;  // for fused-epilogue GEMMs; owned here so it lives with the stream
   std::mutex cublas_mutex_;   // cuBLAS math mode + call (see gemm)
   CachingAllocator allocator_;
+  LtPlans lt_plans_;                // cuda_fused.cu: linear's descriptors, layouts and algorithms
+  void* lt_workspace_ = nullptr;    // from allocator_ on the first fused linear, kept for good
 
   std::mutex staging_mutex_;
   PinnedBuffer staging_;

@@ -47,30 +47,69 @@ struct ActivationBackwardAt {
   }
 };
 
-// cublasLt objects, destroyed at scope exit.
-struct MatmulDescDeleter {
-  void operator()(cublasLtMatmulDescOpaque_t* desc) const { cublasLtMatmulDescDestroy(desc); }
-};
-struct LayoutDeleter {
-  void operator()(cublasLtMatrixLayoutOpaque_t* layout) const { cublasLtMatrixLayoutDestroy(layout); }
-};
-struct PreferenceDeleter {
-  void operator()(cublasLtMatmulPreferenceOpaque_t* preference) const { cublasLtMatmulPreferenceDestroy(preference); }
-};
-using MatmulDesc = std::unique_ptr<cublasLtMatmulDescOpaque_t, MatmulDescDeleter>;
-using Layout = std::unique_ptr<cublasLtMatrixLayoutOpaque_t, LayoutDeleter>;
-using Preference = std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, PreferenceDeleter>;
-
 // A column-major float matrix layout.
-Layout make_layout(std::uint64_t rows, std::uint64_t cols, std::int64_t leading) {
+LtLayout make_layout(std::uint64_t rows, std::uint64_t cols, std::int64_t leading) {
   cublasLtMatrixLayout_t layout = nullptr;
   AXON_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layout, CUDA_R_32F, rows, cols, leading));
-  return Layout(layout);
+  return LtLayout(layout);
 }
 
-constexpr std::size_t kLtWorkspaceBytes = std::size_t{8} << 20;
+struct LtPreferenceDeleter {
+  void operator()(cublasLtMatmulPreferenceOpaque_t* preference) const { cublasLtMatmulPreferenceDestroy(preference); }
+};
+using LtPreference = std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, LtPreferenceDeleter>;
 
 }  // namespace
+
+// What NVIDIA suggests for cublasLt on Hopper; owned by the backend for its whole life (a CUDA
+// graph that captured a matmul may still use it).
+constexpr std::size_t kLtWorkspaceBytes = std::size_t{32} << 20;
+
+const LtPlan& LtPlans::get(cublasLtHandle_t handle, const LtPlanKey& key, std::size_t workspace_bytes) {
+  std::unique_ptr<LtPlan>& slot = plans_[key];
+  if (slot != nullptr) return *slot;
+  auto plan = std::make_unique<LtPlan>();
+  cublasLtMatmulDesc_t raw_desc = nullptr;
+  const cublasComputeType_t compute = key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescCreate(&raw_desc, compute, CUDA_R_32F));
+  plan->desc = LtDesc(raw_desc);
+  const cublasOperation_t transpose = CUBLAS_OP_T;
+  const cublasOperation_t no_transpose = CUBLAS_OP_N;
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc.get(), CUBLASLT_MATMUL_DESC_TRANSA, &transpose,
+                                                   sizeof(transpose)));
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc.get(), CUBLASLT_MATMUL_DESC_TRANSB, &no_transpose,
+                                                   sizeof(no_transpose)));
+  const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan->desc.get(), CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                                                   sizeof(epilogue)));
+  const auto u = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };
+  plan->a = make_layout(u(key.in), u(key.out), key.in);
+  plan->b = make_layout(u(key.in), u(key.batch), key.in);
+  plan->d = make_layout(u(key.out), u(key.batch), key.out);
+
+  cublasLtMatmulPreference_t raw_preference = nullptr;
+  AXON_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&raw_preference));
+  const LtPreference preference(raw_preference);
+  const std::uint64_t workspace = workspace_bytes;
+  AXON_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(preference.get(), CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                         &workspace, sizeof(workspace)));
+  // Every operand is 16-byte aligned (linear checks before asking): tell the heuristic, so it
+  // may pick the kernels that need it.
+  const std::uint32_t alignment = 16;
+  for (const auto attribute : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                               CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
+    AXON_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(preference.get(), attribute, &alignment, sizeof(alignment)));
+  }
+  cublasLtMatmulHeuristicResult_t heuristic{};
+  int found = 0;
+  const cublasStatus_t status =
+      cublasLtMatmulAlgoGetHeuristic(handle, plan->desc.get(), plan->a.get(), plan->b.get(), plan->d.get(),
+                                     plan->d.get(), preference.get(), 1, &heuristic, &found);
+  plan->found = status == CUBLAS_STATUS_SUCCESS && found > 0;
+  if (plan->found) plan->algo = heuristic.algo;
+  slot = std::move(plan);
+  return *slot;
+}
 
 void CudaBackend::bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias,
                                   const Tensor& pre, const Tensor& y) {
@@ -118,57 +157,26 @@ void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Te
     bias_activation(kind, alpha, product, bias, product, y);
     return;
   }
-  cublasLtMatmulDesc_t raw_desc = nullptr;
-  const cublasComputeType_t compute = allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  AXON_CUBLAS_CHECK(cublasLtMatmulDescCreate(&raw_desc, compute, CUDA_R_32F));
-  const MatmulDesc desc(raw_desc);
-  const cublasOperation_t transpose = CUBLAS_OP_T;
-  const cublasOperation_t no_transpose = CUBLAS_OP_N;
-  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_TRANSA, &transpose,
-                                                   sizeof(transpose)));
-  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_TRANSB, &no_transpose,
-                                                   sizeof(no_transpose)));
-  const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
-                                                   sizeof(epilogue)));
-  const float* bias_data = bias.data<float>();
-  AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_data,
-                                                   sizeof(bias_data)));
-  const Layout a_layout = make_layout(static_cast<std::uint64_t>(in), static_cast<std::uint64_t>(out), in);
-  const Layout b_layout = make_layout(static_cast<std::uint64_t>(in), static_cast<std::uint64_t>(batch), in);
-  const Layout d_layout = make_layout(static_cast<std::uint64_t>(out), static_cast<std::uint64_t>(batch), out);
-
-  cublasLtMatmulPreference_t raw_preference = nullptr;
-  AXON_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&raw_preference));
-  const Preference preference(raw_preference);
-  const std::uint64_t workspace_bytes = kLtWorkspaceBytes;
-  AXON_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(preference.get(), CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                         &workspace_bytes, sizeof(workspace_bytes)));
-  // Every operand is 16-byte aligned (checked above): tell the heuristic, so it may pick the
-  // kernels that need it.
-  const std::uint32_t alignment = 16;
-  for (const auto attribute : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                               CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
-    AXON_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(preference.get(), attribute, &alignment, sizeof(alignment)));
+  {
+    std::unique_lock lock(lt_plans_.mutex());
+    const LtPlan& plan = lt_plans_.get(cublas_lt_.get(), {batch, in, out, allow_tf32()}, kLtWorkspaceBytes);
+    if (!plan.found) {
+      lock.unlock();
+      // No fused kernel for these shapes/alignments: the same result from GEMM, then bias + f.
+      gemm(false, true, 1.0f, x, w, 0.0f, product);
+      bias_activation(kind, alpha, product, bias, product, y);
+      return;
+    }
+    if (lt_workspace_ == nullptr) lt_workspace_ = allocator_.allocate(kLtWorkspaceBytes);
+    const float* bias_data = bias.data<float>();
+    AXON_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.desc.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_data,
+                                                     sizeof(bias_data)));
+    const float one = 1.0f, zero = 0.0f;
+    AXON_CUBLAS_CHECK(cublasLtMatmul(cublas_lt_.get(), plan.desc.get(), &one, w.data<float>(), plan.a.get(),
+                                     x.data<float>(), plan.b.get(), &zero, product.data<float>(), plan.d.get(),
+                                     product.data<float>(), plan.d.get(), &plan.algo, lt_workspace_,
+                                     kLtWorkspaceBytes, stream_.get()));
   }
-
-  cublasLtMatmulHeuristicResult_t heuristic{};
-  int found = 0;
-  const cublasStatus_t status =
-      cublasLtMatmulAlgoGetHeuristic(cublas_lt_.get(), desc.get(), a_layout.get(), b_layout.get(), d_layout.get(),
-                                     d_layout.get(), preference.get(), 1, &heuristic, &found);
-  if (status != CUBLAS_STATUS_SUCCESS || found == 0) {
-    // No fused kernel for these shapes/alignments: the same result from GEMM, then bias + f.
-    gemm(false, true, 1.0f, x, w, 0.0f, product);
-    bias_activation(kind, alpha, product, bias, product, y);
-    return;
-  }
-  ScratchBuffer workspace(allocator_, kLtWorkspaceBytes);
-  const float one = 1.0f, zero = 0.0f;
-  AXON_CUBLAS_CHECK(cublasLtMatmul(cublas_lt_.get(), desc.get(), &one, w.data<float>(), a_layout.get(),
-                                   x.data<float>(), b_layout.get(), &zero, product.data<float>(), d_layout.get(),
-                                   product.data<float>(), d_layout.get(), &heuristic.algo, workspace.as<void>(),
-                                   kLtWorkspaceBytes, stream_.get()));
   // f in place when pre is not kept (identity then does nothing).
   if (pre.defined() || kind != Activation::kIdentity) {
     launch_activation_forward(launch(), kind, alpha, product.data<float>(), y.data<float>(), batch * out);

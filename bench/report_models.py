@@ -14,7 +14,8 @@ import pathlib
 import sys
 
 SCALE = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
-PEERS = [("blas", "hand BLAS MLP"), ("libtorch", "libtorch"), ("pytorch", "PyTorch")]
+PEERS = [("blas", "hand BLAS MLP"), ("libtorch", "libtorch"), ("pytorch", "PyTorch"),
+         ("pytorch_graphs", "PyTorch CUDA graphs"), ("pytorch_compile", "torch.compile")]
 
 
 def load(folder):
@@ -55,14 +56,17 @@ def main():
     folder = pathlib.Path(sys.argv[1])
     times, rates, context, torch_version = load(folder)
     rows = sorted({(c, d) for (c, i, d, _) in times if i == "axon"}, key=lambda k: (k[1], k[0]))
-    names = dict(PEERS)
-    if torch_version:
+    # Only the peers this run measured get a column.
+    present = {i for (_, i, _, _) in times}
+    peers = [(p, n) for p, n in PEERS if p in present]
+    names = dict(peers)
+    if torch_version and "pytorch" in names:
         names["pytorch"] = f"PyTorch {torch_version}"
     if "libtorch" in names:
         names["libtorch"] = "libtorch 1.13"
     print("| case | device | axon | axon rate | GEMM-only / axon | " +
-          " | ".join(f"{names[p]} / axon" for p, _ in PEERS) + " |")
-    print("|---|---|---|---|---|" + "---|" * len(PEERS))
+          " | ".join(f"{names[p]} / axon" for p, _ in peers) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(peers))
     for case, device in rows:
         axon = best(times, case, "axon", device)
         t, cfg = axon
@@ -72,7 +76,7 @@ def main():
         floor = best(times, case, "gemm_only", device)
         floor_text = f"{floor[0] / t:.2f}" if floor else ""
         cells = []
-        for peer, _ in PEERS:
+        for peer, _ in peers:
             p = best(times, case, peer, device)
             cells.append(f"{p[0] / t:.2f} ({p[1]})" if p else "")
         print(f"| {case} | {device} | {t:,.0f} µs ({cfg}) | {rate_text} | {floor_text} | " + " | ".join(cells) + " |")

@@ -3,7 +3,10 @@
 whole-model cases of bench/model_bench.cpp: same shapes, same data sizes, same optimizer.
 Every thread count up to --threads is tried on the CPU (torch.set_num_threads); bench/
 report_models.py keeps the best. Writes JSON {"cases": {"<case>/pytorch/<device>/t<n>": us}}.
-On CUDA, PyTorch eager only here (issue 13 adds CUDA graphs and torch.compile).
+--variants picks the PyTorch setups: eager (always), graphs (CUDA only: the whole training
+step captured once with torch.cuda.graph and replayed, as PyTorch's docs show for whole-network
+capture), compile (torch.compile(model) in "max-autotune-no-cudagraphs" mode on the CPU,
+"reduce-overhead" on CUDA, which adds CUDA graphs; skipped with a note where it fails).
 """
 import argparse
 import json
@@ -56,15 +59,48 @@ def step_fn(model, opt, x, y):
     return step
 
 
-def cases(device, quick):
+def graphed_step(model, opt, x, y):
+    """The whole step (forward, loss, backward, update) as one CUDA graph, replayed."""
+    static_x, static_y = x.clone(), y.clone()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm up: optimizer state made outside the capture
+        for _ in range(3):
+            step_fn(model, opt, static_x, static_y)()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        torch.nn.functional.cross_entropy(model(static_x), static_y).backward()
+        opt.step()
+    return graph.replay
+
+
+def variant_model(model, variant, device):
+    if variant == "compile":
+        mode = "reduce-overhead" if device.type == "cuda" else "max-autotune-no-cudagraphs"
+        return torch.compile(model, mode=mode)
+    return model
+
+
+def cases(device, quick, variant="eager"):
     gpu = device.type == "cuda"
     sgd = lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9)
     for batch in (128, 1024, 16384) if gpu else (128, 1024):
         model = mlp(MLP, device)
         x, y = data(batch, MLP, device)
-        yield f"mlp_step_b{batch}", step_fn(model, sgd(model.parameters()), x, y)
+        opt = sgd(model.parameters())
+        if variant == "graphs":
+            yield f"mlp_step_b{batch}", graphed_step(model, opt, x, y)
+        else:
+            yield f"mlp_step_b{batch}", step_fn(variant_model(model, variant, device), opt, x, y)
+    if variant == "graphs":
+        model = mlp(WIDE, device)
+        x, y = data(4096, WIDE, device)
+        yield "wide_step_b4096", graphed_step(model, sgd(model.parameters()), x, y)
+        return
     for batch in (1, 1024):
-        model = mlp(MLP, device).eval()
+        model = variant_model(mlp(MLP, device).eval(), variant, device)
         x, _ = data(batch, MLP, device)
         def infer(model=model, x=x):
             with torch.no_grad():
@@ -84,7 +120,9 @@ def cases(device, quick):
         yield f"mlp_epoch_b{batch}", epoch
     model = mlp(WIDE, device)
     x, y = data(4096, WIDE, device)
-    yield "wide_step_b4096", step_fn(model, sgd(model.parameters()), x, y)
+    yield "wide_step_b4096", step_fn(variant_model(model, variant, device), sgd(model.parameters()), x, y)
+    if variant != "eager":
+        return
     for n, name in ((1_000_000, "1M"), (100_000_000, "100M")):
         w = torch.rand(n, device=device, requires_grad=True)
         w.grad = torch.rand(n, device=device) * 2 - 1
@@ -98,6 +136,8 @@ def main():
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--min-time", type=float, default=0.3)
+    parser.add_argument("--variants", default="eager",
+                        help="comma-separated: eager, graphs (CUDA), compile")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -105,13 +145,21 @@ def main():
     counts = sorted({1, args.threads} | {t for t in (2, 4, 8, 16) if t < args.threads})
     results = {}
     print(f"torch {torch.__version__} on {dev}")
-    for threads in counts if device.type == "cpu" else [torch.get_num_threads()]:
-        torch.set_num_threads(threads)
-        for name, fn in cases(device, args.quick):
-            us = timed(fn, device, args.min_time)
-            key = f"{name}/pytorch/{dev}/t{threads}"
-            results[key] = us
-            print(f"{key:50s} {us:12.1f} us", flush=True)
+    for variant in args.variants.split(","):
+        if variant == "graphs" and device.type != "cuda":
+            print("graphs: CUDA only, skipped")
+            continue
+        impl = "pytorch" if variant == "eager" else f"pytorch_{variant}"
+        for threads in counts if device.type == "cpu" else [torch.get_num_threads()]:
+            torch.set_num_threads(threads)
+            try:
+                for name, fn in cases(device, args.quick, variant):
+                    us = timed(fn, device, args.min_time)
+                    key = f"{name}/{impl}/{dev}/t{threads}"
+                    results[key] = us
+                    print(f"{key:50s} {us:12.1f} us", flush=True)
+            except Exception as error:  # torch.compile where it does not run: say so, go on
+                print(f"{impl}: failed ({type(error).__name__}: {str(error)[:200]}), skipped", flush=True)
     with open(args.out, "w") as f:
         json.dump({"torch": torch.__version__, "cases": results}, f, indent=1)
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "test_util.h"
@@ -472,13 +473,63 @@ TEST(Schedules, PlateauStateRoundTripsAndRefusesGarbage) {
   b.set_state(a.state());
   EXPECT_EQ(b.state(), a.state());
   EXPECT_EQ(b.bad_epochs(), 1);
-  for (const char* bad : {"", "best=nan bad_epochs=0 cooldown_left=0", "best=1 bad_epochs=-1 cooldown_left=0",
+  b.set_state("");  // a checkpoint of a trainer without a schedule: a fresh start
+  EXPECT_EQ(b.state(), "best=none bad_epochs=0 cooldown_left=0");
+  b.set_state("best=nan bad_epochs=2 cooldown_left=0");  // what step() keeps after a NaN metric
+  EXPECT_EQ(b.state(), "best=nan bad_epochs=2 cooldown_left=0");
+  for (const char* bad : {"best=x bad_epochs=0 cooldown_left=0", "best=1 bad_epochs=-1 cooldown_left=0",
                           "best=1 bad_epochs=0", "best=1 bad_epochs=0 cooldown_left=0 extra", "best=1e999 bad_epochs=0 cooldown_left=0"}) {
     axon_test::expect_error<axon::ValueError>([&] { b.check_state(bad); }, {"ReduceLROnPlateau state"});
   }
   axon::optim::StepLR step(sgd, 2);
   EXPECT_NO_THROW(step.check_state(""));
   axon_test::expect_error<axon::ValueError>([&] { step.check_state(a.state()); }, {"keeps none"});
+}
+
+// Damaged checkpoint metadata and state tensors are refused naming the file, before anything
+// changes (the fuzzer's first finding was a missing format_version: std::out_of_range).
+TEST(Checkpoints, DamagedCheckpointsChangeNothing) {
+  const axon_test::TempDir dir;
+  nn::Sequential model = classifier(1);
+  axon::optim::Adam adam(model.parameters(), {.lr = 0.01});
+  axon::optim::StepLR schedule(adam, 1, 10.0);  // x10 per epoch: a far epoch has no finite rate
+  train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
+  trainer.set_schedule(&schedule);
+  (void)trainer.fit(blobs(32, 2), nullptr, quiet(1));
+  trainer.save_checkpoint(dir / "good.safetensors");
+  const axon::io::Safetensors good = axon::io::load_safetensors(dir / "good.safetensors");
+  const auto damaged = [&](const std::string& name, auto&& change) {
+    std::vector<axon::io::NamedTensor> tensors = good.tensors;
+    std::map<std::string, std::string> metadata = good.metadata;
+    change(tensors, metadata);
+    axon::io::save_safetensors(dir / name, tensors, metadata);
+    return dir / name;
+  };
+  using Tensors = std::vector<axon::io::NamedTensor>;
+  using Metadata = std::map<std::string, std::string>;
+  const std::vector<std::pair<std::filesystem::path, std::string>> cases = {
+      {damaged("no_version", [](Tensors&, Metadata& m) { m.erase("format_version"); }), "no 'format_version'"},
+      {damaged("bad_lr", [](Tensors&, Metadata& m) { m["lr"] = "1e999"; }), "'lr' is not a finite rate"},
+      {damaged("negative_epoch", [](Tensors&, Metadata& m) { m["epoch"] = "-3"; }), "'epoch' is not a whole number"},
+      {damaged("far_epoch", [](Tensors&, Metadata& m) { m["schedule_epoch"] = "400"; }), "the schedule's rate at epoch 400"},
+      {damaged("unknown_slot", [&](Tensors& t, Metadata&) { t.push_back({"optimizer.mystery", model.parameters().values()}); }),
+       "unknown optimizer state optimizer.mystery"},
+      {damaged("int_slot", [&](Tensors& t, Metadata&) {
+         for (auto& named : t) {
+           if (named.name == "optimizer.exp_avg") named.tensor = Tensor::zeros(named.tensor.shape(), Device::cpu(), axon::DType::kInt32);
+         }
+       }), "optimizer state optimizer.exp_avg is"},
+  };
+  const std::vector<float> weights = model.parameters().values().to_vector();
+  const double lr = adam.lr();
+  for (const auto& [path, fault] : cases) {
+    SCOPED_TRACE(path.string());
+    axon_test::expect_error<axon::FormatError>([&] { trainer.load_checkpoint(path); }, {path.filename().string(), fault});
+    EXPECT_EQ(model.parameters().values().to_vector(), weights);
+    EXPECT_EQ(adam.lr(), lr);
+    EXPECT_EQ(trainer.epoch(), 1);
+  }
+  EXPECT_NO_THROW(trainer.load_checkpoint(dir / "good.safetensors"));
 }
 
 TEST(Checkpoints, AMismatchedCheckpointIsRefusedNamingTheFile) {

@@ -170,6 +170,7 @@ struct PlateauState {
 };
 
 PlateauState parse_plateau_state(const std::string& text) {
+  if (text.empty()) return {};  // a checkpoint written without a schedule: start afresh
   const auto fail = [&]() -> void {
     throw ValueError("ReduceLROnPlateau state '" + text + "' is not 'best=<metric or none> bad_epochs=<n> cooldown_left=<n>'");
   };
@@ -191,7 +192,8 @@ PlateauState parse_plateau_state(const std::string& text) {
   if (const std::string_view best = field("best="); best != "none") {
     double value = 0.0;
     const auto [end, error] = std::from_chars(best.data(), best.data() + best.size(), value);
-    if (error != std::errc() || end != best.data() + best.size() || !std::isfinite(value)) fail();
+    // (a non-finite best is what step() keeps after a NaN or infinite metric: it round-trips)
+    if (error != std::errc() || end != best.data() + best.size()) fail();
     state.best = value;
   }
   state.bad_epochs = count(field("bad_epochs="));

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <set>
+#include <string_view>
 
 #include "axon/error.h"
 #include "axon/io/safetensors.h"
@@ -66,9 +68,16 @@ Trainer::Trainer(nn::Sequential& model, optim::Optimizer& optimizer, nn::Loss lo
 }
 
 bool Trainer::train_on_batch(const Tensor& x, const Tensor& targets) {
+  // The model draws dropout's numbers from the trainer's generator for this step only (the
+  // trainer may go before the model).
+  struct RestoreGenerator {
+    nn::Sequential& model;
+    Generator* previous;
+    ~RestoreGenerator() { model.set_generator(previous); }
+  } restore{model_, model_.generator()};
   model_.set_generator(&generator_);
   model_.train();
-  return train_step(x, targets, x.shape().rows());
+  return train_step(x, targets, x.shape().rows(), /*check_loss_now=*/true);
 }
 
 void Trainer::set_schedule(optim::Schedule* schedule, bool per_batch) {
@@ -106,11 +115,11 @@ void Trainer::set_device(Device device) {
 
 double Trainer::read_loss_sum() { return static_cast<double>(loss_sum_.item()); }
 
-bool Trainer::train_step(const Tensor& x, const Tensor& targets, std::int64_t rows) {
+bool Trainer::train_step(const Tensor& x, const Tensor& targets, std::int64_t rows, bool check_loss_now) {
   loss_.compute(model_.forward(x), targets);
   // The guard reads the step's loss where that costs nothing (the CPU) or where its policy
   // must act before the update; on CUDA with kThrow it checks the sum when it is read.
-  const bool check_now = device_.is_cpu() || options_.nan_policy != NanPolicy::kThrow;
+  const bool check_now = check_loss_now || device_.is_cpu() || options_.nan_policy != NanPolicy::kThrow;
   if (check_now && !std::isfinite(loss_.value().item())) {
     if (options_.nan_policy == NanPolicy::kThrow) {
       throw ValueError("Trainer: the loss is " + std::to_string(loss_.value().item()) + " at epoch " +
@@ -478,7 +487,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) {
                         {"optimizer_steps", std::to_string(optimizer_.steps())},
                         {"lr", lr},
                         {"schedule_epoch", std::to_string(schedule_ != nullptr ? schedule_->last_epoch() : 0)},
-                        {"schedule_state", schedule_ != nullptr ? schedule_->state() : std::string()},
+                        {"schedule_state", schedule_ != nullptr ? schedule_->state() : std::string()},  // "" without one
                         {"epoch", std::to_string(epoch_)},
                         {"step", std::to_string(step_)},
                         {"seed", std::to_string(seed_)},
@@ -511,7 +520,14 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   std::vector<std::pair<std::string, const Tensor*>> slots;
   for (const io::NamedTensor& t : file.tensors) {
     if (t.name.rfind("optimizer.", 0) != 0) continue;
-    if (t.tensor.shape() != arena.values().shape()) {
+    // The state tensors axon's optimizers keep (optimizer.cpp); anything else would become a
+    // slot of the arena for good.
+    static const std::set<std::string, std::less<>> kSlotNames = {
+        "momentum_buffer", "sum", "square_avg", "grad_avg", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    if (kSlotNames.count(std::string_view(t.name).substr(10)) == 0) {
+        bad_checkpoint(path, "unknown optimizer state " + t.name);
+    }
+    if (t.tensor.shape() != arena.values().shape() || t.tensor.dtype() != DType::kFloat32) {
       bad_checkpoint(path, "optimizer state " + t.name + " is " + t.tensor.describe() + ", the model's arena " +
                                arena.values().describe());
     }
@@ -532,11 +548,17 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   }
   // Older checkpoints have no schedule state: the schedule's counters start afresh.
   const auto schedule_state = file.metadata.find("schedule_state");
-  if (schedule_ != nullptr && schedule_state != file.metadata.end()) {
+  if (schedule_ != nullptr) {
     try {
-      schedule_->check_state(schedule_state->second);
+      if (schedule_state != file.metadata.end()) schedule_->check_state(schedule_state->second);
+      // The rate the schedule gives at that epoch must be one the optimizer takes.
+      const double scheduled = schedule_->lr_at(schedule_epoch);
+      if (!std::isfinite(scheduled) || scheduled < 0.0) {
+        bad_checkpoint(path, "the schedule's rate at epoch " + std::to_string(schedule_epoch) + " is " +
+                                 std::to_string(scheduled));
+      }
     } catch (const ValueError& e) {
-      bad_checkpoint(path, e.what());
+      bad_checkpoint(path, std::string("schedule: ") + e.what());
     }
   }
 

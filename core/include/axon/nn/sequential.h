@@ -63,6 +63,7 @@ class AXON_API Sequential {
   bool training() const { return training_; }
   // Dropout's random numbers (default_generator() unless set).
   void set_generator(Generator* generator) { generator_ = generator; }
+  Generator* generator() const { return generator_; }
 
   // ---- the passes ----
   // The output for a batch x ([batch, ...] on the model's device). The returned tensor is a

@@ -136,7 +136,10 @@ class AXON_API Trainer {
 
   // One training step on a batch, as fit takes it (Keras' train_on_batch): forward, loss,
   // backward, clipping and the update, with the last fit's options (defaults before any). x and
-  // targets on the trainer's device. Returns false when the NaN guard dropped the batch.
+  // targets on the trainer's device. Returns false when the NaN guard dropped the batch (kSkip;
+  // kRollback skips too, there is no epoch-start state to roll back to). The loss is checked
+  // before the update on every device (on CUDA that reads it: one synchronization). Called from
+  // a callback during fit, its loss counts in that epoch's mean but its rows do not.
   bool train_on_batch(const Tensor& x, const Tensor& targets);
 
   std::int64_t epoch() const { return epoch_; }  // epochs finished
@@ -146,7 +149,8 @@ class AXON_API Trainer {
 
  private:
   // One step; false when the NaN guard dropped the batch (kSkip, kRollback).
-  bool train_step(const Tensor& x, const Tensor& targets, std::int64_t rows);
+  // check_loss_now: read the loss before the update even on CUDA with kThrow.
+  bool train_step(const Tensor& x, const Tensor& targets, std::int64_t rows, bool check_loss_now = false);
   void place_data();
   void show_progress(std::int64_t done, std::int64_t total, bool final_line, const EpochMetrics* metrics);
   double read_loss_sum();

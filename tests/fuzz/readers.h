@@ -1,27 +1,47 @@
 #pragma once
 // What the fuzz targets do with one input file, shared with the replay test
 // (tests/fuzz/replay_test.cpp) that runs every seed and every past finding in the ordinary
-// suite. Each reader may throw only axon::Error; anything else escapes: a crash for the fuzzer,
-// a failure for the test.
+// suite. Each reader may throw only an axon::Error that names the file, and a failed load must
+// leave the model and trainer as they were. Anything else escapes or aborts: a crash for the
+// fuzzer, a failure for the test.
+#include <bit>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "axon/axon.h"
 #include "axon/train/trainer.h"
 
 namespace axon_fuzz {
 
+[[noreturn]] inline void broken_promise(const std::string& what) {
+  std::fprintf(stderr, "axon fuzz: broken promise: %s\n", what.c_str());
+  std::abort();
+}
+
+// Runs read(); an axon::Error must name `path`. Returns whether it threw.
 template <typename F>
-void allow_axon_errors(F&& read) {
+bool allow_axon_errors(const std::filesystem::path& path, F&& read) {
   try {
     read();
-  } catch (const axon::Error&) {
+    return false;
+  } catch (const axon::Error& e) {
+    if (std::string_view(e.what()).find(path.string()) == std::string_view::npos) {
+      broken_promise(std::string("an error that does not name the file: ") + e.what());
+    }
+    return true;
   }
 }
 
 // IDX, plain or gzip, read as float32 and as int32.
 inline void read_idx_every_way(const std::filesystem::path& path) {
   for (const axon::DType as : {axon::DType::kFloat32, axon::DType::kInt32}) {
-    allow_axon_errors([&] { (void)axon::data::read_idx(path, as); });
+    allow_axon_errors(path, [&] { (void)axon::data::read_idx(path, as); });
   }
 }
 
@@ -34,7 +54,7 @@ inline void read_csv_every_way(const std::filesystem::path& path) {
       {.label_column = "label", .feature_columns = {"a", "b"}, .delimiter = ';'},
   };
   for (const axon::data::CsvOptions& o : options) {
-    allow_axon_errors([&] { (void)axon::data::read_csv(path, o); });
+    allow_axon_errors(path, [&] { (void)axon::data::read_csv(path, o); });
   }
 }
 
@@ -50,15 +70,43 @@ struct SafetensorsTarget {
   axon::optim::ReduceLROnPlateau schedule{optimizer};
   axon::train::Trainer trainer{model, optimizer, axon::nn::CrossEntropyLoss()};
   SafetensorsTarget() { trainer.set_schedule(&schedule); }
+
+  // Everything a load may change, to compare after a failed one.
+  // (bit patterns: a loaded NaN is unchanged when it is the same NaN)
+  struct State {
+    std::vector<std::uint32_t> values;
+    std::map<std::string, std::vector<std::uint32_t>> slots;
+    double lr;
+    std::int64_t optimizer_steps, epoch, step;
+    std::string schedule;
+    bool operator==(const State&) const = default;
+  };
+  State state() {
+    const auto bits = [](const axon::Tensor& t) {
+      std::vector<std::uint32_t> out;
+      for (const float v : t.to_vector()) out.push_back(std::bit_cast<std::uint32_t>(v));
+      return out;
+    };
+    State s{bits(model.parameters().values()), {}, optimizer.lr(), optimizer.steps(), trainer.epoch(),
+            trainer.step(), schedule.state()};
+    for (const auto& [name, slot] : model.parameters().slots()) s.slots[name] = bits(slot);
+    return s;
+  }
 };
 
 // A safetensors file through every reader that takes one: the plain reader, load_model (the
 // layer list in the metadata), load_weights into a fixed model, and load_checkpoint.
 inline void read_safetensors_every_way(const std::filesystem::path& path, SafetensorsTarget& target) {
-  allow_axon_errors([&] { (void)axon::io::load_safetensors(path); });
-  allow_axon_errors([&] { (void)axon::nn::load_model(path); });
-  allow_axon_errors([&] { axon::nn::load_weights(target.model, path); });
-  allow_axon_errors([&] { target.trainer.load_checkpoint(path); });
+  allow_axon_errors(path, [&] { (void)axon::io::load_safetensors(path); });
+  allow_axon_errors(path, [&] { (void)axon::nn::load_model(path); });
+  const SafetensorsTarget::State before = target.state();
+  if (allow_axon_errors(path, [&] { axon::nn::load_weights(target.model, path); }) && !(target.state() == before)) {
+    broken_promise("a failed load_weights changed the model");
+  }
+  const SafetensorsTarget::State between = target.state();
+  if (allow_axon_errors(path, [&] { target.trainer.load_checkpoint(path); }) && !(target.state() == between)) {
+    broken_promise("a failed load_checkpoint changed the trainer");
+  }
 }
 
 }  // namespace axon_fuzz

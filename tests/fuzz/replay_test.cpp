@@ -20,32 +20,26 @@ std::vector<std::filesystem::path> inputs(const std::string& format) {
   return files;
 }
 
-TEST(FuzzReplay, Idx) {
-  const auto files = inputs("idx");
-  ASSERT_GE(files.size(), 5u);
+// Every file of `format` read by `read` (a readers.h function): only axon::Error may escape.
+template <typename Read>
+void replay(const std::string& format, std::size_t at_least, Read read) {
+  const auto files = inputs(format);
+  ASSERT_GE(files.size(), at_least) << "the " << format << " seeds are missing";
   for (const auto& file : files) {
     SCOPED_TRACE(file.string());
-    EXPECT_NO_THROW(axon_fuzz::read_idx_every_way(file));
+    EXPECT_NO_THROW(read(file));
   }
 }
 
-TEST(FuzzReplay, Csv) {
-  const auto files = inputs("csv");
-  ASSERT_GE(files.size(), 4u);
-  for (const auto& file : files) {
-    SCOPED_TRACE(file.string());
-    EXPECT_NO_THROW(axon_fuzz::read_csv_every_way(file));
-  }
-}
+TEST(FuzzReplay, Idx) { replay("idx", 5, axon_fuzz::read_idx_every_way); }
+
+TEST(FuzzReplay, Csv) { replay("csv", 4, axon_fuzz::read_csv_every_way); }
 
 TEST(FuzzReplay, Safetensors) {
-  const auto files = inputs("safetensors");
-  ASSERT_GE(files.size(), 3u);
-  for (const auto& file : files) {
-    SCOPED_TRACE(file.string());
-    axon_fuzz::SafetensorsTarget target;
-    EXPECT_NO_THROW(axon_fuzz::read_safetensors_every_way(file, target));
-  }
+  replay("safetensors", 3, [](const std::filesystem::path& file) {
+    axon_fuzz::SafetensorsTarget target;  // a fresh model per file: one file's load cannot hide another's fault
+    axon_fuzz::read_safetensors_every_way(file, target);
+  });
 }
 
 // The seeds are valid files: each loads (a corpus of files that all fail would leave the

@@ -179,16 +179,18 @@ Header read_header(IdxStream& in, DType as) {
   in.read_exact(raw.data(), raw_bytes, std::to_string(rank) + " dimensions of 4 bytes each");
 
   std::array<std::int64_t, Shape::kMaxRank> dims{};
-  std::uint64_t elements = 1;
+  // In int64, left to right, as Shape counts: a running product that overflows is refused even
+  // when a later dimension is 0 (no tensor can have that shape).
+  std::int64_t count = 1;
   bool overflow = false;
   for (int axis = 0; axis < rank; ++axis) {
-    const std::uint64_t dim = load_be<std::uint32_t>(raw.data() + 4 * axis);
-    dims[static_cast<std::size_t>(axis)] = static_cast<std::int64_t>(dim);
-    overflow = __builtin_mul_overflow(elements, dim, &elements) || overflow;
+    const std::int64_t dim = load_be<std::uint32_t>(raw.data() + 4 * axis);
+    dims[static_cast<std::size_t>(axis)] = dim;
+    overflow = __builtin_mul_overflow(count, dim, &count) || overflow;
   }
   header.shape = Shape(std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(rank)));
-  if (elements == 0) overflow = false;  // a zero dimension: an empty tensor, however large the others
   if (overflow) in.fail("dimensions " + header.shape.str() + ": the element count overflows 64 bits");
+  const auto elements = static_cast<std::uint64_t>(count);
   if (elements > kMaxElements) {
     in.fail("dimensions " + header.shape.str() + " hold " + std::to_string(elements) +
             " elements, more than the limit of 2^34: would need " + bytes_needed(elements, as) + " bytes");

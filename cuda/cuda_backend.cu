@@ -196,6 +196,7 @@ CudaBackend::~CudaBackend() {
   }
   cudaGetLastError();  // a sticky error from queued work is of no use to anyone now
   allocator_.deallocate(error_flag_);
+  if (lt_workspace_ != nullptr) allocator_.deallocate(lt_workspace_);
   // Members are destroyed next, in reverse order: pinned buffers, allocator (frees the cache),
   // handles, then the stream.
 }

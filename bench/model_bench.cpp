@@ -141,11 +141,6 @@ void optimizer_step(benchmark::State& state, Device device, std::int64_t paramet
       benchmark::Counter(static_cast<double>(parameters * state.iterations()), benchmark::Counter::kIsRate);
 }
 
-template <typename F, typename... Args>
-void add(const std::string& name, F f, Args... args) {
-  benchmark::RegisterBenchmark(name.c_str(), f, args...)->Unit(benchmark::kMicrosecond)->UseRealTime();
-}
-
 }  // namespace
 
 std::vector<int> thread_counts() {
@@ -164,24 +159,24 @@ void register_axon_cases() {
     if (device.is_cuda()) step_batches.push_back(16384);
     for (const std::int64_t batch : step_batches) {
       const std::string b = std::to_string(batch);
-      add("mlp_step_b" + b + "/axon" + d, step, device, kMlp, batch, t);
-      add("mlp_step_b" + b + "/gemm_only" + d, gemm_only, device, kMlp, batch, true, t);
+      add_case("mlp_step_b" + b + "/axon" + d, step, device, kMlp, batch, t);
+      add_case("mlp_step_b" + b + "/gemm_only" + d, gemm_only, device, kMlp, batch, true, t);
     }
     for (const std::int64_t batch : {std::int64_t{128}, std::int64_t{1024}}) {
-      add("mlp_epoch_b" + std::to_string(batch) + "/axon" + d, epoch, device, batch, t);
+      add_case("mlp_epoch_b" + std::to_string(batch) + "/axon" + d, epoch, device, batch, t);
     }
     for (const std::int64_t batch : {std::int64_t{1}, std::int64_t{1024}}) {
       const std::string b = std::to_string(batch);
-      add("mlp_infer_b" + b + "/axon" + d, infer, device, kMlp, batch, t);
-      add("mlp_infer_b" + b + "/gemm_only" + d, gemm_only, device, kMlp, batch, false, t);
+      add_case("mlp_infer_b" + b + "/axon" + d, infer, device, kMlp, batch, t);
+      add_case("mlp_infer_b" + b + "/gemm_only" + d, gemm_only, device, kMlp, batch, false, t);
     }
-    add("wide_step_b4096/axon" + d, step, device, kWide, std::int64_t{4096}, t);
-    add("wide_step_b4096/gemm_only" + d, gemm_only, device, kWide, std::int64_t{4096}, true, t);
+    add_case("wide_step_b4096/axon" + d, step, device, kWide, std::int64_t{4096}, t);
+    add_case("wide_step_b4096/gemm_only" + d, gemm_only, device, kWide, std::int64_t{4096}, true, t);
     for (const std::int64_t n : {std::int64_t{1'000'000}, std::int64_t{100'000'000}}) {
       const std::string p = n == 1'000'000 ? "1M" : "100M";
-      add("sgd_momentum_" + p + "/axon" + d, optimizer_step<axon::optim::SGD, axon::optim::SgdOptions>, device, n,
+      add_case("sgd_momentum_" + p + "/axon" + d, optimizer_step<axon::optim::SGD, axon::optim::SgdOptions>, device, n,
           axon::optim::SgdOptions{.lr = kLearningRate, .momentum = kMomentum}, t);
-      add("adam_" + p + "/axon" + d, optimizer_step<axon::optim::Adam, axon::optim::AdamOptions>, device, n,
+      add_case("adam_" + p + "/axon" + d, optimizer_step<axon::optim::Adam, axon::optim::AdamOptions>, device, n,
           axon::optim::AdamOptions{}, t);
     }
   }

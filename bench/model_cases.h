@@ -58,6 +58,12 @@ inline void set_rates(benchmark::State& state, double samples_per_iteration, dou
   }
 }
 
+// Registers a case timed in microseconds of real time (GPU cases synchronize every iteration).
+template <typename F, typename... Args>
+void add_case(const std::string& name, F f, Args... args) {
+  benchmark::RegisterBenchmark(name.c_str(), f, args...)->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
 // Thread counts to try: 1 .. the machine's cores, doubling (1, 2, 4, ...) and the count itself.
 std::vector<int> thread_counts();
 

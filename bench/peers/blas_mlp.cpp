@@ -192,24 +192,19 @@ void sgd(benchmark::State& state, std::int64_t parameters, int threads) {
       benchmark::Counter(double(parameters * state.iterations()), benchmark::Counter::kIsRate);
 }
 
-template <typename F, typename... Args>
-void add(const std::string& name, F f, Args... args) {
-  benchmark::RegisterBenchmark(name.c_str(), f, args...)->Unit(benchmark::kMicrosecond)->UseRealTime();
-}
-
 }  // namespace
 
 void register_blas_peer() {
   for (const int t : thread_counts()) {
     const std::string d = "/cpu/t" + std::to_string(t);
     for (const std::int64_t batch : {128, 1024}) {
-      add("mlp_step_b" + std::to_string(batch) + "/blas" + d, step, kMlp, batch, t);
-      add("mlp_epoch_b" + std::to_string(batch) + "/blas" + d, epoch, batch, t);
+      add_case("mlp_step_b" + std::to_string(batch) + "/blas" + d, step, kMlp, batch, t);
+      add_case("mlp_epoch_b" + std::to_string(batch) + "/blas" + d, epoch, batch, t);
     }
-    for (const std::int64_t batch : {1, 1024}) add("mlp_infer_b" + std::to_string(batch) + "/blas" + d, infer, batch, t);
-    add("wide_step_b4096/blas" + d, step, kWide, std::int64_t{4096}, t);
-    add("sgd_momentum_1M/blas" + d, sgd, std::int64_t{1'000'000}, t);
-    add("sgd_momentum_100M/blas" + d, sgd, std::int64_t{100'000'000}, t);
+    for (const std::int64_t batch : {1, 1024}) add_case("mlp_infer_b" + std::to_string(batch) + "/blas" + d, infer, batch, t);
+    add_case("wide_step_b4096/blas" + d, step, kWide, std::int64_t{4096}, t);
+    add_case("sgd_momentum_1M/blas" + d, sgd, std::int64_t{1'000'000}, t);
+    add_case("sgd_momentum_100M/blas" + d, sgd, std::int64_t{100'000'000}, t);
   }
 }
 

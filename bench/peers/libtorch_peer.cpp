@@ -30,9 +30,12 @@ TorchData data(std::int64_t rows, const std::vector<std::int64_t>& sizes) {
           torch::from_blob(const_cast<std::int32_t*>(b.labels.data()), {rows}, torch::kInt32).to(torch::kInt64)};
 }
 
+// OpenBLAS first: its OpenMP build also sets the calling thread's OpenMP count, which torch's
+// call then sets to its own. (The OpenMP OpenBLAS follows the caller's OpenMP count at each
+// GEMM, so "b" matters mostly where libtorch calls BLAS from outside its parallel regions.)
 void use_threads(int torch_threads, int blas_threads) {
-  torch::set_num_threads(torch_threads);
   openblas_set_num_threads(blas_threads);
+  torch::set_num_threads(torch_threads);
 }
 
 void train_step(torch::nn::Sequential& model, torch::optim::SGD& sgd, const torch::Tensor& x, const torch::Tensor& y) {
@@ -90,11 +93,6 @@ void optimizer_step(benchmark::State& state, std::int64_t parameters, Options op
       benchmark::Counter(double(parameters * state.iterations()), benchmark::Counter::kIsRate);
 }
 
-template <typename F, typename... Args>
-void add(const std::string& name, F f, Args... args) {
-  benchmark::RegisterBenchmark(name.c_str(), f, args...)->Unit(benchmark::kMicrosecond)->UseRealTime();
-}
-
 }  // namespace
 
 void register_libtorch_peer() {
@@ -102,16 +100,16 @@ void register_libtorch_peer() {
     for (const int bt : thread_counts()) {
       const std::string d = "/cpu/t" + std::to_string(tt) + "b" + std::to_string(bt);
       for (const std::int64_t batch : {128, 1024}) {
-        add("mlp_step_b" + std::to_string(batch) + "/libtorch" + d, step, kMlp, batch, tt, bt);
-        add("mlp_epoch_b" + std::to_string(batch) + "/libtorch" + d, epoch, batch, tt, bt);
+        add_case("mlp_step_b" + std::to_string(batch) + "/libtorch" + d, step, kMlp, batch, tt, bt);
+        add_case("mlp_epoch_b" + std::to_string(batch) + "/libtorch" + d, epoch, batch, tt, bt);
       }
-      for (const std::int64_t batch : {1, 1024}) add("mlp_infer_b" + std::to_string(batch) + "/libtorch" + d, infer, batch, tt, bt);
-      add("wide_step_b4096/libtorch" + d, step, kWide, std::int64_t{4096}, tt, bt);
+      for (const std::int64_t batch : {1, 1024}) add_case("mlp_infer_b" + std::to_string(batch) + "/libtorch" + d, infer, batch, tt, bt);
+      add_case("wide_step_b4096/libtorch" + d, step, kWide, std::int64_t{4096}, tt, bt);
       for (const std::int64_t n : {std::int64_t{1'000'000}, std::int64_t{100'000'000}}) {
         const std::string p = n == 1'000'000 ? "1M" : "100M";
-        add("sgd_momentum_" + p + "/libtorch" + d, optimizer_step<torch::optim::SGD, torch::optim::SGDOptions>, n,
+        add_case("sgd_momentum_" + p + "/libtorch" + d, optimizer_step<torch::optim::SGD, torch::optim::SGDOptions>, n,
             sgd_options(), tt, bt);
-        add("adam_" + p + "/libtorch" + d, optimizer_step<torch::optim::Adam, torch::optim::AdamOptions>, n,
+        add_case("adam_" + p + "/libtorch" + d, optimizer_step<torch::optim::Adam, torch::optim::AdamOptions>, n,
             torch::optim::AdamOptions(1e-3), tt, bt);
       }
     }

@@ -10,30 +10,14 @@ capture), compile (torch.compile(model) in "max-autotune-no-cudagraphs" mode on 
 """
 import argparse
 import json
-import statistics
-import time
 
 import torch
+
+from torch_peer import timed  # median of the samples after a warm-up (this folder)
 
 MLP = [784, 256, 128, 10]
 WIDE = [784, 1024, 1024, 1024, 1024, 10]
 EPOCH = 60000
-
-
-def timed(fn, device, min_time):
-    def sync():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-    for _ in range(2):
-        fn()
-    sync()
-    samples, start = [], time.perf_counter()
-    while time.perf_counter() - start < min_time or len(samples) < 3:
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1e6
 
 
 def mlp(sizes, device):
@@ -111,6 +95,7 @@ def cases(device, quick, variant="eager"):
     for batch in (128, 1024):
         model = mlp(MLP, device)
         opt = sgd(model.parameters())
+        model = variant_model(model, variant, device)
         x, y = data(EPOCH, MLP, device)
         def epoch(model=model, opt=opt, x=x, y=y, batch=batch):
             order = torch.randperm(EPOCH, device=device)
@@ -154,7 +139,7 @@ def main():
             torch.set_num_threads(threads)
             try:
                 for name, fn in cases(device, args.quick, variant):
-                    us = timed(fn, device, args.min_time)
+                    us = timed(fn, device, args.min_time, min_samples=3)
                     key = f"{name}/{impl}/{dev}/t{threads}"
                     results[key] = us
                     print(f"{key:50s} {us:12.1f} us", flush=True)

@@ -12,7 +12,7 @@ import time
 import torch
 
 
-def timed(fn, device, min_time=0.2):
+def timed(fn, device, min_time=0.2, min_samples=5):
     def sync():
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -20,7 +20,7 @@ def timed(fn, device, min_time=0.2):
         fn()
     sync()
     samples, start = [], time.perf_counter()
-    while time.perf_counter() - start < min_time or len(samples) < 5:
+    while time.perf_counter() - start < min_time or len(samples) < min_samples:
         t0 = time.perf_counter()
         fn()
         sync()

@@ -133,6 +133,8 @@ namespace {
 
 // Host<->device copies go through pinned staging in chunks of at most this much.
 constexpr std::size_t kStagingChunk = std::size_t{32} << 20;  // 32 MiB
+// Uploads up to this size go through the ring of small staging buffers.
+constexpr std::size_t kRingUpload = std::size_t{1} << 20;  // 1 MiB
 constexpr unsigned long long kNoLabelError = ~0ull;
 
 int blocks_per_grid(int index) {
@@ -189,6 +191,10 @@ CudaBackend::~CudaBackend() {
     flag_host_.leak();
     staging_.leak();
     staging_done_.leak();
+    for (StagingSlot& slot : staging_ring_) {
+      slot.buffer.leak();
+      slot.done.leak();
+    }
     cublas_lt_.leak();
     cublas_.leak();
     stream_.leak();
@@ -224,6 +230,18 @@ void CudaBackend::copy_from_host(void* device_dst, const void* host_src, std::si
   std::lock_guard lock(staging_mutex_);
   auto* dst = static_cast<char*>(device_dst);
   const auto* src = static_cast<const char*>(host_src);
+  if (bytes <= kRingUpload) {
+    // The slot's previous copy (kStagingSlots uploads ago) must be done before it is refilled;
+    // the host source is in pinned memory now, so the caller may reuse it at once.
+    StagingSlot& slot = staging_ring_[next_staging_slot_];
+    next_staging_slot_ = (next_staging_slot_ + 1) % kStagingSlots;
+    AXON_CUDA_CHECK(cudaEventSynchronize(slot.done.get()));
+    slot.buffer.reserve(bytes);
+    std::memcpy(slot.buffer.data(), src, bytes);
+    AXON_CUDA_CHECK(cudaMemcpyAsync(dst, slot.buffer.data(), bytes, cudaMemcpyHostToDevice, stream_.get()));
+    AXON_CUDA_CHECK(cudaEventRecord(slot.done.get(), stream_.get()));
+    return;
+  }
   for (std::size_t done = 0; done < bytes;) {
     const std::size_t chunk = std::min(bytes - done, kStagingChunk);
     // The previous copy out of staging must have finished before staging is refilled or

@@ -7,6 +7,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -209,6 +210,16 @@ class CudaBackend final : public Backend {
   std::mutex staging_mutex_;
   PinnedBuffer staging_;
   Event staging_done_;  // recorded after the last copy that reads staging_
+  // Small uploads (a batch's indices, a step's scalars) rotate through a ring of pinned
+  // buffers, each with the event of its last copy: an upload waits only for the copy it
+  // overwrites, kStagingSlots uploads back, so the host can run that far ahead of the GPU.
+  static constexpr std::size_t kStagingSlots = 4;
+  struct StagingSlot {
+    PinnedBuffer buffer;
+    Event done;
+  };
+  std::array<StagingSlot, kStagingSlots> staging_ring_;
+  std::size_t next_staging_slot_ = 0;
 
   // Two device words: [0] the first bad softmax cross-entropy label (row << 32 | label), [1] the
   // first bad gather_rows index (position << 32 | index); all ones when none.

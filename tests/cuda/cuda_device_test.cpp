@@ -294,4 +294,38 @@ TEST_F(CudaDevice, Tf32GemmIsCloseAndTheSwitchRestores) {
   EXPECT_TRUE(axon_test::near_ref(fp32, want, 1e-5, 1e-4));
 }
 
+// Small uploads rotate through a ring of pinned buffers: back-to-back uploads from one host
+// buffer, refilled right after each call, must each land with the values it had at the call.
+TEST_F(CudaDevice, BackToBackSmallUploadsKeepTheirOwnValues) {
+  std::vector<float> host(1000);
+  std::vector<Tensor> uploaded;
+  for (int k = 0; k < 20; ++k) {
+    for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>(k * 1000 + static_cast<int>(i));
+    uploaded.push_back(Tensor::from_vector({1000}, std::span<const float>(host), cuda_));
+  }
+  for (int k = 0; k < 20; ++k) {
+    const std::vector<float> got = uploaded[static_cast<std::size_t>(k)].to_vector();
+    EXPECT_EQ(got.front(), static_cast<float>(k * 1000)) << k;
+    EXPECT_EQ(got.back(), static_cast<float>(k * 1000 + 999)) << k;
+  }
+}
+
+// The fused linear caches its cublasLt plan per shape and sets the bias on each call: calls of
+// one shape with other weights and biases, and of another batch size, each match the CPU.
+TEST_F(CudaDevice, LinearPlansServeEveryBiasAndBatch) {
+  for (const std::int64_t batch : {std::int64_t{64}, std::int64_t{64}, std::int64_t{96}, std::int64_t{64}}) {
+    for (const std::uint64_t seed : {1u, 2u}) {
+      axon::Generator generator(seed * 10 + static_cast<std::uint64_t>(batch));
+      const Tensor x = Tensor::uniform({batch, 48}, -1, 1, Device::cpu(), generator);
+      const Tensor w = Tensor::uniform({32, 48}, -1, 1, Device::cpu(), generator);
+      const Tensor b = Tensor::uniform({32}, -1, 1, Device::cpu(), generator);
+      const Tensor want = Tensor::empty({batch, 32});
+      axon::linear_out(axon::Activation::kRelu, x, w, b, Tensor(), want);
+      const Tensor got = Tensor::empty({batch, 32}, cuda_);
+      axon::linear_out(axon::Activation::kRelu, x.to(cuda_), w.to(cuda_), b.to(cuda_), Tensor(), got);
+      EXPECT_TRUE(axon_test::near_ref(got, axon_test::values_of(want), 1e-5, 1e-4)) << "batch " << batch << ", seed " << seed;
+    }
+  }
+}
+
 }  // namespace

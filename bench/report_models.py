@@ -64,8 +64,8 @@ def main():
         names["pytorch"] = f"PyTorch {torch_version}"
     if "libtorch" in names:
         names["libtorch"] = "libtorch 1.13"
-    print("| case | device | axon | axon rate | GEMM-only / axon | " +
-          " | ".join(f"{names[p]} / axon" for p, _ in peers) + " |")
+    print("| " + " | ".join(["case", "device", "axon", "axon rate", "GEMM-only / axon"] +
+                            [f"{names[p]} / axon" for p, _ in peers]) + " |")
     print("|---|---|---|---|---|" + "---|" * len(peers))
     for case, device in rows:
         axon = best(times, case, "axon", device)
@@ -79,7 +79,7 @@ def main():
         for peer, _ in peers:
             p = best(times, case, peer, device)
             cells.append(f"{p[0] / t:.2f} ({p[1]})" if p else "")
-        print(f"| {case} | {device} | {t:,.0f} µs ({cfg}) | {rate_text} | {floor_text} | " + " | ".join(cells) + " |")
+        print("| " + " | ".join([case, device, f"{t:,.0f} µs ({cfg})", rate_text, floor_text] + cells) + " |")
     print()
     print("Ratios are peer time / axon time: above 1, axon is faster. Each peer at its fastest "
           "configuration (tN: N threads; libtorch tNbM: N intra-op threads, M OpenBLAS threads).")

@@ -2,7 +2,7 @@
 """The whole-model table: axon beside each peer's best configuration, as ratios.
 
 Reads FOLDER/axon_bench_models.json (Google Benchmark: "<case>/<impl>/<device>/<config>") and,
-when present, FOLDER/torch_models.json (bench/peers/torch_models.py). For every case and device:
+when present, FOLDER/torch_models*.json (bench/peers/torch_models.py). For every case and device:
 axon's time, samples/s, its GEMM-only time as a fraction of the step ("of GEMM floor": 1.0 would
 mean nothing but GEMMs), and peer time / axon time for the hand-written BLAS MLP, libtorch and
 PyTorch, each at its fastest configuration (named beside it). Above 1: axon is faster.
@@ -37,11 +37,10 @@ def load(folder):
             key = tuple(parts[:4])  # case, impl, device, config
             times[key] = b["real_time"] * SCALE[b.get("time_unit", "ns")]
             rates[key] = b.get("samples_per_second") or b.get("parameters_per_second")
-    torch_file = folder / "torch_models.json"
     torch_version = None
-    if torch_file.exists():
+    for torch_file in sorted(folder.glob("torch_models*.json")):  # one file per peer run
         doc = json.loads(torch_file.read_text())
-        torch_version = doc.get("torch")
+        torch_version = doc.get("torch", torch_version)
         for name, us in doc["cases"].items():
             times[tuple(name.split("/")[:4])] = us
     return times, rates, context, torch_version

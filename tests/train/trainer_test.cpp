@@ -96,8 +96,10 @@ TEST(Trainer, LearnsAndEvaluates) {
   EXPECT_EQ(trainer.step(), 15 * 19);  // ceil(300 / 16) batches per epoch
   const train::Evaluation evaluation = trainer.evaluate(held);
   EXPECT_DOUBLE_EQ(evaluation.loss, *history.epochs.back().val_loss);
-  const Tensor predictions = trainer.predict(held.features(), 7);  // batches of 7: same answers
-  EXPECT_EQ(predictions.to_vector(), model.predict(held.features()).to_vector());
+  // Batches of 7 give the same answers to within float rounding, not bit for bit: a BLAS may sum
+  // in another order for another row count (OpenBLAS's Prescott kernel does, on the GPU machine).
+  const Tensor predictions = trainer.predict(held.features(), 7);
+  EXPECT_TRUE(axon_test::near_ref(predictions, axon_test::values_of(model.predict(held.features())), 1e-5, 1e-6));
 }
 
 TEST(Trainer, StopsAtTheTargetLoss) {

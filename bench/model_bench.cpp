@@ -61,6 +61,24 @@ void step(benchmark::State& state, Device device, std::vector<std::int64_t> size
   set_rates(state, static_cast<double>(batch), step_flops(sizes, batch));
 }
 
+// The step without its update: forward, softmax cross-entropy and backward through the same
+// Sequential, no optimizer. Beside the step it shows what the optimizer's pass costs, and
+// beside gemm_only what the layers themselves add to their GEMMs.
+void no_update(benchmark::State& state, Device device, std::vector<std::int64_t> sizes, std::int64_t batch,
+               int threads) {
+  axon::set_num_threads(threads);
+  nn::Sequential model = mlp(sizes, device);
+  nn::Loss loss = nn::CrossEntropyLoss();
+  const Data d = data(batch, sizes, device);
+  model.train();
+  for (auto _ : state) {
+    loss.compute(model.forward(d.x), d.labels);
+    model.backward(loss.grad());
+    axon::synchronize(device);
+  }
+  set_rates(state, static_cast<double>(batch), step_flops(sizes, batch));
+}
+
 // A whole epoch of Trainer::fit over 60000 samples: shuffling, batch gathering, every step.
 void epoch(benchmark::State& state, Device device, std::int64_t batch, int threads) {
   axon::set_num_threads(threads);
@@ -161,6 +179,7 @@ void register_axon_cases() {
       const std::string b = std::to_string(batch);
       add_case("mlp_step_b" + b + "/axon" + d, step, device, kMlp, batch, t);
       add_case("mlp_step_b" + b + "/gemm_only" + d, gemm_only, device, kMlp, batch, true, t);
+      add_case("mlp_step_b" + b + "/no_update" + d, no_update, device, kMlp, batch, t);
     }
     for (const std::int64_t batch : {std::int64_t{128}, std::int64_t{1024}}) {
       add_case("mlp_epoch_b" + std::to_string(batch) + "/axon" + d, epoch, device, batch, t);
@@ -172,6 +191,7 @@ void register_axon_cases() {
     }
     add_case("wide_step_b4096/axon" + d, step, device, kWide, std::int64_t{4096}, t);
     add_case("wide_step_b4096/gemm_only" + d, gemm_only, device, kWide, std::int64_t{4096}, true, t);
+    add_case("wide_step_b4096/no_update" + d, no_update, device, kWide, std::int64_t{4096}, t);
     for (const std::int64_t n : {std::int64_t{1'000'000}, std::int64_t{100'000'000}}) {
       const std::string p = n == 1'000'000 ? "1M" : "100M";
       add_case("sgd_momentum_" + p + "/axon" + d, optimizer_step<axon::optim::SGD, axon::optim::SgdOptions>, device, n,

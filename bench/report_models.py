@@ -4,7 +4,9 @@
 Reads FOLDER/axon_bench_models.json (Google Benchmark: "<case>/<impl>/<device>/<config>") and,
 when present, FOLDER/torch_models*.json (bench/peers/torch_models.py). For every case and device:
 axon's time, samples/s, its GEMM-only time as a fraction of the step ("of GEMM floor": 1.0 would
-mean nothing but GEMMs), and peer time / axon time for the hand-written BLAS MLP, libtorch and
+mean nothing but GEMMs), the share of the step spent in the optimizer's update (from the
+no_update case: forward, loss and backward alone), that no-update step against its GEMMs, and
+peer time / axon time for the hand-written BLAS MLP, libtorch and
 PyTorch, each at its fastest configuration (named beside it). Above 1: axon is faster.
 With repetitions in the JSON, each case's median over them is used.
 Usage: report_models.py FOLDER  (prints markdown)
@@ -63,9 +65,10 @@ def main():
         names["pytorch"] = f"PyTorch {torch_version}"
     if "libtorch" in names:
         names["libtorch"] = "libtorch 1.13"
-    print("| " + " | ".join(["case", "device", "axon", "axon rate", "GEMM-only / axon"] +
+    print("| " + " | ".join(["case", "device", "axon", "axon rate", "GEMM-only / axon", "update share",
+                             "GEMM-only / no-update step"] +
                             [f"{names[p]} / axon" for p, _ in peers]) + " |")
-    print("|---|---|---|---|---|" + "---|" * len(peers))
+    print("|---|---|---|---|---|---|---|" + "---|" * len(peers))
     for case, device in rows:
         axon = best(times, case, "axon", device)
         t, cfg = axon
@@ -74,11 +77,15 @@ def main():
         rate_text = f"{rate / 1e6:.2f} M {unit}" if rate and rate >= 1e6 else (f"{rate / 1e3:.1f} k {unit}" if rate else "")
         floor = best(times, case, "gemm_only", device)
         floor_text = f"{floor[0] / t:.2f}" if floor else ""
+        bare = best(times, case, "no_update", device)
+        update_text = f"{max(0.0, 1 - bare[0] / t):.0%}" if bare else ""
+        bare_text = f"{floor[0] / bare[0]:.2f}" if floor and bare else ""
         cells = []
         for peer, _ in peers:
             p = best(times, case, peer, device)
             cells.append(f"{p[0] / t:.2f} ({p[1]})" if p else "")
-        print("| " + " | ".join([case, device, f"{t:,.0f} µs ({cfg})", rate_text, floor_text] + cells) + " |")
+        print("| " + " | ".join([case, device, f"{t:,.0f} µs ({cfg})", rate_text, floor_text, update_text,
+                                 bare_text] + cells) + " |")
     print()
     print("Ratios are peer time / axon time: above 1, axon is faster. Each peer at its fastest "
           "configuration (tN: N threads; libtorch tNbM: N intra-op threads, M OpenBLAS threads).")

@@ -41,6 +41,14 @@ class BlasMlp {
   // a_[0] is the input batch.
   float* input() { return a_[0].data(); }
 
+  // One training step on the rows in input(): forward, loss gradient, backward, update.
+  void train_step(const std::int32_t* labels) {
+    forward();
+    loss_gradient(labels);
+    backward();
+    update();
+  }
+
   void forward() {
     const std::size_t layers = w_.size();
     for (std::size_t l = 0; l < layers; ++l) {
@@ -136,12 +144,7 @@ void step(benchmark::State& state, std::vector<std::int64_t> sizes, std::int64_t
   BlasMlp mlp(sizes, batch);
   const Batch data = synthetic_batch(batch, sizes.front(), sizes.back());
   std::copy(data.x.begin(), data.x.end(), mlp.input());
-  for (auto _ : state) {
-    mlp.forward();
-    mlp.loss_gradient(data.labels.data());
-    mlp.backward();
-    mlp.update();
-  }
+  for (auto _ : state) mlp.train_step(data.labels.data());
   set_rates(state, double(batch), step_flops(sizes, batch));
 }
 
@@ -163,10 +166,7 @@ void epoch(benchmark::State& state, std::int64_t batch, int threads) {
         std::copy_n(data.x.data() + row * features, features, mlp.input() + r * features);
         labels[r] = data.labels[row];
       }
-      mlp.forward();
-      mlp.loss_gradient(labels.data());
-      mlp.backward();
-      mlp.update();
+      mlp.train_step(labels.data());
     }
   }
   set_rates(state, double(kEpochSamples / batch * batch), step_flops(kMlp, kEpochSamples / batch * batch));

@@ -114,9 +114,13 @@ void infer(benchmark::State& state, Device device, std::vector<std::int64_t> siz
 
 // The GEMMs of a step (or of inference) alone, in the layouts axon's Dense uses (w [out, in]):
 // the time a step would take if everything else were free.
+// On the CPU once per GEMM library (axon/cpu_gemm.h; the configuration names it when it is not
+// the one the other cases use), so the floor is that of the fastest library present.
 void gemm_only(benchmark::State& state, Device device, std::vector<std::int64_t> sizes, std::int64_t batch,
-               bool training, int threads) {
+               bool training, int threads, axon::CpuGemm engine) {
   axon::set_num_threads(threads);
+  const axon::CpuGemm saved = axon::cpu_gemm();
+  axon::set_cpu_gemm(engine);
   const std::size_t layers = sizes.size() - 1;
   std::vector<Tensor> acts, grads, weights, weight_grads;
   for (std::size_t i = 0; i <= layers; ++i) {
@@ -137,8 +141,21 @@ void gemm_only(benchmark::State& state, Device device, std::vector<std::int64_t>
     }
     axon::synchronize(device);
   }
+  axon::set_cpu_gemm(saved);
   const double flops = training ? step_flops(sizes, batch) : forward_flops(sizes, batch);
   set_rates(state, static_cast<double>(batch), flops);
+}
+
+// gemm_only on the CPU's GEMM library in use, and on the other one under its own configuration
+// name ("t2.openblas"); on a GPU once.
+void add_gemm_only(const std::string& case_name, Device device, const std::string& config,
+                   const std::vector<std::int64_t>& sizes, std::int64_t batch, bool training, int threads) {
+  const axon::CpuGemm in_use = axon::cpu_gemm();
+  const std::string prefix = case_name + "/gemm_only/" + device.str() + "/" + config;
+  add_case(prefix, gemm_only, device, sizes, batch, training, threads, in_use);
+  if (device.is_cuda()) return;
+  const axon::CpuGemm other = in_use == axon::CpuGemm::kOneDnn ? axon::CpuGemm::kOpenBlas : axon::CpuGemm::kOneDnn;
+  add_case(prefix + "." + axon::cpu_gemm_name(other), gemm_only, device, sizes, batch, training, threads, other);
 }
 
 // One optimizer step over `parameters` values (gradients fixed, random).
@@ -173,14 +190,15 @@ std::vector<int> thread_counts() {
 
 void register_axon_cases() {
   const int t = axon_threads();
+  const std::string config = "t" + std::to_string(t);
   for (const Device device : axon::available_devices()) {
-    const std::string d = "/" + device.str() + "/t" + std::to_string(t);
+    const std::string d = "/" + device.str() + "/" + config;
     std::vector<std::int64_t> step_batches = {128, 1024};
     if (device.is_cuda()) step_batches.push_back(16384);
     for (const std::int64_t batch : step_batches) {
       const std::string b = std::to_string(batch);
       add_case("mlp_step_b" + b + "/axon" + d, step, device, kMlp, batch, t);
-      add_case("mlp_step_b" + b + "/gemm_only" + d, gemm_only, device, kMlp, batch, true, t);
+      add_gemm_only("mlp_step_b" + b, device, config, kMlp, batch, true, t);
       add_case("mlp_step_b" + b + "/no_update" + d, no_update, device, kMlp, batch, t);
     }
     for (const std::int64_t batch : {std::int64_t{128}, std::int64_t{1024}}) {
@@ -189,10 +207,10 @@ void register_axon_cases() {
     for (const std::int64_t batch : {std::int64_t{1}, std::int64_t{1024}}) {
       const std::string b = std::to_string(batch);
       add_case("mlp_infer_b" + b + "/axon" + d, infer, device, kMlp, batch, t);
-      add_case("mlp_infer_b" + b + "/gemm_only" + d, gemm_only, device, kMlp, batch, false, t);
+      add_gemm_only("mlp_infer_b" + b, device, config, kMlp, batch, false, t);
     }
     add_case("wide_step_b4096/axon" + d, step, device, kWide, std::int64_t{4096}, t);
-    add_case("wide_step_b4096/gemm_only" + d, gemm_only, device, kWide, std::int64_t{4096}, true, t);
+    add_gemm_only("wide_step_b4096", device, config, kWide, std::int64_t{4096}, true, t);
     add_case("wide_step_b4096/no_update" + d, no_update, device, kWide, std::int64_t{4096}, t);
     for (const std::int64_t n : {std::int64_t{1'000'000}, std::int64_t{100'000'000}}) {
       const std::string p = n == 1'000'000 ? "1M" : "100M";

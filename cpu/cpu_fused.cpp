@@ -3,6 +3,7 @@
 #include "cpu/vector_math.h"  // first: gives the math calls below their vector versions
 #include "core/src/kernels/activation_math.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/onednn_gemm.h"
 #include "cpu/parallel.h"
 
 namespace axon::cpu {
@@ -68,8 +69,28 @@ void CpuBackend::activation_backward_bias_grad(Activation kind, float alpha, con
 
 void CpuBackend::linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
                         const Tensor& pre, const Tensor& y) {
-  // The GEMM lands in pre (or in y when pre is not kept); bias + f then run in one pass.
+  // The product lands in pre (or in y when pre is not kept). oneDNN adds the bias as it writes
+  // the product (after the whole sum, as a separate pass would) and f runs after it: oneDNN's
+  // eltwise post-ops do not keep NaN as ours do (its ReLU maps NaN to 0). With OpenBLAS, bias
+  // and f run in one pass after the GEMM.
   const Tensor& product = pre.defined() ? pre : y;
+  const std::int64_t rows = x.dim(0), in = x.dim(1), out = w.dim(0);
+  if (rows > 0 && in > 0 && out > 0 && gemm_on_onednn()) {
+    onednn::multiply({.transpose_b = true,
+                      .m = rows,
+                      .n = out,
+                      .k = in,
+                      .a = x.data<float>(),
+                      .lda = in,
+                      .b = w.data<float>(),
+                      .ldb = in,
+                      .c = product.data<float>(),
+                      .ldc = out,
+                      .bias = bias.data<float>()},
+                     gemm_threads());
+    if (kind != Activation::kIdentity || pre.defined()) activation_forward(kind, alpha, product, y);
+    return;
+  }
   gemm(false, true, 1.0f, x, w, 0.0f, product);
   bias_activation(kind, alpha, product, bias, product, y);
 }

@@ -1,7 +1,8 @@
-// GEMM through OpenBLAS, bias add and bias gradient.
+// GEMM on oneDNN or OpenBLAS (axon/cpu_gemm.h), bias add and bias gradient.
 #include <cblas.h>
 
 #include "cpu/cpu_backend.h"
+#include "cpu/onednn_gemm.h"
 #include "cpu/parallel.h"
 
 namespace axon::cpu {
@@ -18,6 +19,23 @@ void CpuBackend::gemm(bool transpose_a, bool transpose_b, float alpha, const Ten
     } else {
       scale(c, beta, c);
     }
+    return;
+  }
+  if (gemm_on_onednn()) {
+    onednn::multiply({.transpose_a = transpose_a,
+                      .transpose_b = transpose_b,
+                      .m = m,
+                      .n = n,
+                      .k = k,
+                      .alpha = alpha,
+                      .beta = beta,
+                      .a = a.data<float>(),
+                      .lda = a.dim(1),
+                      .b = b.data<float>(),
+                      .ldb = b.dim(1),
+                      .c = c.data<float>(),
+                      .ldc = n},
+                     gemm_threads());
     return;
   }
   const BlasCall blas_call;  // see cpu_threading.cpp: no pool-size change inside a GEMM

@@ -8,9 +8,11 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "axon/cpu_gemm.h"
 #include "axon/error.h"
 #include "axon/threading.h"
 #include "core/src/no_destructor.h"
+#include "cpu/onednn_gemm.h"
 #include "cpu/parallel.h"
 
 namespace axon {
@@ -102,8 +104,9 @@ void set_num_threads(int n) {
 int num_threads() { return cpu::pool_threads(); }
 
 std::string threading_info() {
-  return "threads=" + std::to_string(num_threads()) + " openblas=" + blas_threading() + " (" +
-         openblas_get_config() + ", kernel " + openblas_get_corename() + ")";
+  return "threads=" + std::to_string(num_threads()) + " gemm=" + cpu_gemm_name(cpu_gemm()) + " (" +
+         cpu::onednn::describe() + ") openblas=" + blas_threading() + " (" + openblas_get_config() + ", kernel " +
+         openblas_get_corename() + ")";
 }
 
 }  // namespace axon

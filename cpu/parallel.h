@@ -34,6 +34,9 @@ class BlasCall {
   BlasCall& operator=(const BlasCall&) = delete;
 };
 
+// Whether products go to oneDNN now (axon/cpu_gemm.h; OpenBLAS once the process is exiting).
+bool gemm_on_onednn();
+
 namespace detail {
 
 inline constexpr int kMaxThreads = 256;
@@ -55,6 +58,9 @@ inline Chunk chunk_of(std::int64_t n, std::int64_t align, int t, int threads) {
 }
 
 }  // namespace detail
+
+// Threads for a product: the pool, or 1 inside a parallel region.
+inline int gemm_threads() { return detail::loop_threads(true); }
 
 // Calls body(begin, end) on contiguous chunks of [0, n), one per thread when `parallel`, else
 // once on this thread. Chunks start on multiples of `align` items.

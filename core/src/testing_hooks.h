@@ -1,6 +1,8 @@
 #pragma once
 // Hooks for axon's own tests: exported from libaxon.so, not installed, not for users. They reach
 // states the public API cannot produce on purpose (a failed CUDA runtime call).
+#include <cstdint>
+
 #include "axon/export.h"
 
 namespace axon::testing {
@@ -11,5 +13,11 @@ namespace axon::testing {
 AXON_API bool cuda_fail_one_runtime_call(int device);
 // Whether the CUDA primary context of `device` exists (false without a CUDA backend).
 AXON_API bool cuda_context_active(int device);
+
+// oneDNN executions of the CPU backend so far, and how many run right now (on any thread). oneDNN
+// allocates its own argument map on the heap in every execution (cpu/onednn_gemm.cpp); the
+// allocation-counting tests use these to tell its allocations from axon's.
+AXON_API std::int64_t cpu_engine_executions();
+AXON_API int cpu_engine_running();
 
 }  // namespace axon::testing

@@ -1,5 +1,6 @@
 // CPU GEMM, matmul, bias_add and bias_grad against double-precision references.
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -182,6 +183,56 @@ TEST(CpuGemmSizes, GemmIntoARowsView) {
   for (int i = 25; i < 30; ++i) EXPECT_EQ(got[i], 9.0) << i;
   EXPECT_TRUE(near_ref_each(std::vector<double>(got.begin() + 10, got.begin() + 25), want.c,
                             want.tol));
+}
+
+// ---- the GEMM library (axon/cpu_gemm.h) ------------------------------------------------------
+
+// This suite runs twice (tests/CMakeLists.txt): as the environment says, and with
+// AXON_CPU_GEMM=openblas. The engine in use is the one the environment names, else oneDNN.
+TEST(CpuGemmChoice, TheEnvironmentPicksTheEngine) {
+  const char* env = std::getenv("AXON_CPU_GEMM");
+  const std::string name = env != nullptr ? env : "";
+  if (name != "" && name != "onednn" && name != "openblas") GTEST_SKIP() << "AXON_CPU_GEMM=" << name;
+  EXPECT_STREQ(axon::cpu_gemm_name(axon::cpu_gemm()), name == "openblas" ? "openblas" : "onednn");
+}
+
+// Run by CTest with AXON_CPU_GEMM=bogus (CpuGemmChoice.ABadEnvironmentValue): refused with a
+// ValueError naming the variable and the value, until the program picks an engine itself.
+TEST(CpuGemmChoice, ABadEnvironmentValueIsRefused) {
+  const char* env = std::getenv("AXON_CPU_GEMM");
+  if (env == nullptr || std::string(env) != "bogus") GTEST_SKIP() << "runs with AXON_CPU_GEMM=bogus";
+  axon_test::expect_error<axon::ValueError>([] { (void)axon::cpu_gemm(); }, {"AXON_CPU_GEMM=bogus", "onednn", "openblas"});
+  axon_test::expect_error<axon::ValueError>([] { (void)axon::matmul(Tensor::ones({2, 2}), Tensor::ones({2, 2})); },
+                                            {"AXON_CPU_GEMM=bogus"});
+  axon::set_cpu_gemm(axon::CpuGemm::kOpenBlas);
+  EXPECT_EQ(axon::cpu_gemm(), axon::CpuGemm::kOpenBlas);
+  EXPECT_TRUE(near_ref(axon::matmul(Tensor::ones({2, 2}), Tensor::ones({2, 2})), {2, 2, 2, 2}, 0, 0));
+}
+
+TEST(CpuGemmChoice, BothEnginesAgreeWithTheReference) {
+  const axon::CpuGemm saved = axon::cpu_gemm();
+  for (const axon::CpuGemm engine : {axon::CpuGemm::kOneDnn, axon::CpuGemm::kOpenBlas}) {
+    SCOPED_TRACE(axon::cpu_gemm_name(engine));
+    axon::set_cpu_gemm(engine);
+    EXPECT_EQ(axon::cpu_gemm(), engine);
+    // Few rows (oneDNN's run-time row count primitive) and many (its fixed-shape one).
+    run_gemm_case({3, 40, 50}, false, true, 1.0f, 0.0f, 601);
+    run_gemm_case({64, 40, 50}, true, false, -0.5f, 1.0f, 602);
+  }
+  axon::set_cpu_gemm(saved);
+}
+
+// Products of ever new shapes (inference at every batch size): the primitive cache stays
+// bounded (it starts afresh past 512 idle plans) and every product stays right.
+TEST(CpuGemmChoice, ManyShapesStayRight) {
+  const auto b = random_doubles(9 * 7, -1, 1, 71);
+  const Tensor bt = tensor_from({9, 7}, b);
+  for (std::int64_t m = 1; m <= 600; ++m) {
+    const auto a = random_doubles(static_cast<std::size_t>(m * 9), -1, 1, static_cast<std::uint32_t>(m));
+    const Tensor c = axon::matmul(tensor_from({m, 9}, a), bt);
+    const GemmRef want = gemm_ref(false, false, m, 7, 9, 1.0, a, b, 0.0, {});
+    ASSERT_TRUE(near_ref_each(axon_test::values_of(c), want.c, want.tol)) << "m=" << m;
+  }
 }
 
 // ---- bias_add -------------------------------------------------------------------------------

@@ -72,9 +72,31 @@ TEST(CpuThreading, PoolSizeChangesDuringGemmsNeverGiveWrongProducts) {
   EXPECT_GT(changes.load(), 0);
 }
 
-TEST(CpuThreading, InfoNamesThePoolAndTheBlas) {
+// Threads that multiply the same shapes at once each get a primitive of their own (a oneDNN
+// plan serves one call at a time): every product is the one a single thread computes.
+TEST(CpuThreading, ConcurrentProductsOfOneShapeAreAllRight) {
+  const axon::Tensor a = axon::Tensor::uniform({96, 80}, -1, 1);
+  const axon::Tensor b = axon::Tensor::uniform({80, 72}, -1, 1);
+  const std::vector<float> want = axon::matmul(a, b).to_vector();
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int run = 0; run < 50; ++run) {
+        if (axon::matmul(a, b).to_vector() != want) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0) << "of 200 products from 4 threads";
+}
+
+TEST(CpuThreading, InfoNamesThePoolTheGemmLibraryAndTheBlas) {
   const std::string info = axon::threading_info();
   EXPECT_NE(info.find("threads="), std::string::npos) << info;
+  EXPECT_NE(info.find(std::string("gemm=") + axon::cpu_gemm_name(axon::cpu_gemm())), std::string::npos) << info;
+  EXPECT_NE(info.find("oneDNN "), std::string::npos) << info;
+  EXPECT_NE(info.find("ISA "), std::string::npos) << info;
   EXPECT_NE(info.find("openblas="), std::string::npos) << info;
 }
 

@@ -55,26 +55,33 @@ void train_step(nn::Sequential& model, nn::Loss& loss, optim::Optimizer& optimiz
 }
 
 TEST(ModelStep, ASteadyCpuStepAllocatesNothing) {
-  for (int which = 0; which < 5; ++which) {
-    axon::Generator generator(10);
-    nn::Sequential model = make_model(generator);
-    model.set_generator(&generator);
-    auto optimizers = every_optimizer(model.parameters());
-    optim::Optimizer& optimizer = *optimizers[static_cast<std::size_t>(which)];
-    SCOPED_TRACE(optimizer.name());
-    nn::Loss loss = nn::CrossEntropyLoss();
-    const Batch full = make_batch(64, Device::cpu(), 1), partial = make_batch(23, Device::cpu(), 2);
-    const Tensor norm = Tensor::empty({1});
-    // Plan: the first steps of each batch size size every buffer and the optimizer's state.
-    train_step(model, loss, optimizer, full, norm);
-    train_step(model, loss, optimizer, partial, norm);
-    const long allocations = axon_test::allocations_of([&] {
-      for (int step = 0; step < 3; ++step) {
-        train_step(model, loss, optimizer, full, norm);
-        train_step(model, loss, optimizer, partial, norm);  // the last batch of an epoch
-      }
-    });
-    EXPECT_EQ(allocations, 0);
+  for (const axon::CpuGemm engine : {axon::CpuGemm::kOneDnn, axon::CpuGemm::kOpenBlas}) {
+    const axon_test::CpuGemmScope scope(engine);
+    for (int which = 0; which < 5; ++which) {
+      axon::Generator generator(10);
+      nn::Sequential model = make_model(generator);
+      model.set_generator(&generator);
+      auto optimizers = every_optimizer(model.parameters());
+      optim::Optimizer& optimizer = *optimizers[static_cast<std::size_t>(which)];
+      SCOPED_TRACE(optimizer.name() + " on " + axon::cpu_gemm_name(engine));
+      nn::Loss loss = nn::CrossEntropyLoss();
+      const Batch full = make_batch(64, Device::cpu(), 1), partial = make_batch(23, Device::cpu(), 2);
+      const Tensor norm = Tensor::empty({1});
+      // Plan: the first steps of each batch size size every buffer and the optimizer's state.
+      train_step(model, loss, optimizer, full, norm);
+      train_step(model, loss, optimizer, partial, norm);
+      const axon_test::Allocations counted = axon_test::count_allocations([&] {
+        for (int step = 0; step < 3; ++step) {
+          train_step(model, loss, optimizer, full, norm);
+          train_step(model, loss, optimizer, partial, norm);  // the last batch of an epoch
+        }
+      });
+      EXPECT_EQ(counted.own, 0);
+      // Per step 3 forward products, 3 weight gradients, 2 input gradients: one oneDNN
+      // execution each, allocating its argument map and nothing more (alloc_counter.h).
+      EXPECT_EQ(counted.executions, engine == axon::CpuGemm::kOneDnn ? 6 * 8 : 0);
+      EXPECT_LE(counted.engine, counted.executions * axon_test::kEngineAllocationsPerExecution);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The umbrella header: everything axon offers.
 #include "axon/backend.h"
+#include "axon/cpu_gemm.h"
 #include "axon/data/csv.h"
 #include "axon/data/dataset.h"
 #include "axon/data/idx.h"

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include "axon/error.h"
 
@@ -153,6 +154,19 @@ void CpuBackend::rmsprop_step(const RmspropHyper& h, const Tensor& params, const
   });
 }
 
+namespace {
+// Calls body with the decay mode as a compile-time constant (see kernels::AdamDecay).
+template <class Body>
+void with_adam_decay(kernels::AdamDecay decay, const Body& body) {
+  using kernels::AdamDecay;
+  switch (decay) {
+    case AdamDecay::kNone: body(std::integral_constant<AdamDecay, AdamDecay::kNone>{}); break;
+    case AdamDecay::kL2: body(std::integral_constant<AdamDecay, AdamDecay::kL2>{}); break;
+    case AdamDecay::kDecoupled: body(std::integral_constant<AdamDecay, AdamDecay::kDecoupled>{}); break;
+  }
+}
+}  // namespace
+
 void CpuBackend::adam_step(const AdamHyper& h, const Tensor& params, const Tensor& grads, const Tensor& exp_avg,
                            const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) {
   float* p = params.data<float>();
@@ -169,13 +183,17 @@ void CpuBackend::adam_step(const AdamHyper& h, const Tensor& params, const Tenso
     float* first = m;
     float* second = v;
     float* second_max = v_max;
-    if (second_max != nullptr) {
-      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) {
-        kernels::adam_update(hyper, param[i], grad[i], first[i], second[i], second_max + i);
+    with_adam_decay(kernels::adam_decay(hyper), [&](auto decay) {
+      if (second_max != nullptr) {
+        AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) {
+          kernels::adam_update(hyper, decay, param[i], grad[i], first[i], second[i], second_max + i);
+        }
+      } else {
+        AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) {
+          kernels::adam_update(hyper, decay, param[i], grad[i], first[i], second[i], nullptr);
+        }
       }
-    } else {
-      AXON_SIMD_LOOP (std::int64_t i = begin; i < end; ++i) kernels::adam_update(hyper, param[i], grad[i], first[i], second[i], nullptr);
-    }
+    });
   });
 }
 

@@ -95,8 +95,9 @@ __global__ void rmsprop_kernel(RmspropHyper h, float* param, const float* grad, 
 
 __global__ void adam_kernel(AdamHyper h, float* param, const float* grad, float* first, float* second,
                             float* second_max, std::int64_t n) {
+  const kernels::AdamDecay decay = kernels::adam_decay(h);
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
-    kernels::adam_update(h, param[i], grad[i], first[i], second[i],
+    kernels::adam_update(h, decay, param[i], grad[i], first[i], second[i],
                          second_max != nullptr ? second_max + i : nullptr);
   }
 }

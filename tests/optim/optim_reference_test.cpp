@@ -1,8 +1,11 @@
 // Optimizers and schedules against PyTorch: tests/fixtures/optim_reference.txt holds
 // torch.optim's parameters after each of five steps (given gradients) and lr_scheduler's rates,
-// made by tests/fixtures/make_optim_fixtures.py. Each optimizer runs on a model-like arena of
+// made by tests/fixtures/make_optim_fixtures.py. Some cases then run 200 steps with zero
+// gradients, through which torch's state decays into the subnormal range: axon stores those
+// values as zero (core/src/kernels/optimizer_math.h), and its parameters must still match. Each optimizer runs on a model-like arena of
 // two parameters (so the padding between segments is exercised) on the CPU, and on CUDA when
 // a GPU is present.
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -23,6 +26,9 @@ struct OptimizerCase {
   std::vector<std::int64_t> shapes;
   std::vector<double> params;
   std::vector<std::vector<double>> grads, expects;
+  std::int64_t zero_grad_steps = 0;  // then this many steps with zero gradients,
+  std::vector<double> expect_after_zero_grads;  // the parameters after them,
+  std::int64_t torch_subnormal_state = 0;       // and how many of torch's state values were subnormal
 };
 
 struct ScheduleCase {
@@ -75,7 +81,12 @@ const Fixtures& fixtures() {
       } else if (kind == "grad") {
         f.optimizers.back().grads.push_back(read_numbers(in));
       } else if (kind == "expect") {
-        f.optimizers.back().expects.push_back(read_numbers(in));
+        OptimizerCase& c = f.optimizers.back();
+        (c.zero_grad_steps > 0 ? c.expect_after_zero_grads : c.expects.emplace_back()) = read_numbers(in);
+      } else if (kind == "zero_grads") {
+        in >> f.optimizers.back().zero_grad_steps;
+      } else if (kind == "subnormal_state") {
+        in >> f.optimizers.back().torch_subnormal_state;
       } else if (kind == "schedule") {
         f.schedules.emplace_back();
         in >> f.schedules.back().name;
@@ -176,10 +187,75 @@ void run_optimizer_cases(axon::Device device) {
       EXPECT_TRUE(axon_test::near_ref(got, c.expects[step], 2e-6, 2e-7)) << "after step " << step + 1;
     }
     EXPECT_EQ(optimizer->steps(), static_cast<std::int64_t>(c.grads.size()));
+    if (c.zero_grad_steps == 0) continue;
+    // The state decays through the subnormal range: never stored there, parameters unmoved by it.
+    EXPECT_GT(c.torch_subnormal_state, 0) << "the case must reach the subnormal range in torch";
+    std::int64_t subnormal = 0;
+    for (Parameter& p : parameters) p.grad.copy_from(Tensor::zeros(p.grad.shape()));
+    for (std::int64_t step = 0; step < c.zero_grad_steps; ++step) {
+      optimizer->step();
+      for (const auto& [name, slot] : arena.slots()) {
+        for (const float v : slot.to_vector()) subnormal += std::fpclassify(v) == FP_SUBNORMAL;
+      }
+    }
+    EXPECT_EQ(subnormal, 0) << "subnormal values in the optimizer's state";
+    std::vector<double> got;
+    for (Parameter& p : parameters) {
+      for (float v : p.value.to_vector()) got.push_back(v);
+    }
+    EXPECT_TRUE(axon_test::near_ref(got, c.expect_after_zero_grads, 2e-6, 2e-7))
+        << "after " << c.zero_grad_steps << " steps with zero gradients";
   }
 }
 
 TEST(OptimReference, OptimizersMatchPyTorchOnTheCpu) { run_optimizer_cases(axon::Device::cpu()); }
+
+// A model whose first three input features are nonzero for a few steps and zero from then on
+// (as border pixels that a few images light): the state of their weights decays toward zero,
+// through the subnormal range, and must never be stored there, with any optimizer.
+TEST(OptimReference, FeaturesThatFallSilentLeaveNoSubnormalState) {
+  namespace nn = axon::nn;
+  namespace optim = axon::optim;
+  for (int which = 0; which < 5; ++which) {
+    axon::Generator generator(5);
+    nn::Sequential model;
+    model.add(nn::Dense(6, 8, nn::DenseOptions{.generator = &generator}))
+        .add(nn::ReLU())
+        .add(nn::Dense(8, 3, nn::DenseOptions{.generator = &generator}));
+    ParamArena& arena = model.parameters();
+    // Fast decay rates: the moments of the silent weights cross 2^-126 within ~150 steps.
+    std::unique_ptr<optim::Optimizer> optimizer;
+    switch (which) {
+      case 0: optimizer = std::make_unique<optim::SGD>(arena, optim::SgdOptions{.lr = 0.01, .momentum = 0.5}); break;
+      case 1: optimizer = std::make_unique<optim::Adagrad>(arena); break;
+      case 2:
+        optimizer = std::make_unique<optim::RMSprop>(
+            arena, optim::RmspropOptions{.lr = 1e-3, .alpha = 0.5, .momentum = 0.5, .centered = true});
+        break;
+      case 3: optimizer = std::make_unique<optim::Adam>(arena, optim::AdamOptions{.beta1 = 0.5, .beta2 = 0.5}); break;
+      default:
+        optimizer = std::make_unique<optim::AdamW>(arena, optim::AdamOptions{.beta1 = 0.5, .beta2 = 0.5, .amsgrad = true});
+    }
+    SCOPED_TRACE(optimizer->name());
+    nn::Loss loss = nn::CrossEntropyLoss();
+    std::int64_t subnormal = 0;
+    for (int step = 0; step < 400; ++step) {
+      auto x = axon_test::random_doubles(16 * 6, -1, 1, static_cast<std::uint32_t>(step));
+      if (step >= 5) {
+        for (std::size_t i = 0; i < x.size(); i += 6) x[i] = x[i + 1] = x[i + 2] = 0.0;
+      }
+      const Tensor labels =
+          axon_test::int_tensor_from({16}, axon_test::random_labels(16, 3, static_cast<std::uint32_t>(step)));
+      loss.compute(model.forward(axon_test::tensor_from({16, 6}, x)), labels);
+      model.backward(loss.grad());
+      optimizer->step();
+      for (const auto& [name, slot] : arena.slots()) {
+        for (const float v : slot.to_vector()) subnormal += std::fpclassify(v) == FP_SUBNORMAL;
+      }
+    }
+    EXPECT_EQ(subnormal, 0) << "subnormal values seen in the optimizer's state";
+  }
+}
 
 TEST(OptimReference, OptimizersMatchPyTorchOnCuda) {
   if (!axon_test::have_cuda()) {

@@ -8,6 +8,49 @@
 
 namespace axon::cpu {
 
+namespace {
+
+// Rows [first, end) of pre = x + bias, y = f(pre).
+template <Activation kKind>
+AXON_VECTOR_CLONES void bias_activation_rows(float alpha, const float* in, const float* bias, float* pre, float* out,
+                                             std::int64_t cols, std::int64_t first, std::int64_t end) {
+  for (std::int64_t r = first; r < end; ++r) {
+    const float* in_row = in + r * cols;
+    float* pre_row = pre + r * cols;
+    float* out_row = out + r * cols;
+#pragma omp simd
+    for (std::int64_t col = 0; col < cols; ++col) {
+      const float value = in_row[col] + bias[col];
+      pre_row[col] = value;
+      out_row[col] = kernels::activate<kKind>(alpha, value);
+    }
+  }
+}
+
+// Columns [begin, end) of grad_pre = grad_y * f'(pre) and their sums over all rows, in row
+// order (one thread owns a column: the sums do not depend on the thread count).
+template <Activation kKind>
+AXON_VECTOR_CLONES void backward_bias_grad_columns(float alpha, const float* pre, const float* y, const float* grad_y,
+                                                   float* grad_pre, float* sums, std::int64_t rows, std::int64_t cols,
+                                                   std::int64_t begin, std::int64_t end) {
+  for (std::int64_t col = begin; col < end; ++col) sums[col] = 0.0f;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t offset = r * cols;
+    const float* p_row = pre + offset;
+    const float* y_row = y + offset;
+    const float* g_row = grad_y + offset;
+    float* gp_row = grad_pre + offset;
+#pragma omp simd
+    for (std::int64_t col = begin; col < end; ++col) {
+      const float value = g_row[col] * kernels::derivative<kKind>(alpha, p_row[col], y_row[col]);
+      gp_row[col] = value;
+      sums[col] += value;
+    }
+  }
+}
+
+}  // namespace
+
 void CpuBackend::bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias,
                                  const Tensor& pre, const Tensor& y) {
   const std::int64_t rows = x.dim(0);
@@ -19,18 +62,7 @@ void CpuBackend::bias_activation(Activation kind, float alpha, const Tensor& x, 
   kernels::with_activation(kind, [=](auto kind_constant) {
     constexpr Activation kKind = decltype(kind_constant)::value;
     parallel_for_rows(rows, cols, [=](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t r = begin; r < end; ++r) {
-        const float* in_row = in + r * cols;
-        float* pre_row = pre_data + r * cols;
-        float* out_row = out + r * cols;
-        const float* bias_row = b;
-#pragma omp simd
-        for (std::int64_t col = 0; col < cols; ++col) {
-          const float value = in_row[col] + bias_row[col];
-          pre_row[col] = value;
-          out_row[col] = kernels::activate<kKind>(alpha, value);
-        }
-      }
+      bias_activation_rows<kKind>(alpha, in, b, pre_data, out, cols, begin, end);
     });
   });
 }
@@ -48,34 +80,21 @@ void CpuBackend::activation_backward_bias_grad(Activation kind, float alpha, con
   kernels::with_activation(kind, [=](auto kind_constant) {
     constexpr Activation kKind = decltype(kind_constant)::value;
     parallel_column_blocks(rows, cols, [=](std::int64_t begin, std::int64_t end) {
-      float* sums = gb;
-      for (std::int64_t col = begin; col < end; ++col) sums[col] = 0.0f;
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const std::int64_t offset = r * cols;
-        const float* p_row = p + offset;
-        const float* out_row = out + offset;
-        const float* g_row = g + offset;
-        float* gp_row = gp + offset;
-#pragma omp simd
-        for (std::int64_t col = begin; col < end; ++col) {
-          const float value = g_row[col] * kernels::derivative<kKind>(alpha, p_row[col], out_row[col]);
-          gp_row[col] = value;
-          sums[col] += value;
-        }
-      }
+      backward_bias_grad_columns<kKind>(alpha, p, out, g, gp, gb, rows, cols, begin, end);
     });
   });
 }
 
 void CpuBackend::linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
                         const Tensor& pre, const Tensor& y) {
-  // The product lands in pre (or in y when pre is not kept). oneDNN adds the bias as it writes
-  // the product (after the whole sum, as a separate pass would) and f runs after it: oneDNN's
-  // eltwise post-ops do not keep NaN as ours do (its ReLU maps NaN to 0). With OpenBLAS, bias
-  // and f run in one pass after the GEMM.
+  // The product lands in pre (or in y when pre is not kept). With many rows oneDNN adds the bias
+  // as it writes the product (after the whole sum, as a separate pass would) and f runs after
+  // it: oneDNN's eltwise post-ops do not keep NaN as ours do (its ReLU maps NaN to 0). With few
+  // rows its gemm kernels would add the bias in a threaded pass of their own (~1 us a layer at
+  // batch 1 on two threads), and with OpenBLAS: bias and f then run in one pass of ours.
   const Tensor& product = pre.defined() ? pre : y;
   const std::int64_t rows = x.dim(0), in = x.dim(1), out = w.dim(0);
-  if (rows > 0 && in > 0 && out > 0 && gemm_on_onednn()) {
+  if (rows >= onednn::kFewRows && in > 0 && out > 0 && gemm_on_onednn()) {
     onednn::multiply({.transpose_b = true,
                       .m = rows,
                       .n = out,

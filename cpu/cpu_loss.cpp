@@ -12,6 +12,12 @@ namespace axon::cpu {
 
 namespace {
 
+// out[j] = exp(x[j] - shift)
+AXON_VECTOR_CLONES void exp_shifted(const float* x, float shift, float* out, std::int64_t n) {
+#pragma omp simd
+  for (std::int64_t j = 0; j < n; ++j) out[j] = std::exp(x[j] - shift);
+}
+
 // Softmax cross-entropy with integer labels, fused: per row, log-sum-exp once, then the loss
 // term and (softmax - one_hot) / rows as the gradient.
 double softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const Tensor& grad) {
@@ -43,11 +49,18 @@ double softmax_cross_entropy(const Tensor& logits, const Tensor& labels, const T
           // 1 - p_label = others / sum keeps its precision when the prediction is confident.
           float* grad_row = g != nullptr ? g + r * cols : nullptr;
           double sum = 0.0, others = 0.0;
-          for (std::int64_t col = 0; col < cols; ++col) {
-            const float e = std::exp(row[col] - max);
-            if (grad_row != nullptr) grad_row[col] = e;
-            sum += e;
-            others += col == target ? 0.0 : e;
+          if (grad_row != nullptr) {
+            exp_shifted(row, max, grad_row, cols);  // vectorised, then summed in order
+            for (std::int64_t col = 0; col < cols; ++col) {
+              sum += grad_row[col];
+              others += col == target ? 0.0 : grad_row[col];
+            }
+          } else {
+            for (std::int64_t col = 0; col < cols; ++col) {
+              const float e = std::exp(row[col] - max);
+              sum += e;
+              others += col == target ? 0.0 : e;
+            }
           }
           partial += std::log(sum) - static_cast<double>(target_logit - max);
           if (grad_row != nullptr) {

@@ -31,12 +31,6 @@ namespace axon::cpu::onednn {
 
 namespace {
 
-// Products with fewer rows than this get a primitive made for a row count given at run time:
-// oneDNN 2.6 then picks its gemm kernels, which beat its brgemm kernels for a few rows (on
-// AVX-512, [1, 784] @ [784, 256]: 7.4 us against 20 us on one thread, 12 against 109 on two);
-// from about 16 rows on, brgemm is as fast or faster (measured in bench/, see docs/threading.md).
-constexpr std::int64_t kFewRows = 16;
-
 // Idle plans kept at most; past it the cache starts afresh (a program that multiplies ever new
 // shapes, e.g. inference at every batch size, must not grow without bound).
 constexpr std::size_t kMaxIdlePlans = 512;

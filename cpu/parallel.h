@@ -13,6 +13,19 @@
 
 namespace axon::cpu {
 
+// For a function whose loops are compute-bound at the SSE2 width of baseline x86-64 (what the
+// library is built for): compiled once more for AVX-512 and for AVX2, the copy picked when the
+// library loads by the CPU's features (GCC's target_clones; measured on 235k parameters, SGD
+// with momentum 28 -> 13 us on 2 threads). IEEE arithmetic without contraction (C++20 mode:
+// -ffp-contract=off) gives the same bits at every width; libmvec's vector math (vector_math.h)
+// has an entry point per width, each within its 4 ulp. Clang (the fuzz build) cannot clone
+// templates: it builds the baseline only.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define AXON_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define AXON_VECTOR_CLONES
+#endif
+
 // Elementwise loops with fewer elements than this stay on one thread.
 inline constexpr std::int64_t kParallelElements = 1 << 15;
 
@@ -126,40 +139,47 @@ T parallel_reduce(bool parallel, std::int64_t n, std::int64_t align, T identity,
   return result;
 }
 
-// out[i] = f(in[i])
+namespace detail {
+template <class F>
+AXON_VECTOR_CLONES void map_unary_chunk(const float* in, float* out, F f, std::int64_t begin, std::int64_t end) {
+#pragma omp simd
+  for (std::int64_t i = begin; i < end; ++i) out[i] = f(in[i]);
+}
+template <class F>
+AXON_VECTOR_CLONES void map_binary_chunk(const float* a, const float* b, float* out, F f, std::int64_t begin,
+                                         std::int64_t end) {
+#pragma omp simd
+  for (std::int64_t i = begin; i < end; ++i) out[i] = f(a[i], b[i]);
+}
+template <class F>
+AXON_VECTOR_CLONES void map_ternary_chunk(const float* a, const float* b, const float* c, float* out, F f,
+                                          std::int64_t begin, std::int64_t end) {
+#pragma omp simd
+  for (std::int64_t i = begin; i < end; ++i) out[i] = f(a[i], b[i], c[i]);
+}
+}  // namespace detail
+
+// out[i] = f(in[i]). The chunk loops are functions of their own: their pointers are then
+// parameters, which the compiler knows the closure's copy does not alias, and they can be
+// cloned per vector width.
 template <class F>
 void map_unary(std::int64_t n, const float* in, float* out, F f) {
-  parallel_for(n, kParallelElements, [=](std::int64_t begin, std::int64_t end) {
-    const float* src = in;
-    float* dst = out;
-#pragma omp simd
-    for (std::int64_t i = begin; i < end; ++i) dst[i] = f(src[i]);
-  });
+  parallel_for(n, kParallelElements,
+               [=](std::int64_t begin, std::int64_t end) { detail::map_unary_chunk(in, out, f, begin, end); });
 }
 
 // out[i] = f(a[i], b[i])
 template <class F>
 void map_binary(std::int64_t n, const float* a, const float* b, float* out, F f) {
-  parallel_for(n, kParallelElements, [=](std::int64_t begin, std::int64_t end) {
-    const float* src_a = a;
-    const float* src_b = b;
-    float* dst = out;
-#pragma omp simd
-    for (std::int64_t i = begin; i < end; ++i) dst[i] = f(src_a[i], src_b[i]);
-  });
+  parallel_for(n, kParallelElements,
+               [=](std::int64_t begin, std::int64_t end) { detail::map_binary_chunk(a, b, out, f, begin, end); });
 }
 
 // out[i] = f(a[i], b[i], c[i])
 template <class F>
 void map_ternary(std::int64_t n, const float* a, const float* b, const float* c, float* out, F f) {
-  parallel_for(n, kParallelElements, [=](std::int64_t begin, std::int64_t end) {
-    const float* src_a = a;
-    const float* src_b = b;
-    const float* src_c = c;
-    float* dst = out;
-#pragma omp simd
-    for (std::int64_t i = begin; i < end; ++i) dst[i] = f(src_a[i], src_b[i], src_c[i]);
-  });
+  parallel_for(n, kParallelElements,
+               [=](std::int64_t begin, std::int64_t end) { detail::map_ternary_chunk(a, b, c, out, f, begin, end); });
 }
 
 }  // namespace axon::cpu

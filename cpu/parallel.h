@@ -19,8 +19,9 @@ namespace axon::cpu {
 // with momentum 28 -> 13 us on 2 threads). IEEE arithmetic without contraction (C++20 mode:
 // -ffp-contract=off) gives the same bits at every width; libmvec's vector math (vector_math.h)
 // has an entry point per width, each within its 4 ulp. Clang (the fuzz build) cannot clone
-// templates: it builds the baseline only.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// templates, and under ThreadSanitizer the loader would run the instrumented resolvers before
+// the sanitizer's runtime exists (a crash at load): both build the baseline only.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define AXON_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define AXON_VECTOR_CLONES

@@ -2,6 +2,7 @@
 // central finite differences of those references, extremes stay finite.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -193,6 +194,32 @@ TEST_P(CpuActivation, ExtremesAreFiniteAndCorrect) {
                                 tensor_from(shape, g));
   EXPECT_TRUE(axon_test::all_finite(gx));
   EXPECT_TRUE(near_ref(gx, backward_fd(kind, x, g, alpha), kGradRtol, kGradAtol));
+}
+
+// NaN in, NaN out, as PyTorch (ReLU and hard sigmoid turned NaN into 0 before: a NaN feature
+// then trained with a finite loss and the NaN guard never fired). Through the plain op, the
+// fused Dense forward (both GEMM libraries) and a long enough tensor for the vector loops.
+TEST_P(CpuActivation, NanStaysNan) {
+  const Activation kind = GetParam();
+  std::vector<float> values(67, 0.5f);
+  for (std::size_t i = 0; i < values.size(); i += 3) values[i] = std::numeric_limits<float>::quiet_NaN();
+  const Tensor x = Tensor::from_vector({static_cast<std::int64_t>(values.size())}, std::span<const float>(values));
+  const std::vector<float> y = axon::activation(kind, x).to_vector();
+  for (std::size_t i = 0; i < values.size(); i += 3) EXPECT_TRUE(std::isnan(y[i])) << "element " << i << ": " << y[i];
+  // The fused forward: a NaN input row stays NaN after the product and f.
+  std::vector<float> rows(4 * 3, 1.0f);
+  rows[3] = std::numeric_limits<float>::quiet_NaN();  // row 1
+  const Tensor xr = Tensor::from_vector({4, 3}, std::span<const float>(rows));
+  for (const axon::CpuGemm engine : {axon::CpuGemm::kOneDnn, axon::CpuGemm::kOpenBlas}) {
+    const axon::CpuGemm saved = axon::cpu_gemm();
+    axon::set_cpu_gemm(engine);
+    const Tensor y_fused = Tensor::empty({4, 2});
+    axon::linear_out(kind, xr, Tensor::full({2, 3}, 0.25f), Tensor::zeros({2}), Tensor(), y_fused);
+    axon::set_cpu_gemm(saved);
+    const std::vector<float> got = y_fused.to_vector();
+    EXPECT_TRUE(std::isnan(got[2]) && std::isnan(got[3])) << axon::cpu_gemm_name(engine) << ": " << got[2];
+    EXPECT_FALSE(std::isnan(got[0])) << axon::cpu_gemm_name(engine);
+  }
 }
 
 TEST_P(CpuActivation, EmptyTensor) {

@@ -26,10 +26,8 @@ namespace {
 // header can claim (eight dimensions of 2^32).
 constexpr std::uint64_t kMaxElements = std::uint64_t{1} << 34;
 constexpr std::size_t kChunkBytes = std::size_t{1} << 16;
-// Deflate never expands more than 1032:1, so a gzip file of C bytes holds at most 1032 C bytes:
-// the most a gzip read reserves up front (and never more than kMaxReserve elements).
+// Deflate never expands more than 1032:1, so a gzip file of C bytes holds at most 1032 C bytes.
 constexpr std::uint64_t kMaxDeflateRatio = 1032;
-constexpr std::uint64_t kMaxReserve = std::uint64_t{1} << 26;
 // Bytes after the data are counted up to this, so a gzip bomb appended to a file ends quickly.
 constexpr std::uint64_t kMaxCountedExtra = std::uint64_t{1} << 30;
 
@@ -229,16 +227,14 @@ void decode(const ElementType& type, const unsigned char* in, std::size_t count,
 }
 
 template <class Out>
-Tensor read_data(IdxStream& in, const Header& header) {
+Tensor read_data(IdxStream& in, const Header& header, const IdxOptions& options) {
   const std::uint64_t data_bytes = header.elements * header.type->size;  // <= 2^37: no overflow
+  const std::uint64_t out_bytes = header.elements * sizeof(Out);
   const std::string expected = std::to_string(data_bytes) + " bytes of data after the " +
                                std::to_string(header.bytes) + "-byte header";
-  // A plain file's size is checked against the header first, so the output can be allocated
-  // at once. A gzip stream's true length shows only as it is read: its values grow in a vector
-  // and go into a tensor once all are there.
-  Tensor out;
-  std::vector<Out> grown;
-  Out* dst = nullptr;
+  // Checked against what the file can hold before the output is allocated: a plain file's size
+  // exactly; a gzip stream's compressed size times deflate's greatest ratio, and the caller's
+  // limit (its true length shows only as it is read).
   const auto size = in.file_size();
   if (!in.gzip() && size) {
     const std::uint64_t total = header.bytes + data_bytes;
@@ -247,37 +243,43 @@ Tensor read_data(IdxStream& in, const Header& header) {
               std::to_string(*size - header.bytes));
     }
     if (*size > total) in.fail(std::to_string(*size - total) + " unexpected bytes after the data");
-    out = Tensor::empty(header.shape, Device::cpu(), dtype_of<Out>());
-    dst = out.data<Out>();
   } else {
-    const std::uint64_t most = kMaxDeflateRatio * size.value_or(0) / header.type->size;
-    grown.reserve(static_cast<std::size_t>(std::min({header.elements, most, kMaxReserve})));
+    if (size && data_bytes > kMaxDeflateRatio * *size) {
+      in.fail("the header declares " + expected + ", more than a gzip stream of " + std::to_string(*size) +
+              " bytes can hold (deflate expands at most " + std::to_string(kMaxDeflateRatio) + ":1)");
+    }
+    if (out_bytes > options.max_bytes) {
+      in.fail("the header declares " + std::to_string(header.elements) + " elements (" + std::to_string(out_bytes) +
+              " bytes as " + std::string(dtype_name(dtype_of<Out>())) + "), more than IdxOptions::max_bytes (" +
+              std::to_string(options.max_bytes) + "): raise the limit to read it");
+    }
   }
+  const Tensor out = Tensor::empty(header.shape, Device::cpu(), dtype_of<Out>());
+  Out* dst = out.data<Out>();
   std::vector<unsigned char> chunk(kChunkBytes);
   const std::size_t per_chunk = kChunkBytes / header.type->size;
   for (std::uint64_t done = 0; done < header.elements;) {
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(per_chunk, header.elements - done));
     in.read_exact(chunk.data(), n * header.type->size, expected);
-    if (!out.defined()) {
-      grown.resize(static_cast<std::size_t>(done) + n);
-      dst = grown.data();
-    }
     decode(*header.type, chunk.data(), n, dst + done);
     done += n;
   }
   in.expect_end();
-  return out.defined() ? out : Tensor::from_vector(header.shape, std::span<const Out>(grown));
+  return out;
 }
 
 }  // namespace
 
-Tensor read_idx(const std::filesystem::path& path, DType as) {
+Tensor read_idx(const std::filesystem::path& path, const IdxOptions& options) {
+  const DType as = options.as;
   if (as != DType::kFloat32 && as != DType::kInt32) {
     throw ValueError("axon::data::read_idx: unknown dtype " + std::to_string(static_cast<int>(as)));
   }
   IdxStream in(path);
   const Header header = read_header(in, as);
-  return as == DType::kInt32 ? read_data<std::int32_t>(in, header) : read_data<float>(in, header);
+  return as == DType::kInt32 ? read_data<std::int32_t>(in, header, options) : read_data<float>(in, header, options);
 }
+
+Tensor read_idx(const std::filesystem::path& path, DType as) { return read_idx(path, IdxOptions{.as = as}); }
 
 }  // namespace axon::data

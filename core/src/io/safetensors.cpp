@@ -9,12 +9,12 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <utility>
 
 #include "axon/error.h"
 #include "core/src/io/json.h"
+#include "core/src/io/utf8.h"
 
 namespace axon::io {
 
@@ -28,10 +28,6 @@ constexpr std::uint64_t kMaxHeaderBytes = std::uint64_t{100} << 20;
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
   throw FormatError("safetensors file " + path.string() + ": " + what);
-}
-
-std::string system_error(const std::string& what, const std::filesystem::path& path) {
-  return what + " " + path.string() + ": " + std::strerror(errno);
 }
 
 // A file descriptor closed when it goes out of scope.
@@ -54,47 +50,32 @@ const char* dtype_code(DType dtype) { return dtype == DType::kFloat32 ? "F32" : 
 
 }  // namespace
 
-void write_file_atomically(const std::filesystem::path& path, const std::vector<std::string_view>& parts) {
-  const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  std::string name = ".";
-  name += path.filename().string();
-  name += ".tmp-XXXXXX";  // mkstemp's pattern
-  std::string temporary = (folder / name).string();
-  Fd file(::mkstemp(temporary.data()));
-  if (file.get() < 0) throw Error(system_error("cannot create a temporary file beside", path));
-  const auto give_up = [&](const std::string& what) {
-    const std::string message = system_error(what, path);
-    ::unlink(temporary.c_str());
-    throw Error(message);
-  };
-  for (std::string_view part : parts) {
-    while (!part.empty()) {
-      const ssize_t written = ::write(file.get(), part.data(), part.size());
-      if (written < 0 && errno == EINTR) continue;
-      if (written <= 0) give_up("cannot write");
-      part.remove_prefix(static_cast<std::size_t>(written));
-    }
-  }
-  if (::fchmod(file.get(), 0644) != 0) give_up("cannot set the mode of");
-  if (::fsync(file.get()) != 0) give_up("cannot flush");
-  if (::close(file.release()) != 0) give_up("cannot close");
-  if (::rename(temporary.c_str(), path.c_str()) != 0) give_up("cannot rename the temporary file over");
-  // The rename itself must reach the disk: fsync the folder.
-  Fd directory(::open(folder.c_str(), O_RDONLY | O_DIRECTORY));
-  if (directory.get() >= 0) ::fsync(directory.get());
-}
-
 void save_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   std::string header = "{";
   std::vector<std::string> data;
   std::uint64_t offset = 0;
+  // Names must read back: UTF-8 (what the reader accepts, utf8.h), unique (by sorting: n log n).
+  const auto check_utf8 = [&](std::string_view text, const std::string& what) {
+    if (const auto bad = first_invalid_utf8(text)) {
+      throw ValueError("save_safetensors: " + what + " is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
+    }
+  };
+  std::vector<std::string_view> names;
+  names.reserve(tensors.size());
+  for (const NamedTensor& t : tensors) names.emplace_back(t.name);
+  std::sort(names.begin(), names.end());
+  if (const auto twice = std::adjacent_find(names.begin(), names.end()); twice != names.end()) {
+    throw ValueError("save_safetensors: tensor name '" + std::string(*twice) + "' appears twice");
+  }
+  for (const auto& [key, value] : metadata) {
+    check_utf8(key, "a metadata key");
+    check_utf8(value, "the metadata value of '" + key + "'");
+  }
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const auto& [name, tensor] = tensors[i];
     if (name.empty() || name == "__metadata__") throw ValueError("save_safetensors: bad tensor name '" + name + "'");
-    for (std::size_t j = 0; j < i; ++j) {
-      if (tensors[j].name == name) throw ValueError("save_safetensors: tensor name '" + name + "' appears twice");
-    }
+    check_utf8(name, "a tensor name");
     if (!tensor.defined()) throw ValueError("save_safetensors: tensor '" + name + "' is undefined");
     std::string bytes(tensor.nbytes(), '\0');
     if (bytes.empty()) {
@@ -174,23 +155,43 @@ struct Entry {
 
 }  // namespace
 
+namespace {
+
+// Exactly n bytes at `offset` of the open file, or a FormatError saying how many it had.
+void read_at(const std::filesystem::path& path, int fd, std::uint64_t offset, char* dst, std::size_t n,
+             const std::string& what) {
+  while (n > 0) {
+    const ssize_t got = ::pread(fd, dst, n, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail(path, "cannot read " + what + ": " + std::strerror(errno));
+    if (got == 0) fail(path, "truncated at byte " + std::to_string(offset) + " while reading " + what);
+    dst += got;
+    offset += static_cast<std::uint64_t>(got);
+    n -= static_cast<std::size_t>(got);
+  }
+}
+
+}  // namespace
+
 Safetensors load_safetensors(const std::filesystem::path& path, Device device) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  std::error_code ec;
-  const std::uint64_t file_size = std::filesystem::file_size(path, ec);
-  if (ec) fail(path, "cannot read its size: " + ec.message());
+  // One open file for everything: its size from the descriptor (not the path, which an atomic
+  // save may point at a new file meanwhile), every byte read from it.
+  const Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  struct stat status {};
+  if (::fstat(file.get(), &status) != 0) fail(path, std::string("cannot read its size: ") + std::strerror(errno));
+  if (!S_ISREG(status.st_mode)) fail(path, "is not a regular file");
+  const auto file_size = static_cast<std::uint64_t>(status.st_size);
   if (file_size < 8) fail(path, "truncated at byte " + std::to_string(file_size) + ": no 8-byte header length");
   std::uint64_t header_size = 0;
-  file.read(reinterpret_cast<char*>(&header_size), 8);
+  read_at(path, file.get(), 0, reinterpret_cast<char*>(&header_size), 8, "the header length");
   if (header_size > file_size - 8) {
     fail(path, "header length " + std::to_string(header_size) + " runs past the end of the file (" +
                    std::to_string(file_size) + " bytes)");
   }
   if (header_size > kMaxHeaderBytes) fail(path, "header length " + std::to_string(header_size) + " exceeds 100 MiB");
   std::string header(header_size, '\0');
-  file.read(header.data(), static_cast<std::streamsize>(header_size));
-  if (!file) fail(path, "cannot read the header");
+  read_at(path, file.get(), 8, header.data(), header.size(), "the header");
   json::Value root;
   try {
     root = json::parse(header);
@@ -275,11 +276,10 @@ Safetensors load_safetensors(const std::filesystem::path& path, Device device) {
   for (const Entry& entry : entries) {
     Tensor host = Tensor::empty(Shape(std::span<const std::int64_t>(entry.shape)), Device::cpu(), entry.dtype);
     if (host.nbytes() > 0) {
-      file.seekg(static_cast<std::streamoff>(8 + header_size + entry.begin));
       char* target = entry.dtype == DType::kFloat32 ? reinterpret_cast<char*>(host.data<float>())
                                                     : reinterpret_cast<char*>(host.data<std::int32_t>());
-      file.read(target, static_cast<std::streamsize>(host.nbytes()));
-      if (!file) fail(path, "cannot read the data of '" + entry.name + "'");
+      read_at(path, file.get(), 8 + header_size + entry.begin, target, host.nbytes(),
+              "the data of '" + entry.name + "'");
     }
     result.tensors.push_back({entry.name, device.is_cpu() ? host : host.to(device)});
   }

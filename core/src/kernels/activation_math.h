@@ -1,7 +1,10 @@
 #pragma once
 // The scalar formulas of every activation and its derivative, written once for all backends:
 // plain float math that compiles as host code and, under nvcc, as device code. Each form is
-// chosen to stay finite for any finite input (no exp of a large positive number).
+// chosen to stay finite for any finite input (no exp of a large positive number), and to keep a
+// NaN input NaN as PyTorch does: comparisons are written so that NaN takes the branch that
+// returns x (`x <= 0 ? 0 : x`, not `x > 0 ? x : 0`), and fmaxf/fminf, which drop a NaN, are not
+// used on values that may be NaN.
 #include <cmath>
 #include <type_traits>
 
@@ -33,7 +36,7 @@ AXON_HOST_DEVICE float activate(float alpha, float x) {
   if constexpr (kKind == A::kIdentity) return x;
   else if constexpr (kKind == A::kSigmoid) return stable_sigmoid(x);
   else if constexpr (kKind == A::kTanh) return ::tanhf(x);
-  else if constexpr (kKind == A::kRelu) return x > 0.0f ? x : 0.0f;
+  else if constexpr (kKind == A::kRelu) return x <= 0.0f ? 0.0f : x;
   else if constexpr (kKind == A::kLeakyRelu) return x > 0.0f ? x : alpha * x;
   else if constexpr (kKind == A::kElu) return x > 0.0f ? x : alpha * ::expm1f(x);
   else if constexpr (kKind == A::kSelu) return kSeluScale * (x > 0.0f ? x : kSeluAlpha * ::expm1f(x));
@@ -41,7 +44,10 @@ AXON_HOST_DEVICE float activate(float alpha, float x) {
   else if constexpr (kKind == A::kSilu) return x * stable_sigmoid(x);
   else if constexpr (kKind == A::kSoftplus) return stable_softplus(x);
   else if constexpr (kKind == A::kSoftsign) return x / (1.0f + ::fabsf(x));
-  else return ::fminf(::fmaxf(x * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);  // kHardSigmoid
+  else {  // kHardSigmoid: clamp(x / 6 + 1/2, 0, 1)
+    const float v = x * (1.0f / 6.0f) + 0.5f;
+    return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+  }
 }
 
 // f'(x), given x and y = f(x) (whichever is cheaper or more accurate).
@@ -51,7 +57,7 @@ AXON_HOST_DEVICE float derivative(float alpha, float x, float y) {
   if constexpr (kKind == A::kIdentity) return 1.0f;
   else if constexpr (kKind == A::kSigmoid) return y * (1.0f - y);
   else if constexpr (kKind == A::kTanh) return 1.0f - y * y;
-  else if constexpr (kKind == A::kRelu) return x > 0.0f ? 1.0f : 0.0f;
+  else if constexpr (kKind == A::kRelu) return x <= 0.0f ? 0.0f : 1.0f;  // NaN passes the gradient, as torch's
   else if constexpr (kKind == A::kLeakyRelu) return x > 0.0f ? 1.0f : alpha;
   else if constexpr (kKind == A::kElu) return x > 0.0f ? 1.0f : alpha * ::expf(x);
   else if constexpr (kKind == A::kSelu) return kSeluScale * (x > 0.0f ? 1.0f : kSeluAlpha * ::expf(x));

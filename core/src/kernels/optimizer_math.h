@@ -90,7 +90,8 @@ AXON_HOST_DEVICE void adam_update(const AdamHyper& h, AdamDecay decay, float& pa
   second = flush_subnormal(second * h.beta2 + (1.0f - h.beta2) * d * d);
   float source = second;
   if (second_max != nullptr) {
-    *second_max = ::fmaxf(*second_max, second);
+    // torch.maximum: a NaN on either side wins (fmaxf would drop it).
+    *second_max = *second_max < second || second != second ? second : *second_max;
     source = *second_max;
   }
   const float denominator = ::sqrtf(source) / h.bias_correction2_sqrt + h.eps;

@@ -73,12 +73,16 @@ void Dense::unfuse_activation() {
 void Dense::reserve(const Shape& input, Device device) {
   (void)output_shape(input);
   if (input[0] > capacity_ || pre_.device() != device || !pre_.defined()) {
-    capacity_ = std::max<std::int64_t>(input[0], 1);
-    pre_ = Tensor::empty({capacity_, out_}, device);
+    // The buffer first, the capacity after: a failed allocation leaves both as they were.
+    const std::int64_t capacity = std::max<std::int64_t>(input[0], 1);
+    pre_ = Tensor::empty({capacity, out_}, device);
+    capacity_ = capacity;
   }
-  if (!has_bias_ && (!zero_bias_.defined() || zero_bias_.device() != device)) {
-    zero_bias_ = Tensor::zeros({out_}, device);
+  if (!has_bias_ && (!zero_bias_.defined() || zero_bias_.device() != device || !scratch_bias_grad_.defined() ||
+                     scratch_bias_grad_.device() != device)) {
+    Tensor zeros = Tensor::zeros({out_}, device);
     scratch_bias_grad_ = Tensor::empty({out_}, device);
+    zero_bias_ = std::move(zeros);
   }
 }
 

@@ -68,8 +68,10 @@ std::string Dropout::settings() const {
 void Dropout::reserve(const Shape& input, Device device) {
   const std::int64_t n = input.numel();
   if (n > capacity_ || !mask_.defined() || mask_.device() != device) {
-    capacity_ = std::max<std::int64_t>(n, 1);
-    mask_ = Tensor::empty({capacity_}, device);
+    // The buffer first, the capacity after: a failed allocation leaves both as they were.
+    const std::int64_t capacity = std::max<std::int64_t>(n, 1);
+    mask_ = Tensor::empty({capacity}, device);
+    capacity_ = capacity;
   }
 }
 

@@ -1,7 +1,10 @@
 #include "axon/nn/metrics.h"
 
+#include <new>
+
 #include "axon/error.h"
 #include "axon/ops.h"
+#include "core/src/host_memory.h"
 
 namespace axon::nn {
 
@@ -29,7 +32,14 @@ ConfusionMatrix::ConfusionMatrix(const std::vector<std::int32_t>& predicted, con
     : classes_(classes) {
   check_lengths("nn::ConfusionMatrix", predicted, truth);
   if (classes < 1) throw ValueError("nn::ConfusionMatrix: needs classes >= 1, got " + std::to_string(classes));
-  counts_.assign(static_cast<std::size_t>(classes) * static_cast<std::size_t>(classes), 0);
+  // classes^2 counters: refused as OutOfMemory when the machine cannot hold them.
+  const std::string request = "nn::ConfusionMatrix of " + std::to_string(classes) + " classes";
+  detail::check_host_request(request, static_cast<long double>(classes) * classes * sizeof(std::int64_t));
+  try {
+    counts_.assign(static_cast<std::size_t>(classes) * static_cast<std::size_t>(classes), 0);
+  } catch (const std::bad_alloc&) {
+    throw OutOfMemory(request + ": cannot allocate its counts", static_cast<std::size_t>(classes) * classes * 8, 0);
+  }
   for (std::size_t i = 0; i < truth.size(); ++i) {
     const std::int32_t t = truth[i], p = predicted[i];
     if (t < 0 || t >= classes || p < 0 || p >= classes) {

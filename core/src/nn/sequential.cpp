@@ -93,34 +93,42 @@ Shape Sequential::output_shape(const Shape& input) const {
 void Sequential::plan(const Shape& input, Device device) {
   if (layers_.empty()) throw ValueError("Sequential: the model has no layers");
   (void)output_shape(input);  // names the layer that does not fit
-  // Which layers run: an activation right after a Dense without one runs inside it.
+  // All or nothing: the new plan is built aside and taken only when every buffer exists. A
+  // plan that fails (a batch too big for memory) leaves the model unplanned, so the next
+  // forward plans afresh instead of running a half-made plan into the old buffers.
+  planned_ = false;
   steps_.clear();
-  shapes_.assign(1, input);
+  std::vector<Step> steps;
+  std::vector<Shape> shapes(1, input);
+  // Which layers run: an activation right after a Dense without one runs inside it.
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     Layer* layer = layers_[i].get();
     if (auto* dense = dynamic_cast<Dense*>(layer)) dense->unfuse_activation();
-    const std::size_t in = shapes_.size() - 1;
-    Shape out_shape = layer->output_shape(shapes_.back());
+    const std::size_t in = shapes.size() - 1;
+    Shape out_shape = layer->output_shape(shapes.back());
     if (auto* dense = dynamic_cast<Dense*>(layer); dense != nullptr && i + 1 < layers_.size()) {
       if (auto* next = dynamic_cast<ActivationLayer*>(layers_[i + 1].get());
           next != nullptr && dense->fuse_activation(next->kind(), next->params())) {
-        layer->reserve(shapes_.back(), device);
-        shapes_.push_back(out_shape);
-        steps_.push_back({layer, in, in + 1});
+        layer->reserve(shapes.back(), device);
+        shapes.push_back(out_shape);
+        steps.push_back({layer, in, in + 1});
         ++i;  // the activation layer runs inside the Dense
         continue;
       }
     }
-    layer->reserve(shapes_.back(), device);
-    shapes_.push_back(out_shape);
-    steps_.push_back({layer, in, in + 1});
+    layer->reserve(shapes.back(), device);
+    shapes.push_back(out_shape);
+    steps.push_back({layer, in, in + 1});
   }
-  activations_.assign(shapes_.size(), Tensor());
-  gradients_.assign(shapes_.size(), Tensor());
-  for (std::size_t i = 1; i < shapes_.size(); ++i) {
-    activations_[i] = Tensor::empty(shapes_[i], device);
-    gradients_[i] = Tensor::empty(shapes_[i], device);
+  std::vector<Tensor> activations(shapes.size()), gradients(shapes.size());
+  for (std::size_t i = 1; i < shapes.size(); ++i) {
+    activations[i] = Tensor::empty(shapes[i], device);
+    gradients[i] = Tensor::empty(shapes[i], device);
   }
+  steps_ = std::move(steps);
+  shapes_ = std::move(shapes);
+  activations_ = std::move(activations);
+  gradients_ = std::move(gradients);
   capacity_ = input[0];
   row_shape_ = input;
   plan_device_ = device;
@@ -149,6 +157,9 @@ const Tensor& Sequential::forward(const Tensor& x) {
                       device.str() + " (move one of them with to())");
   }
   const std::int64_t rows = x.dim(0);
+  // Until this forward succeeds there is nothing to go back through.
+  last_input_ = Tensor();
+  output_view_ = Tensor();
   if (!planned_ || plan_device_ != device || rows > capacity_ || !same_rows(x.shape(), row_shape_)) {
     Shape wanted = x.shape();
     if (planned_ && plan_device_ == device && same_rows(x.shape(), row_shape_)) {

@@ -41,6 +41,8 @@ std::string describe(const Layer& layer) {
   return json + "}";
 }
 
+void copy_weights(Sequential& model, const io::Safetensors& file);  // below
+
 Activation activation_named(const std::filesystem::path& path, const std::string& name) {
   for (int k = 0; k < kActivationCount; ++k) {
     if (activation_name(static_cast<Activation>(k)) == name) return static_cast<Activation>(k);
@@ -130,31 +132,51 @@ Sequential load_model(const std::filesystem::path& path, Device device) {
     }
   }
   model.to(device);
-  load_weights(model, path);
+  copy_weights(model, file);  // the file as read above: read once, whatever replaces it meanwhile
   return model;
 }
 
-void load_weights(Sequential& model, const std::filesystem::path& path) {
-  const io::Safetensors file = io::load_safetensors(path, model.device());
+namespace {
+
+// The file's tensors into the model's parameters, strictly (every parameter present with its
+// dtype and shape, nothing extra), checked before anything changes: a failed load changes
+// nothing. Names are matched through sorted tables (a file of a million empty tensors must
+// not take n^2 string comparisons).
+void copy_weights(Sequential& model, const io::Safetensors& file) {
+  const std::filesystem::path& path = file.path;
   const auto& parameters = model.parameters().parameters();
-  // Check everything first: a failed load changes nothing.
+  std::map<std::string_view, const Tensor*> by_name;
+  for (const io::NamedTensor& t : file.tensors) by_name.emplace(t.name, &t.tensor);
   std::vector<const Tensor*> sources;
   for (const NamedParameter& p : parameters) {
-    const Tensor& source = file.at(p.name);
+    const auto found = by_name.find(p.name);
+    if (found == by_name.end()) {
+      throw FormatError("safetensors file " + path.string() + ": has no tensor named '" + p.name + "'");
+    }
+    const Tensor& source = *found->second;
     if (source.dtype() != p.parameter->value.dtype() || source.shape() != p.parameter->value.shape()) {
       throw FormatError("safetensors file " + path.string() + ": tensor '" + p.name + "' is " + source.describe() +
                         ", the model's is " + p.parameter->value.describe());
     }
     sources.push_back(&source);
   }
-  for (const io::NamedTensor& t : file.tensors) {
-    const bool known = std::any_of(parameters.begin(), parameters.end(), [&](const NamedParameter& p) { return p.name == t.name; });
-    if (!known) {
-      throw FormatError("safetensors file " + path.string() + ": tensor '" + t.name +
-                        "' is not a parameter of the model (its parameters are named 0.weight, 0.bias, ...)");
+  if (file.tensors.size() > parameters.size()) {  // names are unique, so one is not a parameter
+    std::map<std::string_view, bool> known;
+    for (const NamedParameter& p : parameters) known.emplace(p.name, true);
+    for (const io::NamedTensor& t : file.tensors) {
+      if (!known.count(t.name)) {
+        throw FormatError("safetensors file " + path.string() + ": tensor '" + t.name +
+                          "' is not a parameter of the model (its parameters are named 0.weight, 0.bias, ...)");
+      }
     }
   }
   for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].parameter->value.copy_from(*sources[i]);
+}
+
+}  // namespace
+
+void load_weights(Sequential& model, const std::filesystem::path& path) {
+  copy_weights(model, io::load_safetensors(path, model.device()));
 }
 
 }  // namespace axon::nn

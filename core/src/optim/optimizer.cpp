@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "axon/error.h"
+#include "core/src/limits.h"
 #include "axon/ops.h"
 
 namespace axon::optim {
@@ -26,7 +27,9 @@ void Optimizer::set_lr(double lr) {
 }
 
 void Optimizer::set_steps(std::int64_t steps) {
-  if (steps < 0) throw ValueError(name() + ": steps must be >= 0, got " + std::to_string(steps));
+  if (steps < 0 || steps > detail::kMaxRestoredCount) {
+    throw ValueError(name() + ": steps must be in [0, 2^53], got " + std::to_string(steps));
+  }
   steps_ = steps;
 }
 

@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "axon/error.h"
+#include "core/src/limits.h"
 
 namespace axon::optim {
 
@@ -21,7 +22,9 @@ void Schedule::step() {
 }
 
 void Schedule::set_last_epoch(std::int64_t epoch) {
-  if (epoch < 0) throw ValueError("Schedule::set_last_epoch: epoch must be >= 0, got " + std::to_string(epoch));
+  if (epoch < 0 || epoch > detail::kMaxRestoredCount) {
+    throw ValueError("Schedule::set_last_epoch: epoch must be in [0, 2^53], got " + std::to_string(epoch));
+  }
   last_epoch_ = epoch;
   optimizer_.set_lr(lr_at(epoch));
 }
@@ -186,7 +189,10 @@ PlateauState parse_plateau_state(const std::string& text) {
   const auto count = [&](std::string_view digits) {
     std::int64_t value = 0;
     const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (error != std::errc() || end != digits.data() + digits.size() || value < 0) fail();
+    if (error != std::errc() || end != digits.data() + digits.size() || value < 0 ||
+        value > detail::kMaxRestoredCount) {
+      fail();
+    }
     return value;
   };
   if (const std::string_view best = field("best="); best != "none") {

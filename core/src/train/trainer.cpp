@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "axon/error.h"
+#include "core/src/limits.h"
 #include "axon/io/safetensors.h"
 #include "axon/ops.h"
 
@@ -236,7 +237,9 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
   if (options_.nan_policy == NanPolicy::kRollback) last_good.take(model_.parameters(), optimizer_.steps());
   const auto fit_start = Clock::now();
   const std::int64_t n = train_.size();
-  const std::int64_t batches = (n + options_.batch_size - 1) / options_.batch_size;
+  // A batch larger than the data set is the whole set (and n + batch_size - 1 could overflow).
+  options_.batch_size = std::min(options_.batch_size, n);
+  const std::int64_t batches = n / options_.batch_size + (n % options_.batch_size != 0 ? 1 : 0);
   for (Callback* c : callbacks) c->on_train_begin(*this);
 
   while (epoch_ < options_.epochs && !stop_requested_) {
@@ -359,18 +362,32 @@ History Trainer::fit(const data::Dataset& train, const data::Dataset* validation
   return history;
 }
 
+namespace {
+// The model in evaluation mode for a scope; its mode before is back however the scope ends.
+class EvaluationMode {
+ public:
+  explicit EvaluationMode(nn::Sequential& model) : model_(model), was_training_(model.training()) { model.eval(); }
+  ~EvaluationMode() { model_.train(was_training_); }
+  EvaluationMode(const EvaluationMode&) = delete;
+  EvaluationMode& operator=(const EvaluationMode&) = delete;
+
+ private:
+  nn::Sequential& model_;
+  bool was_training_;
+};
+}  // namespace
+
 Evaluation Trainer::evaluate(const data::Dataset& data, std::int64_t batch_size) {
   if (data.empty()) throw ValueError("Trainer::evaluate: the dataset has no rows");
   if (batch_size < 1) throw ValueError("Trainer::evaluate: batch_size must be >= 1");
   const data::Dataset on_device = data.device() == device_ ? data : data.to(device_);
-  const bool was_training = model_.training();
-  model_.eval();
+  const EvaluationMode mode(model_);
   nn::Loss loss(loss_.kind(), loss_.params());
   const Tensor sum = Tensor::zeros({1}, device_);
   std::int64_t correct = 0;
   const std::int64_t n = on_device.size();
-  for (std::int64_t begin = 0; begin < n; begin += batch_size) {
-    const std::int64_t end = std::min(n, begin + batch_size);
+  for (std::int64_t begin = 0, end = 0; begin < n; begin = end) {
+    end = begin + std::min(batch_size, n - begin);  // (begin + batch_size could overflow)
     const data::Dataset batch = on_device.rows(begin, end);
     const Tensor& output = model_.forward(batch.features());
     loss.compute(output, batch.targets(), /*value_only=*/true);
@@ -381,7 +398,6 @@ Evaluation Trainer::evaluate(const data::Dataset& data, std::int64_t batch_size)
       for (std::size_t i = 0; i < truth.size(); ++i) correct += predicted[i] == truth[i];
     }
   }
-  model_.train(was_training);
   Evaluation result;
   result.samples = n;
   result.loss = static_cast<double>(sum.item()) / static_cast<double>(n);
@@ -393,16 +409,14 @@ Tensor Trainer::predict(const Tensor& x, std::int64_t batch_size) {
   if (!x.defined() || x.rank() < 1) throw ShapeError("Trainer::predict: needs a batch, got " + x.describe());
   if (batch_size < 1) throw ValueError("Trainer::predict: batch_size must be >= 1");
   const Tensor input = x.device() == device_ ? x : x.to(device_);
-  const bool was_training = model_.training();
-  model_.eval();
+  const EvaluationMode mode(model_);
   const std::int64_t n = input.dim(0);
   const Shape out_shape = model_.output_shape(input.shape());
   Tensor result = Tensor::empty(out_shape, device_);
-  for (std::int64_t begin = 0; begin < n; begin += batch_size) {
-    const std::int64_t end = std::min(n, begin + batch_size);
+  for (std::int64_t begin = 0, end = 0; begin < n; begin = end) {
+    end = begin + std::min(batch_size, n - begin);
     result.rows(begin, end).copy_from(model_.forward(input.rows(begin, end)));
   }
-  model_.train(was_training);
   return result;
 }
 
@@ -451,13 +465,13 @@ const std::string& metadata_text(const io::Safetensors& file, const std::string&
   return it->second;
 }
 
-// A whole number in [0, 2^63) written by std::to_string.
+// A whole number in [0, 2^53] written by std::to_string (core/src/limits.h says why 2^53).
 std::int64_t metadata_count(const io::Safetensors& file, const std::string& key) {
   const std::string& text = metadata_text(file, key);
   std::int64_t value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value < 0) {
-    bad_checkpoint(file.path, "'" + key + "' is not a whole number >= 0: '" + text + "'");
+  if (error != std::errc() || end != text.data() + text.size() || value < 0 || value > detail::kMaxRestoredCount) {
+    bad_checkpoint(file.path, "'" + key + "' is not a whole number in [0, 2^53]: '" + text + "'");
   }
   return value;
 }

@@ -5,7 +5,11 @@
 //
 // Writes are atomic: the bytes go to a temporary file in the same folder, which is flushed,
 // fsynced and renamed over the target, and the folder is fsynced: a crash leaves the old file
-// or the new one, never a mix. Reading checks every length, offset and shape against the file
+// or the new one, never a mix. A symbolic link is written through (its target is replaced, the
+// link stays); an existing file keeps its mode, a new one gets 0666 less the umask; the
+// temporaries of killed writers are removed by the next save of the same file. Reading opens
+// the file once and takes its size from the open descriptor (a save racing the read cannot
+// make a whole file look damaged), checks every length, offset and shape against the file
 // before allocating, and throws FormatError naming the file and what is wrong.
 #include <filesystem>
 #include <map>
@@ -38,8 +42,8 @@ AXON_API void save_safetensors(const std::filesystem::path& path, const std::vec
 // Every tensor, on `device`.
 AXON_API Safetensors load_safetensors(const std::filesystem::path& path, Device device = Device::cpu());
 
-// Replaces `path` with `bytes` atomically (temporary file, fsync, rename, folder fsync).
-// Throws Error naming the path and the system's reason.
+// Replaces `path` with `bytes` atomically (temporary file, fsync, rename, folder fsync), as
+// described above. Throws Error naming the path and the system's reason.
 AXON_API void write_file_atomically(const std::filesystem::path& path, const std::vector<std::string_view>& parts);
 
 }  // namespace axon::io

@@ -38,20 +38,24 @@ bool allow_axon_errors(const std::filesystem::path& path, F&& read) {
   }
 }
 
-// IDX, plain or gzip, read as float32 and as int32.
+// IDX, plain or gzip, read as float32 and as int32, and with a small output limit (the bound a
+// gzip stream's declared size meets).
 inline void read_idx_every_way(const std::filesystem::path& path) {
   for (const axon::DType as : {axon::DType::kFloat32, axon::DType::kInt32}) {
     allow_axon_errors(path, [&] { (void)axon::data::read_idx(path, as); });
   }
+  allow_axon_errors(path, [&] { (void)axon::data::read_idx(path, {.max_bytes = 4096}); });
 }
 
 // CSV with a "label" column, every other column a feature, labels as class indices and
-// one-hot; then two named feature columns with ';' as the delimiter.
+// one-hot; then two named feature columns with ';' as the delimiter; then small bounds on the
+// line length and the one-hot labels (so short inputs reach them).
 inline void read_csv_every_way(const std::filesystem::path& path) {
   const axon::data::CsvOptions options[] = {
       {.label_column = "label"},
       {.label_column = "label", .one_hot = true},
       {.label_column = "label", .feature_columns = {"a", "b"}, .delimiter = ';'},
+      {.label_column = "label", .one_hot = true, .max_line_bytes = 32, .max_one_hot_bytes = 64},
   };
   for (const axon::data::CsvOptions& o : options) {
     allow_axon_errors(path, [&] { (void)axon::data::read_csv(path, o); });

@@ -121,7 +121,9 @@ void write_file_atomically(const std::filesystem::path& path, const std::vector<
                 (S_ISDIR(existing.st_mode) ? ": it is a directory" : ": it is not a regular file"));
   }
   remove_stale_temporaries(folder, target);
-  auto [file, temporary] = create_temporary(folder, target);
+  auto created = create_temporary(folder, target);
+  Fd& file = created.first;
+  const std::string& temporary = created.second;  // (not a structured binding: clang 14 cannot capture one)
   const auto give_up = [&](const std::string& what) {
     const std::string message = system_error(what, path);
     ::unlink(temporary.c_str());

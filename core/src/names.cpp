@@ -1,5 +1,9 @@
 #include "axon/op_kinds.h"
 
+#include <string>
+
+#include "axon/error.h"
+
 #include <iterator>
 
 namespace axon {
@@ -33,6 +37,13 @@ std::string_view activation_name(Activation activation) {
     case Activation::kHardSigmoid: return "hard_sigmoid";
   }
   return "?";
+}
+
+Activation activation_named(std::string_view name) {
+  for (int k = 0; k < kActivationCount; ++k) {
+    if (activation_name(static_cast<Activation>(k)) == name) return static_cast<Activation>(k);
+  }
+  throw ValueError("unknown activation '" + std::string(name) + "'");
 }
 
 std::string_view loss_name(LossKind loss) {

@@ -1,6 +1,7 @@
 // Writes the safetensors seed corpus with axon's own writers: a model file of the fuzz target's
-// model (with its layer list), a checkpoint of its trainer after two epochs (Adam's moments and
-// ReduceLROnPlateau's state in it), and a plain file of a few tensors.
+// model (with its layer list), a model of every kind of layer setting (activation alphas, no
+// bias, an initializer, Dropout, Flatten, an input shape), a checkpoint of the target's trainer
+// after two epochs (Adam's moments and ReduceLROnPlateau's state in it), and a plain file.
 //   fuzz_make_corpus <folder>
 #include <cstdio>
 
@@ -16,6 +17,18 @@ int main(int argc, char** argv) {
   axon::Generator generator(7);
   axon_fuzz::SafetensorsTarget target;
   axon::nn::save_weights(target.model, folder / "model.safetensors");
+  axon::nn::Sequential settings;
+  settings.add(axon::nn::Flatten())
+      .add(axon::nn::Dense(4, 3, axon::nn::DenseOptions{.activation = axon::Activation::kLeakyRelu,
+                                                        .activation_params = {0.2f},
+                                                        .weight_init = axon::nn::init::he_uniform(),
+                                                        .generator = &generator}))
+      .add(axon::nn::ELU(2.0f))
+      .add(axon::nn::Dropout(0.25f))
+      .add(axon::nn::Dense(3, 2, axon::nn::DenseOptions{.bias = false, .generator = &generator}))
+      .add(axon::nn::Softmax());
+  (void)settings.predict(axon::Tensor::ones({1, 2, 2}));  // the input shape goes into the file
+  axon::nn::save_weights(settings, folder / "settings.safetensors");
   const std::int32_t labels[] = {0, 1, 1, 0, 1, 0};
   const axon::data::Dataset data(axon::Tensor::uniform({6, 4}, -1, 1, axon::Device::cpu(), generator),
                                  axon::Tensor::from_vector({6}, std::span<const std::int32_t>(labels)));

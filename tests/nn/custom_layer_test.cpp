@@ -1,6 +1,9 @@
 // A layer written by a user against the Layer interface: a residual block y = x + fc2(relu(fc1(x))),
-// made of two Dense layers it owns. It plugs into a Sequential, names its parameters as
-// PyTorch would ("1.fc1.weight"), trains, and passes the gradient check.
+// made of two Dense layers it owns and names as children. It plugs into a Sequential, gets its
+// parameter names from the kit as PyTorch would name them ("1.fc1.weight"), describes itself,
+// reloads through the registry, trains, and passes the gradient check.
+#include <optional>
+
 #include "test_util.h"
 
 namespace {
@@ -13,24 +16,19 @@ namespace nn = axon::nn;
 
 class ResidualBlock final : public nn::Layer {
  public:
-  ResidualBlock(std::int64_t features, std::int64_t hidden, axon::Generator& generator)
+  ResidualBlock(std::int64_t features, std::int64_t hidden, axon::Generator& generator = axon::default_generator())
       : fc1_(features, hidden, nn::DenseOptions{.activation = Activation::kRelu, .generator = &generator}),
         fc2_(hidden, features, nn::DenseOptions{.generator = &generator}) {}
 
   std::string type() const override { return "ResidualBlock"; }
-  Shape output_shape(const Shape& input) const override { return fc2_.output_shape(fc1_.output_shape(input)); }
-
-  std::vector<nn::Parameter*> parameters() override {
-    std::vector<nn::Parameter*> all;
-    for (auto* layer : {&fc1_, &fc2_}) {
-      const char* prefix = layer == &fc1_ ? "fc1." : "fc2.";
-      for (nn::Parameter* p : layer->parameters()) {
-        if (p->name.rfind(prefix, 0) != 0) p->name = prefix + p->name;  // "fc1.weight"
-        all.push_back(p);
-      }
-    }
-    return all;
+  nn::LayerConfig config() const override {
+    return nn::LayerConfig().set("features", fc1_.in_features()).set("hidden", fc1_.out_features());
   }
+  Shape output_shape(const Shape& input) const override { return fc2_.output_shape(fc1_.output_shape(input)); }
+  std::optional<Shape> sample_input() const override { return fc1_.sample_input(); }
+
+  // Its parameters are its children's: the kit names them "fc1.weight", ... (no parameters()).
+  std::vector<std::pair<std::string, nn::Layer*>> children() override { return {{"fc1", &fc1_}, {"fc2", &fc2_}}; }
 
   void reserve(const Shape& input, Device device) override {
     fc1_.reserve(input, device);
@@ -85,7 +83,7 @@ class ForgetfulBlock final : public nn::Layer {
   explicit ForgetfulBlock(axon::Generator& generator) : inner_(6, 10, generator) {}
   std::string type() const override { return "ForgetfulBlock"; }
   Shape output_shape(const Shape& input) const override { return inner_.output_shape(input); }
-  std::vector<nn::Parameter*> parameters() override { return inner_.parameters(); }
+  std::vector<std::pair<std::string, nn::Layer*>> children() override { return inner_.children(); }
   void reserve(const Shape& input, Device device) override { inner_.reserve(input, device); }
   void forward(const Tensor& x, const Tensor& y, const nn::StepContext& context) override {
     inner_.forward(x, y, context);
@@ -137,6 +135,35 @@ TEST(CustomLayer, ItTrainsInsideASequentialWithPyTorchNames) {
     adam.step();
   }
   EXPECT_LT(mse.value().item(), 1e-3f);
+}
+
+// One call registers the type; load_model then rebuilds a model holding it, with its settings,
+// and the weights land where they were.
+TEST(CustomLayer, ARegisteredLayerRoundTripsThroughAModelFile) {
+  static const bool registered = [] {
+    nn::register_layer("ResidualBlock", [](const nn::LayerConfig& c) {
+      return std::make_unique<ResidualBlock>(c.integer("features", 1, 1 << 20), c.integer("hidden", 1, 1 << 20));
+    });
+    return true;
+  }();
+  ASSERT_TRUE(registered && nn::is_registered("ResidualBlock"));
+  axon_test::expect_error<axon::ValueError>([] { nn::register_layer("ResidualBlock", [](const nn::LayerConfig&) {
+                                                   return std::unique_ptr<nn::Layer>();
+                                                 }); },
+                                            {"'ResidualBlock' is registered already"});
+  axon::Generator generator(8);
+  nn::Sequential model;
+  model.add(nn::Dense(3, 6, nn::DenseOptions{.generator = &generator}))
+      .add(ResidualBlock(6, 9, generator))
+      .add(nn::Dense(6, 2, nn::DenseOptions{.generator = &generator}));
+  const axon_test::TempDir dir;
+  nn::save_weights(model, dir / "residual.safetensors");
+  nn::Sequential loaded = nn::load_model(dir / "residual.safetensors");
+  ASSERT_EQ(loaded.size(), 3u);
+  EXPECT_EQ(loaded.layer(1).type(), "ResidualBlock");
+  EXPECT_EQ(loaded.layer(1).config(), model.layer(1).config());
+  const Tensor x = Tensor::uniform({5, 3}, -1, 1);
+  EXPECT_EQ(loaded.predict(x).to_vector(), model.predict(x).to_vector());
 }
 
 }  // namespace

@@ -145,6 +145,8 @@ inline constexpr std::string_view kOpNames[] = {
 
 AXON_API std::string_view op_name(Op op);
 AXON_API std::string_view activation_name(Activation activation);
+// The activation called `name` ("relu", ...), ValueError for a name that is none.
+AXON_API Activation activation_named(std::string_view name);
 AXON_API std::string_view loss_name(LossKind loss);
 AXON_API std::string_view reduce_name(ReduceOp reduce);
 AXON_API std::string_view binary_name(BinaryOp op);

@@ -2,10 +2,32 @@
 // matrices, apply the non-linearity; then run the error backwards through both.
 #include "axon/nn/dense.h"
 
+#include <algorithm>
+#include <array>
+#include <cmath>
+
 #include "axon/error.h"
+#include "axon/nn/registry.h"
 #include "axon/ops.h"
 
 namespace axon::nn {
+
+namespace {
+// Sizes a model file may give: enough for any real layer, small enough that in * out fits.
+constexpr std::int64_t kMaxFeatures = std::int64_t{1} << 31;
+
+const bool kRegistered = [] {
+  register_layer("Dense", [](const LayerConfig& c) { return Dense::from_config(c); },
+                 [](const LayerConfig& c) {
+                   const std::int64_t in = c.integer("in", 1, kMaxFeatures), out = c.integer("out", 1, kMaxFeatures);
+                   return in * out + (c.boolean_or("bias", true) ? out : 0);
+                 });
+  return true;
+}();
+
+// x [..., features] as the matrix [rows, features].
+Tensor as_matrix(const Tensor& x, std::int64_t features) { return x.reshape({x.numel() / features, features}); }
+}  // namespace
 
 Dense::Dense(std::int64_t in_features, std::int64_t out_features, DenseOptions options)
     : in_(in_features),
@@ -32,6 +54,25 @@ Dense::Dense(std::int64_t in_features, std::int64_t out_features, DenseOptions o
 Dense::Dense(std::int64_t in_features, std::int64_t out_features, Activation activation)
     : Dense(in_features, out_features, DenseOptions{.activation = activation}) {}
 
+LayerConfig Dense::config() const {
+  LayerConfig config;
+  config.set("in", in_).set("out", out_).set("bias", has_bias_).set("activation", std::string(activation_name(activation_)));
+  if (!std::isnan(activation_params_.alpha)) config.set("alpha", activation_params_.alpha);
+  set_initializer(config, "weight_init", weight_init_);
+  set_initializer(config, "bias_init", bias_init_);
+  return config;
+}
+
+std::unique_ptr<Dense> Dense::from_config(const LayerConfig& config) {
+  DenseOptions options;
+  options.bias = config.boolean_or("bias", true);
+  options.activation = activation_named(config.text_or("activation", "identity"));
+  options.activation_params.alpha = static_cast<float>(config.number_or("alpha", std::nan("")));
+  options.weight_init = get_initializer(config, "weight_init");
+  options.bias_init = get_initializer(config, "bias_init");
+  return std::make_unique<Dense>(config.integer("in", 1, kMaxFeatures), config.integer("out", 1, kMaxFeatures), options);
+}
+
 std::string Dense::settings() const {
   std::string text = std::to_string(in_) + " -> " + std::to_string(out_);
   if (!has_bias_) text += ", no bias";
@@ -40,11 +81,14 @@ std::string Dense::settings() const {
 }
 
 Shape Dense::output_shape(const Shape& input) const {
-  if (input.rank() != 2 || input[1] != in_) {
-    throw ShapeError("Dense(" + settings() + "): input must be [batch, " + std::to_string(in_) + "], got " +
+  if (input.rank() < 2 || input[input.rank() - 1] != in_) {
+    throw ShapeError("Dense(" + settings() + "): input must be [batch, ..., " + std::to_string(in_) + "], got " +
                      input.str());
   }
-  return Shape{input[0], out_};
+  std::array<std::int64_t, Shape::kMaxRank> dims{};
+  std::copy(input.dims().begin(), input.dims().end(), dims.begin());
+  dims[static_cast<std::size_t>(input.rank() - 1)] = out_;
+  return Shape(std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(input.rank())));
 }
 
 std::vector<Parameter*> Dense::parameters() {
@@ -72,9 +116,10 @@ void Dense::unfuse_activation() {
 
 void Dense::reserve(const Shape& input, Device device) {
   (void)output_shape(input);
-  if (input[0] > capacity_ || pre_.device() != device || !pre_.defined()) {
+  const std::int64_t rows = input.numel() / in_;  // rows of the matrix the input is
+  if (rows > capacity_ || pre_.device() != device || !pre_.defined()) {
     // The buffer first, the capacity after: a failed allocation leaves both as they were.
-    const std::int64_t capacity = std::max<std::int64_t>(input[0], 1);
+    const std::int64_t capacity = std::max<std::int64_t>(rows, 1);
     pre_ = Tensor::empty({capacity, out_}, device);
     capacity_ = capacity;
   }
@@ -91,11 +136,15 @@ void Dense::forward(const Tensor& x, const Tensor& y, const StepContext& context
   // pre = x W^T + b, y = f(pre): one fused op (on CUDA the bias rides in the GEMM). pre is kept
   // only when the backward will need it: in training, for an activation other than identity.
   const bool keep_pre = context.training && run_activation_ != Activation::kIdentity;
-  const Tensor pre = keep_pre ? pre_.rows(0, x.dim(0)) : Tensor();
-  linear_out(run_activation_, x, weight_.value, b, pre, y, run_params_);
+  const Tensor x2 = as_matrix(x, in_);
+  const Tensor pre = keep_pre ? pre_.rows(0, x2.dim(0)) : Tensor();
+  linear_out(run_activation_, x2, weight_.value, b, pre, as_matrix(y, out_), run_params_);
 }
 
-void Dense::backward(const Tensor& x, const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) {
+void Dense::backward(const Tensor& x_in, const Tensor& y_in, const Tensor& grad_y_in, const Tensor& grad_x_in) {
+  // As matrices [rows, features] whatever the rank.
+  const Tensor x = as_matrix(x_in, in_), y = as_matrix(y_in, out_), grad_y = as_matrix(grad_y_in, out_);
+  const Tensor grad_x = grad_x_in.defined() ? as_matrix(grad_x_in, in_) : Tensor();
   const std::int64_t rows = x.dim(0);
   Tensor& grad_b = has_bias_ ? bias_.grad : scratch_bias_grad_;
   // dL/dpre = dL/dy * f'(pre), written over grad_y; dL/db = its column sums.

@@ -137,7 +137,7 @@ GradientCheckResult check_gradients(Layer& layer, const Tensor& input, GradientC
   network.backward = [&](const Tensor& grad_output, const Tensor& grad_input) {
     layer.backward(last_input, last_output, grad_output.clone(), grad_input);
   };
-  for (Parameter* p : layer.parameters()) network.parameters.emplace_back(p->name, p);
+  for (const NamedParameter& p : named_parameters(layer)) network.parameters.emplace_back(p.name, p.parameter);
   return run_check(network, input, options);
 }
 

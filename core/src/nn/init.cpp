@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "axon/error.h"
+#include "axon/nn/layer_config.h"
 #include "axon/ops.h"
 
 namespace axon::nn {
@@ -66,6 +67,29 @@ std::string initializer_name(const Initializer& init) {
     case InitKind::kLecunNormal: return "lecun_normal";
   }
   return "unknown";
+}
+
+void set_initializer(LayerConfig& config, const std::string& key, const Initializer& initializer) {
+  if (initializer.kind == InitKind::kLinearDefault) return;
+  config.set(key, initializer_name(initializer));
+  config.set(key + "_a", initializer.a).set(key + "_b", initializer.b).set(key + "_gain", initializer.gain);
+}
+
+Initializer get_initializer(const LayerConfig& config, const std::string& key) {
+  if (!config.has(key)) return init::linear_default();
+  const std::string& name = config.text(key);
+  for (int k = 0; k <= static_cast<int>(InitKind::kLecunNormal); ++k) {
+    Initializer initializer{static_cast<InitKind>(k)};
+    if (initializer_name(initializer) != name) continue;
+    initializer.a = static_cast<float>(config.number_or(key + "_a", 0.0));
+    initializer.b = static_cast<float>(config.number_or(key + "_b", 0.0));
+    initializer.gain = static_cast<float>(config.number_or(key + "_gain", 1.0));
+    if (!std::isfinite(initializer.a) || !std::isfinite(initializer.b) || !std::isfinite(initializer.gain)) {
+      throw ValueError("layer setting '" + key + "': the initializer's numbers must be finite");
+    }
+    return initializer;
+  }
+  throw ValueError("layer setting '" + key + "': unknown initializer '" + name + "'");
 }
 
 }  // namespace axon::nn

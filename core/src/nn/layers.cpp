@@ -5,9 +5,31 @@
 #include <cstdio>
 
 #include "axon/error.h"
+#include "axon/nn/registry.h"
 #include "axon/ops.h"
 
 namespace axon::nn {
+
+namespace {
+// Every layer of this file in the registry: an activation layer per kind under its PyTorch name.
+const bool kRegistered = [] {
+  for (int k = 0; k < kActivationCount; ++k) {
+    const auto kind = static_cast<Activation>(k);
+    register_layer(ActivationLayer(kind).type(), [kind](const LayerConfig& c) {
+      return std::make_unique<ActivationLayer>(kind, ActivationParams{static_cast<float>(c.number_or("alpha", std::nan("")))});
+    });
+  }
+  register_layer("Dropout", [](const LayerConfig& c) {
+    const double p = c.number("p");
+    if (!(p >= 0.0 && p < 1.0)) throw ValueError("layer setting 'p' must be in [0, 1), got " + std::to_string(p));
+    return std::make_unique<Dropout>(static_cast<float>(p));
+  });
+  register_layer("Softmax", [](const LayerConfig&) { return std::make_unique<Softmax>(); });
+  register_layer("LogSoftmax", [](const LayerConfig&) { return std::make_unique<LogSoftmax>(); });
+  register_layer("Flatten", [](const LayerConfig&) { return std::make_unique<Flatten>(); });
+  return true;
+}();
+}  // namespace
 
 // ---- activations ----
 
@@ -38,6 +60,12 @@ std::string ActivationLayer::type() const {
   return "Activation";
 }
 
+LayerConfig ActivationLayer::config() const {
+  LayerConfig config;
+  if (!std::isnan(params_.alpha)) config.set("alpha", params_.alpha);
+  return config;
+}
+
 std::string ActivationLayer::settings() const {
   if (std::isnan(params_.alpha)) return {};
   char text[32];
@@ -58,6 +86,8 @@ void ActivationLayer::backward(const Tensor& x, const Tensor& y, const Tensor& g
 Dropout::Dropout(float p) : p_(p) {
   if (!(p >= 0.0f && p < 1.0f)) throw ValueError("Dropout: p must be in [0, 1), got " + std::to_string(p));
 }
+
+LayerConfig Dropout::config() const { return LayerConfig().set("p", p_); }
 
 std::string Dropout::settings() const {
   char text[32];

@@ -35,13 +35,14 @@ void Sequential::build_arena() {
   std::vector<NamedParameter> named;
   int index = 0;
   for (const auto& layer : layers_) {
-    for (Parameter* p : layer->parameters()) {
+    for (const NamedParameter& named_parameter : named_parameters(*layer)) {
+      Parameter* p = named_parameter.parameter;
       // Parameters of layers added after a move come to the model's device first.
       if (p->value.device() != device) {
         p->value = p->value.to(device);
         p->grad = p->grad.to(device);
       }
-      named.push_back({std::to_string(index) + "." + p->name, p});
+      named.push_back({std::to_string(index) + "." + named_parameter.name, p});
     }
     index += layer->index_span();
   }
@@ -88,6 +89,12 @@ Shape Sequential::output_shape(const Shape& input) const {
     }
   }
   return shape;
+}
+
+std::optional<Shape> Sequential::sample_input() const {
+  if (planned_) return Shape(row_shape_.dims().subspan(1));
+  if (!layers_.empty()) return layers_.front()->sample_input();
+  return std::nullopt;
 }
 
 void Sequential::plan(const Shape& input, Device device) {
@@ -236,7 +243,7 @@ std::string Sequential::summary(const Shape& input) {
     Layer& layer = *layers_[i];
     shape = layer.output_shape(shape);
     std::int64_t count = 0;
-    for (Parameter* p : layer.parameters()) count += p->value.numel();
+    for (const NamedParameter& p : named_parameters(layer)) count += p.parameter->value.numel();
     std::string name = layer.type();
     const std::string settings = layer.settings();
     if (!settings.empty()) name += "(" + settings + ")";

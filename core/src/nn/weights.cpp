@@ -1,6 +1,5 @@
 #include "axon/nn/weights.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -8,47 +7,83 @@
 
 #include "axon/error.h"
 #include "axon/io/safetensors.h"
-#include "axon/nn/dense.h"
-#include "axon/nn/layers.h"
+#include "axon/nn/registry.h"
 #include "core/src/io/json.h"
 
 namespace axon::nn {
 
 namespace {
 
+// The layer list's format: 2 stores {"type": T, "config": {...}} per layer; 1 (before the
+// registry) stored the settings beside the type, which reads the same way.
+constexpr const char* kFormatVersion = "2";
+
 std::string number_text(double value) {
   char text[32];
-  std::snprintf(text, sizeof(text), "%.9g", value);
+  std::snprintf(text, sizeof(text), "%.17g", value);  // round-trips every double (and float)
   return text;
 }
 
-// One layer as a JSON object: its type and what its constructor needs.
-std::string describe(const Layer& layer) {
-  std::string json = "{\"type\":" + io::json::quote(layer.type());
-  const auto alpha = [&](ActivationParams params) {
-    if (!std::isnan(params.alpha)) json += ",\"alpha\":" + number_text(params.alpha);
-  };
-  if (const auto* dense = dynamic_cast<const Dense*>(&layer)) {
-    json += ",\"in\":" + std::to_string(dense->in_features()) + ",\"out\":" + std::to_string(dense->out_features()) +
-            ",\"bias\":" + (dense->has_bias() ? "true" : "false") + ",\"activation\":" +
-            io::json::quote(activation_name(dense->activation()));
-  } else if (const auto* activation = dynamic_cast<const ActivationLayer*>(&layer)) {
-    json += ",\"activation\":" + io::json::quote(activation_name(activation->kind()));
-    alpha(activation->params());
-  } else if (const auto* dropout = dynamic_cast<const Dropout*>(&layer)) {
-    json += ",\"p\":" + number_text(dropout->p());
+std::string json_of(const LayerConfig::Value& value, const std::string& where) {
+  return std::visit(
+      [&](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          return std::to_string(v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          if (!std::isfinite(v)) throw ValueError("save_weights: " + where + " is not finite and cannot be stored");
+          return number_text(v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return io::json::quote(v);
+        } else {
+          std::string list = "[";  // piece by piece: GCC 12 warns falsely on "," + string
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            if (i > 0) list += ',';
+            list += std::to_string(v[i]);
+          }
+          return list + "]";
+        }
+      },
+      value);
+}
+
+std::string describe(const Layer& layer, std::size_t index) {
+  std::string json = "{\"type\":" + io::json::quote(layer.type()) + ",\"config\":{";
+  bool first = true;
+  const LayerConfig config = layer.config();  // (a temporary's values() would dangle in the loop)
+  for (const auto& [key, value] : config.values()) {
+    if (!first) json += ',';
+    json += io::json::quote(key) + ":" + json_of(value, "setting '" + key + "' of layer " + std::to_string(index));
+    first = false;
   }
-  return json + "}";
+  return json + "}}";
+}
+
+// A JSON value as a layer setting: whole numbers (up to 2^53) as integers, other numbers as
+// numbers, strings, booleans, lists of whole numbers.
+LayerConfig::Value setting_of(const io::json::Value& value, const std::string& key) {
+  const auto whole = [](double d) { return std::floor(d) == d && std::abs(d) <= 9007199254740992.0; };
+  if (const bool* b = std::get_if<bool>(&value.data)) return *b;
+  if (value.is_number()) {
+    const double d = value.number();
+    if (whole(d)) return static_cast<std::int64_t>(d);
+    return d;
+  }
+  if (value.is_string()) return value.string();
+  if (value.is_array()) {
+    std::vector<std::int64_t> list;
+    for (const io::json::Value& item : value.array()) {
+      if (!item.is_number() || !whole(item.number())) throw ValueError("layer setting '" + key + "': a list of whole numbers");
+      list.push_back(static_cast<std::int64_t>(item.number()));
+    }
+    return list;
+  }
+  throw ValueError("layer setting '" + key + "' is neither a boolean, a number, a string nor a list");
 }
 
 void copy_weights(Sequential& model, const io::Safetensors& file);  // below
-
-Activation activation_named(const std::filesystem::path& path, const std::string& name) {
-  for (int k = 0; k < kActivationCount; ++k) {
-    if (activation_name(static_cast<Activation>(k)) == name) return static_cast<Activation>(k);
-  }
-  throw FormatError("model file " + path.string() + ": unknown activation '" + name + "'");
-}
 
 }  // namespace
 
@@ -58,15 +93,28 @@ void save_weights(Sequential& model, const std::filesystem::path& path) {
   std::string layers = "[";
   for (std::size_t i = 0; i < model.size(); ++i) {
     if (i > 0) layers += ',';
-    layers += describe(model.layer(i));
+    layers += describe(model.layer(i), i);
   }
   layers += ']';
-  io::save_safetensors(path, tensors, {{"format", "axon"}, {"format_version", "1"}, {"layers", layers}});
+  std::map<std::string, std::string> metadata{{"format", "axon"}, {"format_version", kFormatVersion}, {"layers", layers}};
+  if (const auto input = model.sample_input()) {
+    std::string dims = "[";
+    for (int axis = 0; axis < input->rank(); ++axis) {
+      if (axis > 0) dims += ',';
+      dims += std::to_string((*input)[axis]);
+    }
+    metadata["input_shape"] = dims + "]";
+  }
+  io::save_safetensors(path, tensors, metadata);
 }
 
 Sequential load_model(const std::filesystem::path& path, Device device) {
   const io::Safetensors file = io::load_safetensors(path);
-  const auto fail = [&](const std::string& what) -> void { throw FormatError("model file " + path.string() + ": " + what); };
+  const auto fail = [&](const std::string& what) { throw FormatError("model file " + path.string() + ": " + what); };
+  if (const auto version = file.metadata.find("format_version");
+      version != file.metadata.end() && version->second != "1" && version->second != kFormatVersion) {
+    fail("format version '" + version->second + "' is not one this axon reads (1 or 2)");
+  }
   const auto layers = file.metadata.find("layers");
   if (layers == file.metadata.end()) fail("no layer list in its metadata (build the model in code and use load_weights)");
   io::json::Value list;
@@ -76,59 +124,97 @@ Sequential load_model(const std::filesystem::path& path, Device device) {
     fail(std::string("layer list: ") + e.what());
   }
   if (!list.is_array()) fail("the layer list is not a JSON array");
-  // Parameters the list asks for may not exceed what the file holds: a few bytes of hostile
-  // metadata must not allocate gigabytes before load_weights finds the tensors missing.
+  // The parameters the list asks for may not exceed what the file holds: a few bytes of hostile
+  // metadata must not allocate gigabytes before the tensors turn out missing.
   std::int64_t file_elements = 0;
   for (const io::NamedTensor& t : file.tensors) file_elements += t.tensor.numel();
-  std::int64_t listed_elements = 0;
+  std::int64_t listed = 0;
   Sequential model;
   for (std::size_t i = 0; i < list.array().size(); ++i) {
     const io::json::Value& entry = list.array()[i];
-    if (!entry.is_object()) fail("layer " + std::to_string(i) + " is not an object");
-    std::map<std::string, const io::json::Value*> fields;
-    for (const auto& [key, value] : entry.object()) fields[key] = &value;
-    const auto text = [&](const char* key) {
-      if (!fields.count(key) || !fields[key]->is_string()) fail("layer " + std::to_string(i) + " lacks the string '" + key + "'");
-      return fields[key]->string();
-    };
-    const auto number = [&](const char* key) {
-      if (!fields.count(key) || !fields[key]->is_number()) fail("layer " + std::to_string(i) + " lacks the number '" + key + "'");
-      return fields[key]->number();
-    };
-    const std::string type = text("type");
-    const auto whole = [&](const char* key) {
-      const double value = number(key);
-      if (!(value >= 1 && value <= 1e9) || std::floor(value) != value) fail("layer " + std::to_string(i) + ": bad '" + key + "'");
-      return static_cast<std::int64_t>(value);
-    };
-    if (type == "Dense") {
-      const bool bias = fields.count("bias") && std::holds_alternative<bool>(fields["bias"]->data) &&
-                        std::get<bool>(fields["bias"]->data);
-      const std::int64_t in = whole("in");
-      const std::int64_t out = whole("out");
-      // in, out <= 1e9: each term fits, and the sum stops growing once past the file.
-      listed_elements += in * out + (bias ? out : 0);
-      if (listed_elements > file_elements) {
-        fail("layer " + std::to_string(i) + " (Dense " + std::to_string(in) + " -> " + std::to_string(out) +
-             ") brings the layer list to " + std::to_string(listed_elements) + " parameters, the file holds " +
-             std::to_string(file_elements));
+    const std::string at = "layer " + std::to_string(i);
+    if (!entry.is_object()) fail(at + " is not an object");
+    std::string type;
+    LayerConfig config;
+    const io::json::Value* settings = nullptr;
+    for (const auto& [key, value] : entry.object()) {
+      if (key == "type") {
+        if (!value.is_string()) fail(at + ": its type is not a string");
+        type = value.string();
+      } else if (key == "config") {
+        settings = &value;
       }
-      model.add(Dense(in, out, DenseOptions{.bias = bias, .activation = activation_named(path, text("activation"))}));
-    } else if (type == "Dropout") {
-      model.add(Dropout(static_cast<float>(number("p"))));
-    } else if (type == "Softmax") {
-      model.add(Softmax());
-    } else if (type == "LogSoftmax") {
-      model.add(LogSoftmax());
-    } else if (type == "Flatten") {
-      model.add(Flatten());
-    } else if (fields.count("activation")) {
-      ActivationParams params;
-      if (fields.count("alpha")) params.alpha = static_cast<float>(number("alpha"));
-      model.add(ActivationLayer(activation_named(path, text("activation")), params));
-    } else {
-      fail("layer " + std::to_string(i) + " is of type '" + type +
-           "', which axon cannot rebuild (build the model in code and use load_weights)");
+    }
+    if (type.empty()) fail(at + " has no type");
+    if (!is_registered(type)) {
+      fail(at + " is of type '" + type + "', which no one registered (axon::nn::register_layer; or build the model "
+                "in code and use load_weights)");
+    }
+    const std::string where = at + " (" + type + ")";
+    try {
+      // Format 2 keeps the settings under "config"; format 1 beside the type.
+      const io::json::Object* fields = nullptr;
+      if (settings != nullptr) {
+        if (!settings->is_object()) fail(where + ": its config is not an object");
+        fields = &settings->object();
+      } else {
+        fields = &entry.object();
+      }
+      for (const auto& [key, value] : *fields) {
+        if (settings == nullptr && key == "type") continue;
+        config.set(key, setting_of(value, key));
+      }
+      if (const auto count = parameter_count(type, config)) {
+        listed += *count;
+        if (*count < 0 || listed > file_elements) {
+          fail(where + " brings the layer list to " + std::to_string(listed) + " parameters, the file holds " +
+               std::to_string(file_elements));
+        }
+      }
+      std::unique_ptr<Layer> layer = make_layer(type, config);
+      if (!parameter_count(type, config)) {
+        for (const NamedParameter& p : named_parameters(*layer)) listed += p.parameter->value.numel();
+        if (listed > file_elements) fail(where + " has more parameters than the file holds");
+      }
+      model.add(std::move(layer));
+    } catch (const FormatError&) {
+      throw;
+    } catch (const Error& e) {
+      fail(where + ": " + e.what());
+    }
+  }
+  if (model.size() == 0) fail("the layer list is empty");
+  // The layers must chain: from the input shape the file gives, else the first layer that fixes
+  // one (a Dense's [in]).
+  std::optional<Shape> input;
+  if (const auto given = file.metadata.find("input_shape"); given != file.metadata.end()) {
+    io::json::Value dims;
+    try {
+      dims = io::json::parse(given->second);
+    } catch (const FormatError& e) {
+      fail(std::string("input_shape: ") + e.what());
+    }
+    if (!dims.is_array() || dims.array().size() + 1 > static_cast<std::size_t>(Shape::kMaxRank)) {
+      fail("input_shape is not a list of at most 7 sizes");
+    }
+    std::vector<std::int64_t> shape{1};
+    for (const io::json::Value& d : dims.array()) {
+      if (!d.is_number() || !(d.number() >= 0 && d.number() <= 1e9) || std::floor(d.number()) != d.number()) {
+        fail("input_shape holds a size that is not a whole number in [0, 1e9]");
+      }
+      shape.push_back(static_cast<std::int64_t>(d.number()));
+    }
+    input = Shape(std::span<const std::int64_t>(shape));
+  } else if (const auto first = model.layer(0).sample_input()) {
+    std::vector<std::int64_t> shape{1};
+    for (const std::int64_t d : first->dims()) shape.push_back(d);
+    input = Shape(std::span<const std::int64_t>(shape));
+  }
+  if (input) {
+    try {
+      (void)model.output_shape(*input);
+    } catch (const ShapeError& e) {
+      fail(std::string("its layers do not chain: ") + e.what());
     }
   }
   model.to(device);

@@ -1,6 +1,7 @@
 #pragma once
 // Dense (fully connected): y = f(x W^T + b), x [batch, in], W [out, in] as PyTorch's nn.Linear
-// stores it, b [out], f an optional fused activation (identity by default).
+// stores it, b [out], f an optional fused activation (identity by default). As nn.Linear, it
+// maps the last axis of an input of any rank: [batch, ..., in] -> [batch, ..., out].
 #include <cstdint>
 
 #include "axon/nn/init.h"
@@ -23,8 +24,13 @@ class AXON_API Dense final : public Layer {
   Dense(std::int64_t in_features, std::int64_t out_features, DenseOptions options = {});
   Dense(std::int64_t in_features, std::int64_t out_features, Activation activation);
 
+  // From its settings (config()): "in", "out", "bias", "activation", "alpha", initializers.
+  static std::unique_ptr<Dense> from_config(const LayerConfig& config);
+
   std::string type() const override { return "Dense"; }
+  LayerConfig config() const override;
   std::string settings() const override;
+  std::optional<Shape> sample_input() const override { return Shape{in_}; }
   Shape output_shape(const Shape& input) const override;
   std::vector<Parameter*> parameters() override;
   void reset_parameters(Generator& generator) override;

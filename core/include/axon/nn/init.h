@@ -55,4 +55,11 @@ AXON_API void initialize(const Tensor& tensor, const Initializer& initializer, s
                          std::int64_t fan_out, Generator& generator = default_generator());
 AXON_API std::string initializer_name(const Initializer& initializer);
 
+// An initializer in a layer's settings: "<key>" its kind's name, "<key>_a", "<key>_b",
+// "<key>_gain" its numbers; nothing at all for the default (nn.Linear's). ValueError for an
+// unknown name when reading.
+class LayerConfig;
+AXON_API void set_initializer(LayerConfig& config, const std::string& key, const Initializer& initializer);
+AXON_API Initializer get_initializer(const LayerConfig& config, const std::string& key);
+
 }  // namespace axon::nn

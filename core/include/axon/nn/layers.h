@@ -12,6 +12,7 @@ class AXON_API ActivationLayer final : public Layer {
  public:
   explicit ActivationLayer(Activation kind, ActivationParams params = {});
   std::string type() const override;  // PyTorch's class name: "ReLU", "Sigmoid", "GELU", ...
+  LayerConfig config() const override;  // "alpha" when set
   std::string settings() const override;
   Shape output_shape(const Shape& input) const override { return input; }
   void forward(const Tensor& x, const Tensor& y, const StepContext& context) override;
@@ -44,6 +45,7 @@ class AXON_API Dropout final : public Layer {
  public:
   explicit Dropout(float p = 0.5f);  // 0 <= p < 1, else ValueError
   std::string type() const override { return "Dropout"; }
+  LayerConfig config() const override;  // "p"
   std::string settings() const override;
   Shape output_shape(const Shape& input) const override { return input; }
   void reserve(const Shape& input, Device device) override;

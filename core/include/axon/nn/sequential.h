@@ -14,6 +14,7 @@
 // activation layer runs both in one fused op.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -79,6 +80,9 @@ class AXON_API Sequential {
 
   // The output shape for an input shape; ShapeError naming the layer that does not fit.
   Shape output_shape(const Shape& input) const;
+  // The per-sample input shape (no batch axis): the one the model last ran on, else the one its
+  // first layer fixes (a Dense's [in]), else nothing.
+  std::optional<Shape> sample_input() const;
   // A table as Keras prints it: index, layer, output shape, parameters; then the totals.
   std::string summary(const Shape& input);
 

@@ -45,7 +45,7 @@ void CpuBackend::dropout(float p, PhiloxSlice slice, const Tensor& x, const Tens
   const float* in = x.data<float>();
   float* out = y.data<float>();
   float* m = mask.data<float>();
-  const float scale = 1.0f / (1.0f - p);
+  const float scale = kernels::dropout_scale(p);
   parallel_for(n, kParallelElements / 8, [=](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
       const float keep = kernels::dropout_keep(slice.seed, slice.offset, static_cast<std::uint64_t>(i), p, scale);

@@ -125,7 +125,7 @@ void CudaBackend::dropout(float p, PhiloxSlice slice, const Tensor& x, const Ten
   DeviceGuard guard(index_);
   const std::int64_t n = x.numel();
   dropout_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(
-      p, 1.0f / (1.0f - p), slice.seed, slice.offset, x.data<float>(), y.data<float>(), mask.data<float>(), n);
+      p, kernels::dropout_scale(p), slice.seed, slice.offset, x.data<float>(), y.data<float>(), mask.data<float>(), n);
   AXON_KERNEL_CHECK("dropout_kernel");
 }
 

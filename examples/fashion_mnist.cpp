@@ -97,7 +97,7 @@ int main(int argc, char** argv) try {
     std::printf("saved the weights to %s\n", last("save").c_str());
   }
   std::printf("test accuracy %.4f, test loss %.4f (%s, %.1f s training, %.0f samples/s)\n", *result.accuracy,
-              result.loss, history.stop_reason.c_str(), history.train_seconds,
+              result.loss, axon::train::stop_reason_name(history.stop_reason), history.train_seconds,
               static_cast<double>(history.samples) / history.train_seconds);
   const example::Fields own = {{"test_accuracy", example::number(*result.accuracy)},
                                {"test_loss", example::number(result.loss)}};

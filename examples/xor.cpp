@@ -48,7 +48,7 @@ int main(int argc, char** argv) try {
        .display = axon::train::Display::kQuiet},
       {&progress});
   const double mse = history.epochs.empty() ? 0.0 : history.epochs.back().loss;
-  std::printf("stopped after %zu epochs (%s): mse %.5f on %s\n", history.epochs.size(), history.stop_reason.c_str(),
+  std::printf("stopped after %zu epochs (%s): mse %.5f on %s\n", history.epochs.size(), axon::train::stop_reason_name(history.stop_reason),
               mse, trainer.device().str().c_str());
   const std::vector<float> answers = trainer.predict(x).to_vector();
   for (int i = 0; i < 4; ++i) {

@@ -127,7 +127,7 @@ void check_finite(const OpName& op, std::initializer_list<std::pair<const char*,
 void sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& momentum_buffer) {
   const OpName op = "sgd_step";
   const Device device = check_step(op, params, grads, {{"momentum_buffer", &momentum_buffer, hyper.momentum != 0.0f}});
-  check_finite(op, {{"lr", hyper.lr}, {"momentum", hyper.momentum}, {"dampening", hyper.dampening},
+  check_finite(op, {{"lr", hyper.lr}, {"momentum", hyper.momentum}, {"one_minus_dampening", hyper.one_minus_dampening},
                     {"weight_decay", hyper.weight_decay}});
   if (params.numel() == 0) return;
   detail::backend_of(device).sgd_step(hyper, params, grads, momentum_buffer);
@@ -148,7 +148,7 @@ void rmsprop_step(const RmspropHyper& hyper, const Tensor& params, const Tensor&
                                    {{"square_avg", &square_avg, true},
                                     {"momentum_buffer", &momentum_buffer, hyper.momentum > 0.0f},
                                     {"grad_avg", &grad_avg, hyper.centered}});
-  check_finite(op, {{"lr", hyper.lr}, {"alpha", hyper.alpha}, {"eps", hyper.eps},
+  check_finite(op, {{"lr", hyper.lr}, {"alpha", hyper.alpha}, {"one_minus_alpha", hyper.one_minus_alpha}, {"eps", hyper.eps},
                     {"weight_decay", hyper.weight_decay}, {"momentum", hyper.momentum}});
   if (params.numel() == 0) return;
   detail::backend_of(device).rmsprop_step(hyper, params, grads, square_avg, momentum_buffer, grad_avg);
@@ -161,7 +161,8 @@ void adam_step(const AdamHyper& hyper, const Tensor& params, const Tensor& grads
                                    {{"exp_avg", &exp_avg, true},
                                     {"exp_avg_sq", &exp_avg_sq, true},
                                     {"max_exp_avg_sq", &max_exp_avg_sq, hyper.amsgrad}});
-  check_finite(op, {{"lr", hyper.lr}, {"beta1", hyper.beta1}, {"beta2", hyper.beta2}, {"eps", hyper.eps},
+  check_finite(op, {{"lr", hyper.lr}, {"one_minus_beta1", hyper.one_minus_beta1}, {"beta2", hyper.beta2},
+                    {"one_minus_beta2", hyper.one_minus_beta2}, {"eps", hyper.eps},
                     {"weight_decay", hyper.weight_decay}, {"step_size", hyper.step_size}});
   if (!(hyper.bias_correction2_sqrt > 0.0f) || !std::isfinite(hyper.bias_correction2_sqrt)) {
     throw ValueError(detail::prefix(op) + "bias_correction2_sqrt must be positive, got " +

@@ -493,7 +493,7 @@ const std::vector<OpEntry>& op_table() {
                      axon::SgdHyper h;
                      h.lr = 0.1f;
                      h.momentum = v == 0 ? 0.0f : 0.9f;
-                     h.dampening = v == 1 ? 0.1f : 0.0f;
+                     h.one_minus_dampening = v == 1 ? 0.9f : 1.0f;
                      h.weight_decay = 0.01f;
                      h.nesterov = v == 2;
                      h.first_step = step == 1;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -88,7 +89,7 @@ TEST(Trainer, LearnsAndEvaluates) {
   train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
   const data::Dataset training = blobs(300, 2), held = blobs(100, 3);
   const train::History history = trainer.fit(training, &held, quiet(15));
-  EXPECT_EQ(history.stop_reason, "max epochs");
+  EXPECT_EQ(history.stop_reason, train::StopReason::kMaxEpochs);
   ASSERT_EQ(history.epochs.size(), 15u);
   EXPECT_LT(history.epochs.back().loss, history.epochs.front().loss);
   EXPECT_GT(*history.epochs.back().val_accuracy, 0.9);
@@ -109,7 +110,7 @@ TEST(Trainer, StopsAtTheTargetLoss) {
   train::FitOptions options = quiet(200);
   options.target_loss = 0.3;
   const train::History history = trainer.fit(blobs(300, 2), nullptr, options);
-  EXPECT_EQ(history.stop_reason, "target loss");
+  EXPECT_EQ(history.stop_reason, train::StopReason::kTargetLoss);
   EXPECT_LE(history.epochs.back().loss, 0.3);
   EXPECT_GT(history.epochs[history.epochs.size() - 2].loss, 0.3);
 }
@@ -121,7 +122,7 @@ TEST(Trainer, StopsAtTheTimeLimit) {
   train::FitOptions options = quiet(1000000);
   options.time_limit_seconds = 0.2;
   const train::History history = trainer.fit(blobs(200, 2), nullptr, options);
-  EXPECT_EQ(history.stop_reason, "time limit");
+  EXPECT_EQ(history.stop_reason, train::StopReason::kTimeLimit);
   EXPECT_LT(history.epochs.size(), 1000000u);
 }
 
@@ -134,7 +135,7 @@ TEST(Trainer, EarlyStoppingRestoresTheBestWeights) {
   train::FitOptions options = quiet(100);
   options.early_stopping = train::EarlyStopping{.patience = 2};
   const train::History history = trainer.fit(training, &held, options);
-  EXPECT_EQ(history.stop_reason, "early stopping");
+  EXPECT_EQ(history.stop_reason, train::StopReason::kEarlyStopping);
   ASSERT_TRUE(history.best_epoch.has_value());
   double best = 1e300;
   for (const auto& m : history.epochs) best = std::min(best, *m.val_loss);
@@ -155,7 +156,7 @@ class Recorder final : public train::Callback {
     events.push_back("epoch_end " + std::to_string(m.epoch));
     if (m.epoch == stop_at) t.request_stop();
   }
-  void on_train_end(train::Trainer&, const train::History& h) override { events.push_back("train_end " + h.stop_reason); }
+  void on_train_end(train::Trainer&, const train::History& h) override { events.push_back(std::string("train_end ") + train::stop_reason_name(h.stop_reason)); }
 };
 
 TEST(Trainer, CallbacksRunInOrderAndCanStop) {
@@ -468,7 +469,7 @@ TEST(Schedules, PlateauStateRoundTripsAndRefusesGarbage) {
   nn::Sequential model = classifier(1);
   axon::optim::SGD sgd(model.parameters(), {.lr = 0.1});
   axon::optim::ReduceLROnPlateau a(sgd, {.patience = 3});
-  EXPECT_EQ(a.state(), "best=none bad_epochs=0 cooldown_left=0");
+  EXPECT_EQ(a.state(), "best=inf bad_epochs=0 cooldown_left=0");  // the start, as PyTorch's
   a.step(0.5);
   a.step(0.75);
   axon::optim::ReduceLROnPlateau b(sgd, {.patience = 3});
@@ -476,16 +477,34 @@ TEST(Schedules, PlateauStateRoundTripsAndRefusesGarbage) {
   EXPECT_EQ(b.state(), a.state());
   EXPECT_EQ(b.bad_epochs(), 1);
   b.set_state("");  // a checkpoint of a trainer without a schedule: a fresh start
-  EXPECT_EQ(b.state(), "best=none bad_epochs=0 cooldown_left=0");
-  b.set_state("best=nan bad_epochs=2 cooldown_left=0");  // what step() keeps after a NaN metric
-  EXPECT_EQ(b.state(), "best=nan bad_epochs=2 cooldown_left=0");
+  EXPECT_EQ(b.state(), "best=inf bad_epochs=0 cooldown_left=0");
+  b.set_state("best=none bad_epochs=2 cooldown_left=0");  // how older checkpoints wrote the start
+  EXPECT_EQ(b.state(), "best=inf bad_epochs=2 cooldown_left=0");
+  b.set_state("best=-inf bad_epochs=0 cooldown_left=1");  // an infinite metric that improved on it
+  EXPECT_EQ(b.state(), "best=-inf bad_epochs=0 cooldown_left=1");
   for (const char* bad : {"best=x bad_epochs=0 cooldown_left=0", "best=1 bad_epochs=-1 cooldown_left=0",
-                          "best=1 bad_epochs=0", "best=1 bad_epochs=0 cooldown_left=0 extra", "best=1e999 bad_epochs=0 cooldown_left=0"}) {
+                          "best=1 bad_epochs=0", "best=1 bad_epochs=0 cooldown_left=0 extra",
+                          "best=1e999 bad_epochs=0 cooldown_left=0", "best=nan bad_epochs=0 cooldown_left=0"}) {
     axon_test::expect_error<axon::ValueError>([&] { b.check_state(bad); }, {"ReduceLROnPlateau state"});
   }
   axon::optim::StepLR step(sgd, 2);
   EXPECT_NO_THROW(step.check_state(""));
   axon_test::expect_error<axon::ValueError>([&] { step.check_state(a.state()); }, {"keeps none"});
+}
+
+// As PyTorch: the best starts at +inf, so a NaN or infinite first metric is a bad epoch, not the
+// best (the rate was cut every patience + 1 epochs forever while the metric improved).
+TEST(Schedules, PlateauTakesANanOrInfiniteFirstMetricAsPyTorchDoes) {
+  for (const double first : {std::nan(""), std::numeric_limits<double>::infinity()}) {
+    SCOPED_TRACE(first);
+    nn::Sequential model = classifier(1);
+    axon::optim::SGD sgd(model.parameters(), {.lr = 0.1});
+    axon::optim::ReduceLROnPlateau plateau(sgd, {.patience = 2});
+    plateau.step(first);
+    EXPECT_EQ(plateau.bad_epochs(), 1);
+    for (int epoch = 0; epoch < 12; ++epoch) plateau.step(1.0 - 0.05 * epoch);  // improving
+    EXPECT_EQ(sgd.lr(), 0.1);
+  }
 }
 
 // Damaged checkpoint metadata and state tensors are refused naming the file, before anything
@@ -511,16 +530,16 @@ TEST(Checkpoints, DamagedCheckpointsChangeNothing) {
   using Metadata = std::map<std::string, std::string>;
   const std::vector<std::pair<std::filesystem::path, std::string>> cases = {
       {damaged("no_version", [](Tensors&, Metadata& m) { m.erase("format_version"); }), "no 'format_version'"},
-      {damaged("bad_lr", [](Tensors&, Metadata& m) { m["lr"] = "1e999"; }), "'lr' is not a finite rate"},
+      {damaged("bad_lr", [](Tensors&, Metadata& m) { m["optimizer.lr"] = "1e999"; }), "'lr' is not a finite rate"},
       {damaged("negative_epoch", [](Tensors&, Metadata& m) { m["epoch"] = "-3"; }), "'epoch' is not a whole number"},
       {damaged("far_epoch", [](Tensors&, Metadata& m) { m["schedule_epoch"] = "400"; }), "the schedule's rate at epoch 400"},
       {damaged("unknown_slot", [&](Tensors& t, Metadata&) { t.push_back({"optimizer.mystery", model.parameters().values()}); }),
-       "unknown optimizer state optimizer.mystery"},
+       "Adam keeps no slot 'mystery'"},
       {damaged("int_slot", [&](Tensors& t, Metadata&) {
          for (auto& named : t) {
            if (named.name == "optimizer.exp_avg") named.tensor = Tensor::zeros(named.tensor.shape(), Device::cpu(), axon::DType::kInt32);
          }
-       }), "optimizer state optimizer.exp_avg is"},
+       }), "Adam slot 'exp_avg' is [144] int32"},
   };
   const std::vector<float> weights = model.parameters().values().to_vector();
   const double lr = adam.lr();

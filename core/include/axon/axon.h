@@ -32,5 +32,6 @@
 #include "axon/shape.h"
 #include "axon/tensor.h"
 #include "axon/threading.h"
+#include "axon/train/callbacks.h"
 #include "axon/train/trainer.h"
 #include "axon/version.h"

@@ -89,12 +89,15 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   X(kAdamStep, "adam_step")                                                                  \
   X(kGatherRows, "gather_rows")                        /* out[i] = x[indices[i]]: batches */
 
-// The hyperparameters of one optimizer step, as torch.optim defines them. The step-dependent
-// factors (bias corrections, decayed rates) are computed on the host in double.
+// The hyperparameters of one optimizer step, as torch.optim defines them, holding exactly what
+// the kernels use. The step-dependent factors (bias corrections, decayed rates) and the
+// complements (1 - beta, 1 - alpha, 1 - dampening) are computed on the host in double, as
+// PyTorch computes them in Python, then rounded once to float: 1.0f - 0.999f is 1.29e-5 off,
+// which made every Adam step ~6e-6 too large.
 struct SgdHyper {
   float lr = 1e-3f;
   float momentum = 0.0f;
-  float dampening = 0.0f;
+  float one_minus_dampening = 1.0f;
   float weight_decay = 0.0f;
   bool nesterov = false;
   bool first_step = true;  // the momentum buffer starts as the gradient itself
@@ -109,6 +112,7 @@ struct AdagradHyper {
 struct RmspropHyper {
   float lr = 1e-2f;
   float alpha = 0.99f;
+  float one_minus_alpha = 0.01f;
   float eps = 1e-8f;
   float weight_decay = 0.0f;
   float momentum = 0.0f;  // > 0: a momentum buffer is given
@@ -117,8 +121,9 @@ struct RmspropHyper {
 
 struct AdamHyper {
   float lr = 1e-3f;
-  float beta1 = 0.9f;
+  float one_minus_beta1 = 0.1f;
   float beta2 = 0.999f;
+  float one_minus_beta2 = 0.001f;
   float eps = 1e-8f;
   float weight_decay = 0.0f;
   bool decoupled_weight_decay = false;  // AdamW

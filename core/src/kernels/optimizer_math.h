@@ -34,7 +34,7 @@ AXON_HOST_DEVICE void sgd_update(const SgdHyper& h, float& param, float grad, fl
   if (h.weight_decay != 0.0f) d = d + h.weight_decay * param;
   if (buffer != nullptr) {
     // The first step takes the gradient as the buffer (torch clones it), later ones blend.
-    const float b = flush_subnormal(h.first_step ? d : *buffer * h.momentum + (1.0f - h.dampening) * d);
+    const float b = flush_subnormal(h.first_step ? d : *buffer * h.momentum + h.one_minus_dampening * d);
     *buffer = b;
     d = h.nesterov ? d + h.momentum * b : b;
   }
@@ -53,10 +53,10 @@ AXON_HOST_DEVICE void rmsprop_update(const RmspropHyper& h, float& param, float 
                                      float* average) {
   float d = grad;
   if (h.weight_decay != 0.0f) d = d + h.weight_decay * param;
-  square = flush_subnormal(square * h.alpha + (1.0f - h.alpha) * d * d);
+  square = flush_subnormal(square * h.alpha + h.one_minus_alpha * d * d);
   float avg = 0.0f;
   if (average != nullptr) {  // centered: the variance, not the second moment
-    *average = flush_subnormal(lerp_toward(*average, d, 1.0f - h.alpha));
+    *average = flush_subnormal(lerp_toward(*average, d, h.one_minus_alpha));
     avg = ::sqrtf(square - *average * *average);
   } else {
     avg = ::sqrtf(square);
@@ -86,8 +86,8 @@ AXON_HOST_DEVICE void adam_update(const AdamHyper& h, AdamDecay decay, float& pa
   float d = grad;
   if (decay == AdamDecay::kDecoupled) param = param * h.decay_factor;
   if (decay == AdamDecay::kL2) d = d + h.weight_decay * param;
-  first = flush_subnormal(lerp_toward(first, d, 1.0f - h.beta1));
-  second = flush_subnormal(second * h.beta2 + (1.0f - h.beta2) * d * d);
+  first = flush_subnormal(lerp_toward(first, d, h.one_minus_beta1));
+  second = flush_subnormal(second * h.beta2 + h.one_minus_beta2 * d * d);
   float source = second;
   if (second_max != nullptr) {
     // torch.maximum: a NaN on either side wins (fmaxf would drop it).
@@ -97,6 +97,10 @@ AXON_HOST_DEVICE void adam_update(const AdamHyper& h, AdamDecay decay, float& pa
   const float denominator = ::sqrtf(source) / h.bias_correction2_sqrt + h.eps;
   param = param + (-h.step_size) * first / denominator;
 }
+
+// Inverted dropout's scale 1 / (1 - p), in double as PyTorch computes it (in float, p = 0.9 gave
+// 9.999998 instead of 10).
+inline float dropout_scale(float p) { return static_cast<float>(1.0 / (1.0 - static_cast<double>(p))); }
 
 // Inverted dropout's mask value of element i: 1 / (1 - p) kept, 0 dropped.
 AXON_HOST_DEVICE float dropout_keep(std::uint64_t seed, std::uint64_t offset, std::uint64_t i, float p, float scale) {

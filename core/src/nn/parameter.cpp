@@ -1,5 +1,7 @@
 #include "axon/nn/parameter.h"
 
+#include <atomic>
+
 #include "axon/error.h"
 #include "axon/ops.h"
 
@@ -46,7 +48,13 @@ void ParamArena::bind(std::vector<NamedParameter> parameters) {
   values_ = std::move(values);
   grads_ = std::move(grads);
   slots_.clear();
+  new_layout();
   rebind();
+}
+
+void ParamArena::new_layout() {
+  static std::atomic<std::uint64_t> layouts{0};
+  layout_ = ++layouts;  // unique across arenas, so no two layouts ever look the same
 }
 
 void ParamArena::rebind() {
@@ -73,6 +81,7 @@ void ParamArena::to(Device device) {
   grads_ = std::move(grads);
   slots_ = std::move(slots);
   device_ = device;
+  new_layout();  // the same places in new memory: views of the old must be remade
   rebind();
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string_view>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "axon/error.h"
@@ -123,13 +124,17 @@ double OneCycleLR::lr_at(std::int64_t epoch) const {
     return to + (from - to) / 2.0 * (std::cos(std::numbers::pi * pct) + 1.0);
   };
   const auto step = static_cast<double>(epoch);
-  if (step <= phase_end_) return anneal(initial_lr_, max_lr_, step / phase_end_);
+  // A warm-up of less than a step has no phase of its own (0 / 0 gave a NaN rate).
+  const double warm_end = std::max(phase_end_, 0.0);
+  if (warm_end > 0.0 && step <= warm_end) return anneal(initial_lr_, max_lr_, step / warm_end);
   const double end = static_cast<double>(total_steps_ - 1);
-  return anneal(max_lr_, min_lr_, (step - phase_end_) / (end - phase_end_));
+  return anneal(max_lr_, min_lr_, (step - warm_end) / (end - warm_end));
 }
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions options)
-    : Schedule(optimizer), options_(options) {
+    : Schedule(optimizer),
+      options_(options),
+      best_(options.maximize ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity()) {
   positive(options.factor > 0.0 && options.factor < 1.0, "ReduceLROnPlateau", "factor must be in (0, 1)");
   positive(options.patience >= 0 && options.cooldown >= 0, "ReduceLROnPlateau", "patience and cooldown must be >= 0");
   positive(options.threshold >= 0.0 && options.min_lr >= 0.0, "ReduceLROnPlateau",
@@ -142,9 +147,8 @@ void ReduceLROnPlateau::step() {
 
 void ReduceLROnPlateau::step(double metric) {
   ++last_epoch_;
-  const bool better = !best_.has_value() ||
-                      (options_.maximize ? metric > *best_ * (1.0 + options_.threshold)
-                                         : metric < *best_ * (1.0 - options_.threshold));
+  const bool better = options_.maximize ? metric > best_ * (1.0 + options_.threshold)
+                                        : metric < best_ * (1.0 - options_.threshold);
   if (better) {
     best_ = metric;
     bad_epochs_ = 0;
@@ -165,9 +169,10 @@ void ReduceLROnPlateau::step(double metric) {
 }
 
 namespace {
-// ReduceLROnPlateau's state: "best=<metric or none> bad_epochs=<n> cooldown_left=<n>".
+// ReduceLROnPlateau's state: "best=<metric> bad_epochs=<n> cooldown_left=<n>" ("none" for the
+// best: the start, as checkpoints before the +-inf start wrote it).
 struct PlateauState {
-  std::optional<double> best;
+  std::optional<double> best;  // none: the start (+-inf)
   std::int64_t bad_epochs = 0;
   std::int64_t cooldown_left = 0;
 };
@@ -198,8 +203,8 @@ PlateauState parse_plateau_state(const std::string& text) {
   if (const std::string_view best = field("best="); best != "none") {
     double value = 0.0;
     const auto [end, error] = std::from_chars(best.data(), best.data() + best.size(), value);
-    // (a non-finite best is what step() keeps after a NaN or infinite metric: it round-trips)
-    if (error != std::errc() || end != best.data() + best.size()) fail();
+    // (+-inf round-trips: the start, or an infinite metric that improved on it; never NaN)
+    if (error != std::errc() || end != best.data() + best.size() || std::isnan(value)) fail();
     state.best = value;
   }
   state.bad_epochs = count(field("bad_epochs="));
@@ -210,8 +215,8 @@ PlateauState parse_plateau_state(const std::string& text) {
 }  // namespace
 
 std::string ReduceLROnPlateau::state() const {
-  char best[32] = "none";
-  if (best_.has_value()) std::snprintf(best, sizeof(best), "%.17g", *best_);
+  char best[32];
+  std::snprintf(best, sizeof(best), "%.17g", best_);  // "inf" at the start
   return "best=" + std::string(best) + " bad_epochs=" + std::to_string(bad_epochs_) +
          " cooldown_left=" + std::to_string(cooldown_left_);
 }
@@ -220,7 +225,8 @@ void ReduceLROnPlateau::check_state(const std::string& state) const { (void)pars
 
 void ReduceLROnPlateau::set_state(const std::string& state) {
   const PlateauState parsed = parse_plateau_state(state);
-  best_ = parsed.best;
+  best_ = parsed.best.value_or(options_.maximize ? -std::numeric_limits<double>::infinity()
+                                                 : std::numeric_limits<double>::infinity());
   bad_epochs_ = parsed.bad_epochs;
   cooldown_left_ = parsed.cooldown_left;
 }

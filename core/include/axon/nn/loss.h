@@ -23,6 +23,8 @@ class AXON_API Loss {
 
   LossKind kind() const { return kind_; }
   LossParams params() const { return params_; }
+  // Whether its targets are int32 class labels (softmax cross-entropy) rather than values.
+  bool takes_labels() const { return kind_ == LossKind::kSoftmaxCrossEntropy; }
   std::string name() const;
 
  private:

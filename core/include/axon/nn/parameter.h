@@ -51,6 +51,11 @@ class AXON_API ParamArena {
   std::int64_t size() const { return size_; }       // elements, padding included
   std::int64_t parameter_count() const;             // elements of the parameters themselves
   const std::vector<NamedParameter>& parameters() const { return parameters_; }
+  // Where parameter i's values start in values() (each segment padded to 16 floats).
+  std::int64_t offset(std::size_t i) const { return offsets_.at(i); }
+  // A number that changes whenever bind() lays the parameters out anew or to() moves them (0
+  // before the first bind): an optimizer remakes its views and slots when it changes.
+  std::uint64_t layout() const { return layout_; }
 
   // An optimizer's state: a flat tensor like values(), zero-filled when first asked for.
   // Slots move with the arena (the handle returned views the slot until the next bind() or to()).
@@ -63,6 +68,7 @@ class AXON_API ParamArena {
 
  private:
   void rebind();
+  void new_layout();
 
   std::vector<NamedParameter> parameters_;
   std::vector<std::int64_t> offsets_;
@@ -71,6 +77,7 @@ class AXON_API ParamArena {
   Tensor values_;
   Tensor grads_;
   std::vector<std::pair<std::string, Tensor>> slots_;
+  std::uint64_t layout_ = 0;
 };
 
 }  // namespace axon::nn

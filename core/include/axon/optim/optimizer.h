@@ -1,13 +1,24 @@
 #pragma once
 // Optimizers with torch.optim's semantics and defaults, so a run can be compared with PyTorch
-// step by step. Each step is one fused backend op over the model's flat parameters
-// (ParamArena), and the state lives in the arena's slots: it is on the parameters' device and
-// moves with Sequential::to().
+// step by step. Each step is one fused backend op per parameter group over the model's flat
+// parameters (ParamArena: one op for the usual single group), and the state lives in the
+// arena's slots: it is on the parameters' device and moves with Sequential::to().
 //
 //   axon::optim::Adam optimizer(model.parameters(), {.lr = 1e-3});
 //   ... model.backward(grad); optimizer.step();
+//
+// An optimizer owns its state: it declares its slots (slot_specs: name and initial value),
+// saves and restores them with its scalars (save_state / load_state), so checkpoints and the
+// trainer move the state of any optimizer, a user's too, without knowing its names. A step is a
+// host part (prepare: step count, rates, bias corrections) and a device part (launch: the ops
+// reading them), so the device part can later be captured once and replayed.
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "axon/export.h"
 #include "axon/nn/parameter.h"
@@ -15,32 +26,114 @@
 
 namespace axon::optim {
 
+// One flat tensor of optimizer state (as long as the arena's values), and where it starts.
+struct SlotSpec {
+  std::string name;  // torch.optim's name: "momentum_buffer", "exp_avg", ...
+  float initial = 0.0f;
+};
+
+// Parameters with settings of their own, as torch.optim's param_groups (e.g. no weight decay
+// on biases and norms). A parameter in no group is in the optimizer's own, group 0.
+struct ParamGroup {
+  std::vector<std::string> parameters;  // full names, as ParamArena::parameters() ("0.bias")
+  std::optional<double> lr;             // unset: the optimizer's
+  std::optional<double> weight_decay;   // unset: the optimizer's
+};
+
+// The names of the arena's parameters for which `keep` is true (e.g. those ending in ".bias").
+AXON_API std::vector<std::string> parameters_where(const nn::ParamArena& parameters,
+                                                   const std::function<bool(const std::string&)>& keep);
+
+// An optimizer's state as a checkpoint keeps it: its slots by name, and its scalars as text
+// ("steps", "lr", "groups", and what a subclass adds).
+struct OptimizerState {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  std::map<std::string, std::string> values;
+};
+
 class AXON_API Optimizer {
  public:
-  explicit Optimizer(nn::ParamArena& parameters, double lr);
+  // `weight_decay` is the optimizer's own (each subclass's option); groups may set theirs.
+  // ValueError for a group naming a parameter the arena lacks, or one in two groups.
+  Optimizer(nn::ParamArena& parameters, double lr, double weight_decay = 0.0, std::vector<ParamGroup> groups = {});
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
 
-  // One update of every parameter from its gradient.
+  // One update of every parameter from its gradient: prepare, then launch.
   void step();
   void zero_grad() { parameters_.zero_grad(); }
 
   virtual std::string name() const = 0;
-  double lr() const { return lr_; }
-  void set_lr(double lr);          // ValueError unless finite and >= 0
+  // The state this optimizer keeps, one slot each; made at its initial value before the first
+  // step (or by ready()), and made again when the arena is rebuilt. The padding between the
+  // parameters' segments starts at zero: an update that keeps zero state and a zero gradient at
+  // zero keeps the padding zero.
+  virtual std::vector<SlotSpec> slot_specs() const { return {}; }
+
+  // The rate of group 0; set_lr sets it and scales every other group's by the same factor (each
+  // keeps its ratio to group 0's, as schedules scale every group). ValueError unless finite, >= 0.
+  double lr() const { return groups_.front().lr; }
+  void set_lr(double lr);
+  std::size_t group_count() const { return groups_.size(); }
+  double group_lr(std::size_t group) const { return groups_.at(group).lr; }
+  double group_weight_decay(std::size_t group) const { return groups_.at(group).weight_decay; }
   std::int64_t steps() const { return steps_; }
-  // For checkpoints: the number of steps taken (bias corrections depend on it).
-  void set_steps(std::int64_t steps);
+  void set_steps(std::int64_t steps);  // ValueError outside [0, 2^53]
   nn::ParamArena& parameters() { return parameters_; }
 
+  // Makes the slots (at their initial values) and the groups' ranges now, if the arena changed
+  // since; step() does it itself.
+  void ready();
+  // Every slot back to its initial value.
+  void reset_state();
+
+  // ---- checkpoints ----
+  // The slots (views of them) and the scalars.
+  OptimizerState save_state();
+  // Throws ValueError naming what does not fit (a missing or extra slot, a tensor of another
+  // shape, a bad number, another number of groups), changing nothing.
+  void check_state(const OptimizerState& state);
+  // check_state, then takes the state.
+  void load_state(const OptimizerState& state);
+
  protected:
-  // The update of step number `step` (1 for the first).
-  virtual void update(std::int64_t step) = 0;
+  // [begin, end) of the arena whose parameters share a group (consecutive parameters of one
+  // group merged, the padding between them included), with views of the values and gradients.
+  struct Range {
+    std::int64_t begin = 0, end = 0;
+    std::size_t group = 0;
+    Tensor values, grads;
+  };
+
+  // The host part of step number `step` (1 for the first): what launch() will pass.
+  virtual void prepare(std::int64_t step) = 0;
+  // The device part: the ops, once per range.
+  virtual void launch() = 0;
+  // A subclass's own scalars for checkpoints, beside "steps", "lr" and "groups".
+  virtual void save_values(std::map<std::string, std::string>& values) const { (void)values; }
+  virtual void check_values(const std::map<std::string, std::string>& values) const { (void)values; }
+  virtual void load_values(const std::map<std::string, std::string>& values) { (void)values; }
+
+  const std::vector<Range>& ranges() const { return ranges_; }
+  // The part of slot `name` that `range` covers (the slot is one of slot_specs()).
+  Tensor slot(std::string_view name, const Range& range);
 
  private:
+  struct Group {
+    double lr = 0.0;
+    double lr_ratio = 1.0;  // lr / group 0's lr when made
+    double weight_decay = 0.0;
+  };
+
+  void build_ranges();
+  void fill_slot(const Tensor& slot, float initial);
+
   nn::ParamArena& parameters_;
-  double lr_;
+  std::vector<ParamGroup> group_specs_;
+  std::vector<Group> groups_;
+  std::vector<Range> ranges_;
+  std::uint64_t ready_for_ = 0;  // the arena's layout() the ranges and slots were made for
   std::int64_t steps_ = 0;
 };
 
@@ -54,13 +147,16 @@ struct SgdOptions {
 
 class AXON_API SGD final : public Optimizer {
  public:
-  explicit SGD(nn::ParamArena& parameters, SgdOptions options = {});
+  explicit SGD(nn::ParamArena& parameters, SgdOptions options = {}, std::vector<ParamGroup> groups = {});
   std::string name() const override { return "SGD"; }
+  std::vector<SlotSpec> slot_specs() const override;
   const SgdOptions& options() const { return options_; }
 
  private:
-  void update(std::int64_t step) override;
+  void prepare(std::int64_t step) override;
+  void launch() override;
   SgdOptions options_;
+  std::vector<SgdHyper> hyper_;  // per group, from prepare
 };
 
 struct AdagradOptions {
@@ -73,12 +169,15 @@ struct AdagradOptions {
 
 class AXON_API Adagrad final : public Optimizer {
  public:
-  explicit Adagrad(nn::ParamArena& parameters, AdagradOptions options = {});
+  explicit Adagrad(nn::ParamArena& parameters, AdagradOptions options = {}, std::vector<ParamGroup> groups = {});
   std::string name() const override { return "Adagrad"; }
+  std::vector<SlotSpec> slot_specs() const override;
 
  private:
-  void update(std::int64_t step) override;
+  void prepare(std::int64_t step) override;
+  void launch() override;
   AdagradOptions options_;
+  std::vector<AdagradHyper> hyper_;
 };
 
 struct RmspropOptions {
@@ -92,12 +191,15 @@ struct RmspropOptions {
 
 class AXON_API RMSprop final : public Optimizer {
  public:
-  explicit RMSprop(nn::ParamArena& parameters, RmspropOptions options = {});
+  explicit RMSprop(nn::ParamArena& parameters, RmspropOptions options = {}, std::vector<ParamGroup> groups = {});
   std::string name() const override { return "RMSprop"; }
+  std::vector<SlotSpec> slot_specs() const override;
 
  private:
-  void update(std::int64_t step) override;
+  void prepare(std::int64_t step) override;
+  void launch() override;
   RmspropOptions options_;
+  std::vector<RmspropHyper> hyper_;
 };
 
 struct AdamOptions {
@@ -109,25 +211,29 @@ struct AdamOptions {
   bool amsgrad = false;
 };
 
-class AXON_API Adam final : public Optimizer {
+class AXON_API Adam : public Optimizer {
  public:
-  explicit Adam(nn::ParamArena& parameters, AdamOptions options = {});
+  explicit Adam(nn::ParamArena& parameters, AdamOptions options = {}, std::vector<ParamGroup> groups = {});
   std::string name() const override { return "Adam"; }
+  std::vector<SlotSpec> slot_specs() const override;
+
+ protected:
+  Adam(nn::ParamArena& parameters, AdamOptions options, std::vector<ParamGroup> groups, bool decoupled);
 
  private:
-  void update(std::int64_t step) override;
+  void prepare(std::int64_t step) override;
+  void launch() override;
   AdamOptions options_;
+  bool decoupled_;
+  std::vector<AdamHyper> hyper_;
 };
 
 // AdamW: Adam with decoupled weight decay (default 0.01, as torch.optim.AdamW).
-class AXON_API AdamW final : public Optimizer {
+class AXON_API AdamW final : public Adam {
  public:
-  explicit AdamW(nn::ParamArena& parameters, AdamOptions options = {.weight_decay = 1e-2});
+  explicit AdamW(nn::ParamArena& parameters, AdamOptions options = {.weight_decay = 1e-2},
+                 std::vector<ParamGroup> groups = {});
   std::string name() const override { return "AdamW"; }
-
- private:
-  void update(std::int64_t step) override;
-  AdamOptions options_;
 };
 
 // ---- gradient clipping, on the parameters' device (no host round trip) ----

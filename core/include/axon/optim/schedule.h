@@ -21,6 +21,13 @@ class AXON_API Schedule {
 
   // Advances one epoch (or batch) and sets the optimizer's learning rate.
   virtual void step();
+  // What the trainer calls at the end of an epoch, with the epoch's monitored metric (the
+  // validation loss, else the training loss): step() for every schedule but those that read
+  // the metric (ReduceLROnPlateau).
+  virtual void step_after_epoch(double metric) {
+    (void)metric;
+    step();
+  }
   std::int64_t last_epoch() const { return last_epoch_; }
   // For checkpoints: continue from `epoch` (sets the rate for it).
   void set_last_epoch(std::int64_t epoch);
@@ -104,7 +111,8 @@ class AXON_API LinearWarmup final : public Schedule {
 };
 
 // One-cycle (Smith): from max_lr / div_factor up to max_lr over pct_start of total_steps, then
-// down to max_lr / (div_factor * final_div_factor), cosine annealed; step once per batch.
+// down to max_lr / (div_factor * final_div_factor), cosine annealed; step once per batch. A
+// warm-up shorter than one step (pct_start * total_steps <= 1) starts at max_lr.
 // (PyTorch's cycle_momentum is not applied: use cycle_momentum=False to compare.)
 class AXON_API OneCycleLR final : public Schedule {
  public:
@@ -120,6 +128,8 @@ class AXON_API OneCycleLR final : public Schedule {
 
 // Lowers the rate by `factor` when a metric stopped improving for `patience` epochs
 // (torch.optim.lr_scheduler.ReduceLROnPlateau, threshold_mode "rel"). step(metric) per epoch.
+// As PyTorch: the best starts at +inf (-inf for maximize), so a NaN or infinite metric is never
+// an improvement, the first one included.
 struct PlateauOptions {
   bool maximize = false;  // mode "max"
   double factor = 0.1;
@@ -135,6 +145,7 @@ class AXON_API ReduceLROnPlateau final : public Schedule {
   explicit ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions options = {});
   void step() override;  // ValueError: it needs the metric
   void step(double metric);
+  void step_after_epoch(double metric) override { step(metric); }
   double lr_at(std::int64_t) const override { return optimizer_.lr(); }
   std::int64_t bad_epochs() const { return bad_epochs_; }
   std::string state() const override;
@@ -143,7 +154,7 @@ class AXON_API ReduceLROnPlateau final : public Schedule {
 
  private:
   PlateauOptions options_;
-  std::optional<double> best_;
+  double best_;  // +inf (mode min) or -inf (max) until a metric improves on it, as PyTorch
   std::int64_t bad_epochs_ = 0;
   std::int64_t cooldown_left_ = 0;
 };

@@ -7,12 +7,15 @@
 //   auto history = trainer.fit(train, &validation, {.epochs = 10, .batch_size = 128});
 //
 // Each step gathers a batch on the device from the epoch's permutation, runs forward, loss,
-// backward and the optimizer; the loss is summed on the device and read only when shown (a
-// progress bar redrawn a few times a second on a terminal, one line per epoch otherwise).
+// backward and the optimizer; the loss is summed on the device and read only when shown. fit is
+// a short loop over callbacks (Keras's shape): the progress display, the CSV log, checkpoints,
+// early stopping and the stopping rules are built-in callbacks (train/callbacks.h) that fit
+// makes from its options, beside the program's own.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,7 +48,7 @@ enum class Display : std::uint8_t { kAuto, kProgressBar, kEpochLines, kQuiet };
 
 struct FitOptions {
   std::int64_t epochs = 10;            // the most epochs (also a stopping rule)
-  std::int64_t batch_size = 32;
+  std::int64_t batch_size = 32;        // >= 1; larger than the data set: the whole set
   bool shuffle = true;
   std::uint64_t seed = 0;              // the shuffle order of every epoch, and dropout's masks
   std::optional<double> target_loss;   // stop when an epoch's mean training loss is <= this
@@ -56,11 +59,12 @@ struct FitOptions {
   Display display = Display::kAuto;
   std::filesystem::path csv_log;       // per-epoch metrics, when not empty
   std::int64_t evaluate_batch_size = 1024;
-  // Continue a run (after load_checkpoint): train from the trainer's epoch up to `epochs` in
-  // all, with the shuffle order and dropout stream where they were; else start at epoch 0.
+  // Continue a run (after load_checkpoint): train from where the checkpoint was taken (an epoch's
+  // end, or mid-epoch) up to `epochs` in all, with the shuffle order, dropout stream, early
+  // stopping and rollback state where they were; else start at epoch 0.
   bool resume = false;
-  // Checkpoints: every `checkpoint_every` epochs into checkpoint_dir/checkpoint-EPOCH.safetensors,
-  // keeping the newest `keep_checkpoints`.
+  // Checkpoints: every `checkpoint_every` (>= 1) epochs into
+  // checkpoint_dir/checkpoint-EPOCH.safetensors, keeping the newest `keep_checkpoints` (>= 1).
   std::filesystem::path checkpoint_dir;
   std::int64_t checkpoint_every = 1;
   std::int64_t keep_checkpoints = 3;
@@ -68,7 +72,7 @@ struct FitOptions {
 
 struct EpochMetrics {
   std::int64_t epoch = 0;  // from 1
-  double loss = 0;         // mean training loss over the epoch's samples
+  double loss = 0;         // mean training loss over the epoch's samples (NaN when every batch was skipped)
   std::optional<double> val_loss;
   std::optional<double> val_accuracy;
   double seconds = 0;
@@ -77,9 +81,12 @@ struct EpochMetrics {
   std::int64_t skipped_batches = 0;    // by the NaN guard
 };
 
+enum class StopReason : std::uint8_t { kMaxEpochs, kTargetLoss, kTimeLimit, kEarlyStopping, kCallback };
+AXON_API const char* stop_reason_name(StopReason reason);  // "max epochs", "target loss", ...
+
 struct History {
   std::vector<EpochMetrics> epochs;
-  std::string stop_reason;  // "max epochs", "target loss", "time limit", "early stopping", "callback"
+  StopReason stop_reason = StopReason::kMaxEpochs;
   double train_seconds = 0;
   std::int64_t samples = 0;  // training samples processed
   std::optional<std::int64_t> best_epoch;  // early stopping's
@@ -91,10 +98,16 @@ struct Evaluation {
   std::int64_t samples = 0;
 };
 
+// A piece of state a checkpoint keeps for its owner, by name (tensors, and scalars as text).
+using SavedState = optim::OptimizerState;
+
 class Trainer;
+class EarlyStopper;  // train/callbacks.h
 
 // Hooks at the boundaries of training. Called on the training thread; a hook may call
-// trainer.set_device() or trainer.request_stop().
+// trainer.set_device(), trainer.request_stop() or trainer.save_checkpoint(). A callback with
+// state worth resuming (early stopping's best score) names it with state_key(): checkpoints
+// taken during a fit keep it, and a resumed fit gives it back to the callback of that key.
 class AXON_API Callback {
  public:
   virtual ~Callback() = default;
@@ -102,15 +115,26 @@ class AXON_API Callback {
   virtual void on_epoch_begin(Trainer&, std::int64_t /*epoch*/) {}
   virtual void on_batch_begin(Trainer&, std::int64_t /*step*/) {}
   virtual void on_batch_end(Trainer&, std::int64_t /*step*/) {}
+  // The metrics are final: the validation, the NaN guard's count and the schedule's step done.
   virtual void on_epoch_end(Trainer&, const EpochMetrics&) {}
   virtual void on_train_end(Trainer&, const History&) {}
+
+  virtual std::string state_key() const { return {}; }
+  virtual void save_state(SavedState& state) const { (void)state; }
+  // Throws ValueError for state save_state could not have written, changing nothing.
+  virtual void load_state(const SavedState& state) { (void)state; }
 };
 
 class AXON_API Trainer {
  public:
-  // The model and optimizer must outlive the trainer.
+  // The model and optimizer must outlive the trainer. Not for two threads at once.
   Trainer(nn::Sequential& model, optim::Optimizer& optimizer, nn::Loss loss);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
 
+  // Checks every option and the datasets before it changes anything. ValueError when called
+  // from a callback of a running fit.
   History fit(const data::Dataset& train, const data::Dataset* validation = nullptr, FitOptions options = {},
               std::vector<Callback*> callbacks = {});
   Evaluation evaluate(const data::Dataset& data, std::int64_t batch_size = 1024);
@@ -121,16 +145,20 @@ class AXON_API Trainer {
   // from the same step. Allowed between any two steps, from a callback too.
   void set_device(Device device);
   Device device() const { return device_; }
-  // A schedule stepped once per epoch (or per batch) by fit.
+  // A schedule stepped once per epoch (with the epoch's monitored metric: the validation loss,
+  // else the training loss) or once per batch, by fit.
   void set_schedule(optim::Schedule* schedule, bool per_batch = false);
-  void request_stop() { stop_requested_ = true; }
+  void request_stop(StopReason reason = StopReason::kCallback);
 
-  // Everything a run needs to go on exactly: the parameters, the optimizer's state, step count
-  // and learning rate, the schedule's epoch, the epoch and step, and the dropout generator's
-  // position — one safetensors file, written atomically. Resuming from it (FitOptions::resume)
-  // gives the same weights and losses as a run that never stopped, bit for bit on the CPU at a
-  // fixed thread count. load_checkpoint needs the same architecture and optimizer kind, and
-  // throws FormatError naming the file otherwise.
+  // Everything a run needs to go on exactly (train/checkpoint.cpp): the parameters, the
+  // optimizer's state (its own slots and scalars), the schedule's epoch and state, the epoch,
+  // the batch within it and its partial sums when taken mid-epoch, the dropout generator's
+  // position, and the state of the running fit's stateful callbacks (early stopping) and of its
+  // NaN rollback — one safetensors file, written atomically. Resuming from it
+  // (FitOptions::resume) gives the same weights and losses as a run that never stopped, bit for
+  // bit on the CPU at a fixed thread count. load_checkpoint is as strict as load_weights (the
+  // same parameters, nothing extra), needs the same optimizer kind, and throws FormatError naming
+  // the file, changing nothing, otherwise.
   void save_checkpoint(const std::filesystem::path& path);
   void load_checkpoint(const std::filesystem::path& path);
 
@@ -146,13 +174,31 @@ class AXON_API Trainer {
   std::int64_t step() const { return step_; }    // optimizer steps taken
   nn::Sequential& model() { return model_; }
   optim::Optimizer& optimizer() { return optimizer_; }
+  const FitOptions& options() const { return options_; }
+  bool fitting() const { return fitting_; }
+
+  // ---- the running epoch, for callbacks (the progress display) ----
+  std::int64_t batches_in_epoch() const { return batches_; }
+  std::int64_t batch_in_epoch() const { return batch_; }       // batches done in this epoch
+  std::int64_t samples_in_epoch() const { return samples_in_epoch_; }
+  double epoch_seconds() const;
+  // The mean loss of this epoch's batches so far: reads the device's sum (a synchronization).
+  double epoch_loss();
 
  private:
+  struct Snapshot;
+  friend struct CheckpointAccess;
+
   // One step; false when the NaN guard dropped the batch (kSkip, kRollback).
   // check_loss_now: read the loss before the update even on CUDA with kThrow.
   bool train_step(const Tensor& x, const Tensor& targets, std::int64_t rows, bool check_loss_now = false);
+  void check_fit(const data::Dataset& train, const data::Dataset* validation, const FitOptions& options) const;
+  void start_fit(const data::Dataset& train, const data::Dataset* validation, FitOptions options);
+  // The built-in callbacks from the options around the program's; returns the early stopper.
+  EarlyStopper* assemble_callbacks(const std::vector<Callback*>& callbacks);
   void place_data();
-  void show_progress(std::int64_t done, std::int64_t total, bool final_line, const EpochMetrics* metrics);
+  void run_batch(std::int64_t b, EpochMetrics& metrics);
+  EpochMetrics finish_epoch(EpochMetrics metrics);
   double read_loss_sum();
 
   nn::Sequential& model_;
@@ -161,11 +207,12 @@ class AXON_API Trainer {
   Device device_;
   optim::Schedule* schedule_ = nullptr;
   bool schedule_per_batch_ = false;
-  bool stop_requested_ = false;
+  std::optional<StopReason> stop_requested_;
   std::int64_t epoch_ = 0;
   std::int64_t step_ = 0;
   Generator generator_;
   std::uint64_t seed_ = 0;  // of the current run (the checkpoint's, after load_checkpoint)
+  bool fitting_ = false;
 
   // The datasets of the current fit, on device_ (moved by set_device).
   const data::Dataset* train_source_ = nullptr;
@@ -176,18 +223,26 @@ class AXON_API Trainer {
   Tensor batch_indices_, batch_x_, batch_y_, loss_sum_, clip_norm_;
   std::int64_t batch_capacity_ = 0;
   FitOptions options_;
-  std::chrono::steady_clock::time_point epoch_start_, last_draw_;
-  std::int64_t samples_in_epoch_ = 0;
-  bool progress_bar_ = false;
+  std::chrono::steady_clock::time_point epoch_start_;
+  // Where the running epoch is (kept in checkpoints, so a mid-epoch one resumes exactly).
+  std::int64_t batches_ = 0, batch_ = 0, samples_in_epoch_ = 0, skipped_in_epoch_ = 0;
+  double seconds_in_epoch_before_ = 0;  // of a resumed epoch, before the checkpoint
+  // The NaN rollback's epoch-start state (kRollback).
+  std::unique_ptr<Snapshot> last_good_;
+  // The running fit's callbacks (the built-in ones it made, and the program's), for their
+  // state in checkpoints; and state a checkpoint held for callbacks, until a resumed fit starts.
+  std::vector<std::unique_ptr<Callback>> own_callbacks_;
+  std::vector<Callback*> callbacks_;
+  std::map<std::string, SavedState> pending_callback_state_;
 };
 
 }  // namespace axon::train
 
 namespace axon::train {
 
-// k-fold cross-validation (the article recommends it): for each fold, a fresh model and
-// optimizer from `make` are trained on the other folds and evaluated on this one. Returns each
-// fold's evaluation and the mean and standard deviation of loss and accuracy.
+// k-fold cross-validation (the article recommends it; train/cross_validation.cpp): for each
+// fold, a fresh model and optimizer from `make` are trained on the other folds and evaluated on
+// this one. Returns each fold's evaluation and the mean and standard deviation of loss and accuracy.
 struct CrossValidation {
   std::vector<Evaluation> folds;
   double mean_loss = 0, std_loss = 0;

@@ -1,5 +1,7 @@
 // Fused ops: Dense forward (GEMM, then bias + activation in one pass) and backward (activation
 // derivative + bias gradient in one pass).
+#include <algorithm>
+
 #include "cpu/vector_math.h"  // first: gives the math calls below their vector versions
 #include "core/src/kernels/activation_math.h"
 #include "cpu/cpu_backend.h"
@@ -27,26 +29,35 @@ AXON_VECTOR_CLONES void bias_activation_rows(float alpha, const float* in, const
   }
 }
 
-// Columns [begin, end) of grad_pre = grad_y * f'(pre) and their sums over all rows, in row
-// order (one thread owns a column: the sums do not depend on the thread count).
+// Columns [begin, end) (at most kColumnBlock) of grad_pre = grad_y * f'(pre) and their sums
+// over all rows: in float over blocks of kSumRowBlock rows, the blocks in double (parallel.h).
+// One thread owns a column: the sums do not depend on the thread count.
 template <Activation kKind>
 AXON_VECTOR_CLONES void backward_bias_grad_columns(float alpha, const float* pre, const float* y, const float* grad_y,
                                                    float* grad_pre, float* sums, std::int64_t rows, std::int64_t cols,
                                                    std::int64_t begin, std::int64_t end) {
-  for (std::int64_t col = begin; col < end; ++col) sums[col] = 0.0f;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const std::int64_t offset = r * cols;
-    const float* p_row = pre + offset;
-    const float* y_row = y + offset;
-    const float* g_row = grad_y + offset;
-    float* gp_row = grad_pre + offset;
+  double totals[kColumnBlock] = {};
+  float partial[kColumnBlock];
+  const std::int64_t width = end - begin;
+  for (std::int64_t block = 0; block < rows; block += kSumRowBlock) {
+    for (std::int64_t c = 0; c < width; ++c) partial[c] = 0.0f;
+    const std::int64_t block_end = std::min(rows, block + kSumRowBlock);
+    for (std::int64_t r = block; r < block_end; ++r) {
+      const std::int64_t offset = r * cols + begin;
+      const float* p_row = pre + offset;
+      const float* y_row = y + offset;
+      const float* g_row = grad_y + offset;
+      float* gp_row = grad_pre + offset;
 #pragma omp simd
-    for (std::int64_t col = begin; col < end; ++col) {
-      const float value = g_row[col] * kernels::derivative<kKind>(alpha, p_row[col], y_row[col]);
-      gp_row[col] = value;
-      sums[col] += value;
+      for (std::int64_t c = 0; c < width; ++c) {
+        const float value = g_row[c] * kernels::derivative<kKind>(alpha, p_row[c], y_row[c]);
+        gp_row[c] = value;
+        partial[c] += value;
+      }
     }
+    for (std::int64_t c = 0; c < width; ++c) totals[c] += partial[c];
   }
+  for (std::int64_t c = 0; c < width; ++c) sums[begin + c] = static_cast<float>(totals[c]);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // GEMM on oneDNN or OpenBLAS (axon/cpu_gemm.h), bias add and bias gradient.
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "cpu/cpu_backend.h"
 #include "cpu/onednn_gemm.h"
 #include "cpu/parallel.h"
@@ -62,20 +64,34 @@ void CpuBackend::bias_add(const Tensor& x, const Tensor& bias, const Tensor& out
   });
 }
 
+namespace {
+// Columns [begin, end) of the column sums: float over row blocks, the blocks in double
+// (parallel.h, kSumRowBlock).
+AXON_VECTOR_CLONES void column_sums(const float* g, float* sums, std::int64_t rows, std::int64_t cols,
+                                    std::int64_t begin, std::int64_t end) {
+  double totals[kColumnBlock] = {};
+  float partial[kColumnBlock];
+  const std::int64_t width = end - begin;
+  for (std::int64_t block = 0; block < rows; block += kSumRowBlock) {
+    for (std::int64_t c = 0; c < width; ++c) partial[c] = 0.0f;
+    const std::int64_t block_end = std::min(rows, block + kSumRowBlock);
+    for (std::int64_t r = block; r < block_end; ++r) {
+      const float* row = g + r * cols + begin;
+#pragma omp simd
+      for (std::int64_t c = 0; c < width; ++c) partial[c] += row[c];
+    }
+    for (std::int64_t c = 0; c < width; ++c) totals[c] += partial[c];
+  }
+  for (std::int64_t c = 0; c < width; ++c) sums[begin + c] = static_cast<float>(totals[c]);
+}
+}  // namespace
+
 void CpuBackend::bias_grad(const Tensor& grad, const Tensor& out) {
   const std::int64_t rows = grad.shape().rows();
   const std::int64_t cols = grad.shape().cols();
   const float* g = grad.data<float>();
   float* sums = out.data<float>();
-  parallel_column_blocks(rows, cols, [=](std::int64_t begin, std::int64_t end) {
-    float* column_sums = sums;
-    for (std::int64_t col = begin; col < end; ++col) column_sums[col] = 0.0f;
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const float* row = g + r * cols;
-#pragma omp simd
-      for (std::int64_t col = begin; col < end; ++col) column_sums[col] += row[col];
-    }
-  });
+  parallel_column_blocks(rows, cols, [=](std::int64_t begin, std::int64_t end) { column_sums(g, sums, rows, cols, begin, end); });
 }
 
 }  // namespace axon::cpu

@@ -1,6 +1,8 @@
 #include "axon/nn/sequential.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <cstdio>
 #include <sstream>
 
@@ -10,6 +12,33 @@
 #include "axon/ops.h"
 
 namespace axon::nn {
+
+struct Sequential::Concurrency {
+  std::mutex predict;
+  std::atomic<bool> busy{false};
+};
+
+namespace {
+// Marks a forward or backward in progress; a second thread entering gets a clear error.
+class OneThread {
+ public:
+  OneThread(std::atomic<bool>& busy, const char* what) : busy_(busy) {
+    if (busy.exchange(true, std::memory_order_acquire)) {
+      throw ValueError(std::string("Sequential::") + what +
+                       ": another thread is using the model (forward and backward serve one thread at a time; "
+                       "predict may be called from several)");
+    }
+  }
+  ~OneThread() { busy_.store(false, std::memory_order_release); }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+
+ private:
+  std::atomic<bool>& busy_;
+};
+}  // namespace
+
+Sequential::Sequential() : concurrency_(std::make_shared<Concurrency>()) {}
 
 Sequential& Sequential::add(std::unique_ptr<Layer> layer) {
   if (!layer) throw ValueError("Sequential::add: the layer is null");
@@ -154,6 +183,8 @@ bool same_rows(const Shape& a, const Shape& b) {
 }  // namespace
 
 const Tensor& Sequential::forward(const Tensor& x) {
+  if (!concurrency_) concurrency_ = std::make_shared<Concurrency>();  // (a moved-from model)
+  const OneThread one(concurrency_->busy, "forward");
   build_arena();
   if (!x.defined() || x.rank() < 1) {
     throw ShapeError("Sequential::forward: needs a batch [batch, ...], got " + x.describe());
@@ -162,6 +193,12 @@ const Tensor& Sequential::forward(const Tensor& x) {
   if (x.device() != device) {
     throw DeviceError("Sequential::forward: the input is on " + x.device().str() + ", the model on " +
                       device.str() + " (move one of them with to())");
+  }
+  for (const Tensor& buffer : activations_) {
+    if (buffer.defined() && x.overlaps(buffer)) {
+      throw ValueError("Sequential::forward: the input is the model's own buffer (the output of a forward?), which the "
+                       "pass overwrites: pass x.clone()");
+    }
   }
   const std::int64_t rows = x.dim(0);
   // Until this forward succeeds there is nothing to go back through.
@@ -188,6 +225,8 @@ const Tensor& Sequential::forward(const Tensor& x) {
 }
 
 Tensor Sequential::backward(const Tensor& grad_output, bool want_input_grad) {
+  if (!concurrency_) concurrency_ = std::make_shared<Concurrency>();
+  const OneThread one(concurrency_->busy, "backward");
   if (!last_input_.defined()) throw ValueError("Sequential::backward: no forward pass to go back through");
   if (!last_training_) {
     throw ValueError("Sequential::backward: the last forward ran in evaluation mode (eval()); call train() "
@@ -217,6 +256,8 @@ Tensor Sequential::backward(const Tensor& grad_output, bool want_input_grad) {
 }
 
 Tensor Sequential::predict(const Tensor& x) {
+  if (!concurrency_) concurrency_ = std::make_shared<Concurrency>();
+  const std::lock_guard turn(concurrency_->predict);
   const bool was_training = training_;
   training_ = false;
   try {

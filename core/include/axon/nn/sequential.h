@@ -12,6 +12,10 @@
 // Activations and gradients between layers are buffers planned for the largest batch seen;
 // smaller batches use views of them, so a steady step allocates nothing. A Dense followed by an
 // activation layer runs both in one fused op.
+//
+// Threads: forward, backward and the training path are for one thread at a time (a second
+// thread entering while one runs gets a ValueError, never wrong numbers); predict may be called
+// from several threads at once (they take turns).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,7 +31,7 @@ namespace axon::nn {
 
 class AXON_API Sequential {
  public:
-  Sequential() = default;
+  Sequential();
   Sequential(const Sequential&) = delete;
   Sequential& operator=(const Sequential&) = delete;
   // Movable (to return one from a function); an optimizer or trainer built over a model keeps
@@ -68,14 +72,15 @@ class AXON_API Sequential {
 
   // ---- the passes ----
   // The output for a batch x ([batch, ...] on the model's device). The returned tensor is a
-  // buffer of the model, valid until the next forward.
+  // buffer of the model, valid until the next forward; passing it back in (forward(forward(x)))
+  // is refused: its memory is overwritten during the pass (clone() it first).
   const Tensor& forward(const Tensor& x);
   // Given dL/d(output) of the last training forward, writes every parameter's gradient. When
   // want_input_grad, also computes dL/dx and returns it (else an undefined tensor).
   // grad_output may be overwritten.
   Tensor backward(const Tensor& grad_output, bool want_input_grad = false);
   // forward in evaluation mode on a copy of x on the model's device; the result is a new tensor
-  // on that device.
+  // on that device. Safe from several threads at once.
   Tensor predict(const Tensor& x);
 
   // The output shape for an input shape; ShapeError naming the layer that does not fit.
@@ -116,6 +121,10 @@ class AXON_API Sequential {
   std::int64_t last_rows_ = 0;
   bool last_training_ = false;
   Tensor output_view_;
+  // predict's turns, and the guard against two threads in forward/backward (behind a pointer:
+  // the model stays movable).
+  struct Concurrency;
+  std::shared_ptr<Concurrency> concurrency_;
 };
 
 }  // namespace axon::nn

@@ -87,14 +87,16 @@ inline std::unique_ptr<axon::optim::Optimizer> make_optimizer(const Options& o, 
   throw axon::ValueError(o.name + ": unknown optimizer '" + o.optimizer + "' (sgd, adam, adamw, rmsprop, adagrad)");
 }
 
-// Writes the final figures as one JSON object; numbers as given, strings quoted.
+// Writes the final figures to the --metrics file as one JSON object (numbers as given, strings
+// quoted), atomically as every axon save.
 inline void write_metrics(const Options& o, const std::vector<std::pair<std::string, std::string>>& fields) {
   if (o.metrics.empty()) return;
-  std::ofstream out(o.metrics);
-  if (!out) throw axon::Error(o.name + ": cannot write " + o.metrics);
-  out << "{";
-  for (std::size_t i = 0; i < fields.size(); ++i) out << (i ? ", " : "") << '"' << fields[i].first << "\": " << fields[i].second;
-  out << "}\n";
+  std::string json = "{";
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) json += ", ";
+    json += '"' + fields[i].first + "\": " + fields[i].second;
+  }
+  axon::io::write_file_atomically(o.metrics, {json + "}\n"});
 }
 
 inline std::string quoted(const std::string& text) { return '"' + text + '"'; }

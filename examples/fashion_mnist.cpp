@@ -70,6 +70,9 @@ int main(int argc, char** argv) try {
     axon::nn::load_weights(model, last("load"));
     const axon::train::Evaluation loaded = trainer.evaluate(test);
     std::printf("%s: test accuracy %.4f, test loss %.4f\n", last("load").c_str(), *loaded.accuracy, loaded.loss);
+    const example::Fields own = {{"test_accuracy", example::number(*loaded.accuracy)},
+                                 {"test_loss", example::number(loaded.loss)}};
+    example::write_metrics(o, example::with_run_fields(own, axon::train::History{}, trainer.device()));  // no training
     return 0;
   }
   axon::train::FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed};

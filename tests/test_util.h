@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <source_location>
@@ -283,6 +284,12 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The bytes of a file ("" when it cannot be read: the caller's assertions then fail).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 // True when a CUDA device is present (tests that need "no GPU" skip otherwise).
 inline bool have_cuda() { return axon::device_count(axon::DeviceType::kCuda) > 0; }

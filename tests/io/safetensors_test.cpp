@@ -39,6 +39,25 @@ TEST(Safetensors, TensorsAndMetadataRoundTrip) {
   expect_error<axon::ValueError>([&] { io::save_safetensors(dir / "u", {{"a", a}, {"a", a}}); }, {"twice"});
 }
 
+// The layout the format's readers expect: a little-endian u64 header length, a JSON header
+// padded with spaces, the data 8-byte aligned (what lets a reader map tensors in place), and
+// nothing after the last tensor.
+TEST(Safetensors, TheDataStartsEightByteAligned) {
+  const TempDir dir;
+  for (const std::string name : {"a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh"}) {
+    io::save_safetensors(dir / "t.safetensors", {{name, Tensor::uniform({3}, -1, 1)}});
+    const std::string bytes = axon_test::read_file(dir / "t.safetensors");
+    ASSERT_GE(bytes.size(), 8u);
+    std::uint64_t length = 0;
+    for (int i = 7; i >= 0; --i) length = (length << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)]);
+    EXPECT_EQ((8 + length) % 8, 0u) << name;
+    EXPECT_EQ(bytes.size(), 8 + length + 12) << name;
+    const std::string header = bytes.substr(8, length);
+    EXPECT_EQ(header.front(), '{') << name;
+    EXPECT_EQ(header.find_last_not_of(' '), header.rfind('}')) << name;
+  }
+}
+
 TEST(Safetensors, AModelSavedAndLoadedPredictsTheSame) {
   const TempDir dir;
   nn::Sequential trained = torch_like_mlp(1);

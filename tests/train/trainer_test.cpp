@@ -56,7 +56,8 @@ TEST(Data, ShufflesArePermutationsFixedBySeedAndEpoch) {
   EXPECT_NE(data::shuffled_indices(1000, 5, 1), a);
   EXPECT_NE(data::shuffled_indices(1000, 6, 0), a);
   // Fixed values: the order must never change between releases (resumed runs depend on it).
-  EXPECT_EQ(data::shuffled_indices(5, 1, 0), data::shuffled_indices(5, 1, 0));
+  EXPECT_EQ(data::shuffled_indices(5, 1, 0), (std::vector<std::int32_t>{1, 0, 3, 4, 2}));
+  EXPECT_EQ(data::shuffled_indices(10, 7, 3), (std::vector<std::int32_t>{9, 2, 4, 6, 5, 8, 0, 3, 7, 1}));
 }
 
 TEST(Data, SplitAndFoldsPartitionTheRows) {
@@ -393,6 +394,41 @@ TEST(Trainer, TrainOnBatchIsTheStepFitTakes) {
   EXPECT_EQ(batch_trainer.step(), 1);
   EXPECT_NE(by_batch.parameters().values().to_vector(), make().parameters().values().to_vector());
   EXPECT_EQ(by_batch.parameters().values().to_vector(), by_fit.parameters().values().to_vector());
+}
+
+// fit with shuffling is exactly train_on_batch over the published order: for each epoch,
+// shuffled_indices(n, seed, epoch) cut into batches, the last one short.
+TEST(Trainer, FitIsTrainOnBatchOverTheShuffledOrder) {
+  const data::Dataset training = blobs(40, 5);
+  const auto make = [] {
+    axon::Generator generator(6);
+    nn::Sequential model;
+    model.add(nn::Dense(4, 8, nn::DenseOptions{.generator = &generator})).add(nn::Tanh()).add(nn::Dense(8, 3, nn::DenseOptions{.generator = &generator}));
+    return model;
+  };
+  nn::Sequential by_fit = make(), by_batch = make();
+  axon::optim::Adam adam_fit(by_fit.parameters(), {.lr = 0.05}), adam_batch(by_batch.parameters(), {.lr = 0.05});
+  train::Trainer fit_trainer(by_fit, adam_fit, nn::CrossEntropyLoss());
+  (void)fit_trainer.fit(training, nullptr, {.epochs = 3, .batch_size = 16, .shuffle = true, .seed = 11, .display = train::Display::kQuiet});
+  train::Trainer batch_trainer(by_batch, adam_batch, nn::CrossEntropyLoss());
+  for (std::uint64_t epoch = 0; epoch < 3; ++epoch) {
+    const auto order = data::shuffled_indices(training.size(), 11, epoch);
+    for (std::size_t begin = 0; begin < order.size(); begin += 16) {
+      const std::vector<std::int32_t> batch(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                                            order.begin() + static_cast<std::ptrdiff_t>(std::min(begin + 16, order.size())));
+      const data::Dataset rows = training.select(batch);
+      ASSERT_TRUE(batch_trainer.train_on_batch(rows.features(), rows.targets()));
+    }
+  }
+  EXPECT_EQ(batch_trainer.step(), 9);
+  EXPECT_EQ(fit_trainer.step(), 9);
+  EXPECT_EQ(by_batch.parameters().values().to_vector(), by_fit.parameters().values().to_vector());
+  // and the order matters: the same batches unshuffled end elsewhere
+  nn::Sequential unshuffled = make();
+  axon::optim::Adam adam_plain(unshuffled.parameters(), {.lr = 0.05});
+  train::Trainer plain(unshuffled, adam_plain, nn::CrossEntropyLoss());
+  (void)plain.fit(training, nullptr, {.epochs = 3, .batch_size = 16, .shuffle = false, .display = train::Display::kQuiet});
+  EXPECT_NE(unshuffled.parameters().values().to_vector(), by_fit.parameters().values().to_vector());
 }
 
 TEST(Checkpoints, ResumingIsBitIdenticalToARunThatNeverStopped) {

@@ -195,10 +195,59 @@ TEST(TrainingKit, ParameterGroupsTakeTheirOwnSettings) {
         bad.step();
       },
       {"group 1 names '9.weight'"});
-  // A schedule scales every group alike.
+  // set_lr keeps each group's ratio to group 0; set_group_lr sets one.
   optim::SGD two(b.parameters(), {.lr = 0.1}, {{.parameters = biases, .lr = 0.3}});
   two.set_lr(0.05);
   EXPECT_DOUBLE_EQ(two.group_lr(1), 0.15);
+  two.set_group_lr(1, 0.2);
+  EXPECT_DOUBLE_EQ(two.group_lr(1), 0.2);
+  EXPECT_DOUBLE_EQ(two.lr(), 0.05);
+  axon_test::expect_error<axon::ValueError>([&] { two.set_group_lr(2, 0.1); }, {"no parameter group 2"});
+  axon_test::expect_error<axon::ValueError>([&] { two.set_group_lr(1, -1.0); }, {"learning rate of group 1"});
+}
+
+// Each group's own rate is in checkpoints: ReduceLROnPlateau's floor reached by the biases'
+// group first leaves the groups at rates no single ratio gives, and a resumed run goes on from
+// them as the straight run did.
+TEST(TrainingKit, GroupRatesResumeExactly) {
+  const data::Dataset train_set = blobs(96, 21), validation = blobs(48, 22);
+  const auto run = [&](nn::Sequential& model, optim::SGD& sgd, std::int64_t epochs, const std::filesystem::path* save,
+                       const std::filesystem::path* load) {
+    optim::ReduceLROnPlateau plateau(sgd, {.factor = 0.5, .patience = 0, .threshold = 0.5, .min_lr = 0.004});
+    train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
+    trainer.set_schedule(&plateau);
+    train::FitOptions options = quiet(epochs);
+    if (load != nullptr) {
+      trainer.load_checkpoint(*load);
+      options.resume = true;
+    }
+    (void)trainer.fit(train_set, &validation, options);
+    if (save != nullptr) trainer.save_checkpoint(*save);
+  };
+  const auto make_sgd = [](nn::Sequential& model) {
+    return std::make_unique<optim::SGD>(model.parameters(), optim::SgdOptions{.lr = 0.1, .momentum = 0.5},
+                                        std::vector<optim::ParamGroup>{
+                                            {.parameters = optim::parameters_where(
+                                                 model.parameters(), [](const std::string& n) { return n.ends_with(".bias"); }),
+                                             .lr = 0.01}});
+  };
+  nn::Sequential straight = classifier(31);
+  const auto straight_sgd = make_sgd(straight);
+  run(straight, *straight_sgd, 4, nullptr, nullptr);
+  ASSERT_DOUBLE_EQ(straight_sgd->group_lr(1), 0.004);  // the floor, while group 0 is above it
+  ASSERT_GT(straight_sgd->lr(), 0.01);
+
+  const axon_test::TempDir dir;
+  const std::filesystem::path file = dir / "groups.safetensors";
+  nn::Sequential first = classifier(31);
+  const auto first_sgd = make_sgd(first);
+  run(first, *first_sgd, 2, &file, nullptr);
+  nn::Sequential resumed = classifier(55);
+  const auto resumed_sgd = make_sgd(resumed);
+  run(resumed, *resumed_sgd, 4, nullptr, &file);
+  EXPECT_EQ(resumed_sgd->lr(), straight_sgd->lr());
+  EXPECT_EQ(resumed_sgd->group_lr(1), straight_sgd->group_lr(1));
+  EXPECT_EQ(resumed.parameters().values().to_vector(), straight.parameters().values().to_vector());
 }
 
 // ---- fit as a loop over callbacks; exact resume ----

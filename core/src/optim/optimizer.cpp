@@ -47,7 +47,7 @@ std::vector<std::string> parameters_where(const nn::ParamArena& parameters,
 Optimizer::Optimizer(nn::ParamArena& parameters, double lr, double weight_decay, std::vector<ParamGroup> groups)
     : parameters_(parameters), group_specs_(std::move(groups)) {
   require(std::isfinite(lr) && lr >= 0.0, "optimizer", "learning rate", lr);
-  groups_.push_back({lr, 1.0, weight_decay});
+  groups_.push_back({lr, lr, weight_decay});
   for (std::size_t g = 0; g < group_specs_.size(); ++g) {
     const ParamGroup& spec = group_specs_[g];
     const double group_lr = spec.lr.value_or(lr);
@@ -55,13 +55,25 @@ Optimizer::Optimizer(nn::ParamArena& parameters, double lr, double weight_decay,
     require(std::isfinite(group_lr) && group_lr >= 0.0, "optimizer", "learning rate of group " + std::to_string(g + 1),
             group_lr);
     require(group_decay >= 0.0, "optimizer", "weight_decay of group " + std::to_string(g + 1), group_decay);
-    groups_.push_back({group_lr, lr > 0.0 ? group_lr / lr : 1.0, group_decay});
+    groups_.push_back({group_lr, group_lr, group_decay});
   }
 }
 
 void Optimizer::set_lr(double lr) {
   require(std::isfinite(lr) && lr >= 0.0, name(), "learning rate", lr);
-  for (Group& group : groups_) group.lr = lr * group.lr_ratio;
+  const double made_with = groups_.front().initial_lr;
+  groups_.front().lr = lr;
+  if (made_with == 0.0) return;
+  for (std::size_t g = 1; g < groups_.size(); ++g) groups_[g].lr = groups_[g].initial_lr * (lr / made_with);
+}
+
+void Optimizer::set_group_lr(std::size_t group, double lr) {
+  if (group >= groups_.size()) {
+    throw ValueError(name() + ": no parameter group " + std::to_string(group) + " (it has " +
+                     std::to_string(groups_.size()) + ")");
+  }
+  require(std::isfinite(lr) && lr >= 0.0, name(), "learning rate of group " + std::to_string(group), lr);
+  groups_[group].lr = lr;
 }
 
 void Optimizer::set_steps(std::int64_t steps) {
@@ -158,6 +170,12 @@ OptimizerState Optimizer::save_state() {
   state.values["steps"] = std::to_string(steps_);
   state.values["lr"] = exact(lr());
   state.values["groups"] = std::to_string(groups_.size());
+  std::string rates;
+  for (const Group& group : groups_) {
+    if (!rates.empty()) rates += ' ';
+    rates += exact(group.lr);
+  }
+  state.values["group_lrs"] = rates;
   save_values(state.values);
   return state;
 }
@@ -196,14 +214,40 @@ void Optimizer::check_state(const OptimizerState& state) {
     throw ValueError(name() + " state has " + groups->second + " parameter groups, this optimizer " +
                      std::to_string(groups_.size()));
   }
+  if (const auto rates = state.values.find("group_lrs"); rates != state.values.end()) {
+    (void)group_rates(rates->second);
+  }
   check_values(state.values);
+}
+
+std::vector<double> Optimizer::group_rates(const std::string& text) const {
+  std::vector<double> rates;
+  const char* at = text.data();
+  const char* const end = text.data() + text.size();
+  while (at < end && rates.size() <= groups_.size()) {
+    double rate = 0.0;
+    const auto [next, error] = std::from_chars(at, end, rate);
+    if (error != std::errc() || !std::isfinite(rate) || rate < 0.0 || (next != end && *next != ' ')) break;
+    rates.push_back(rate);
+    at = next == end ? end : next + 1;
+  }
+  if (at != end || rates.size() != groups_.size()) {
+    throw ValueError(name() + " state: 'group_lrs' is not " + std::to_string(groups_.size()) +
+                     " finite rates >= 0: '" + text.substr(0, 200) + "'");
+  }
+  return rates;
 }
 
 void Optimizer::load_state(const OptimizerState& state) {
   check_state(state);
   for (const auto& [slot_name, tensor] : state.tensors) parameters_.slot(slot_name).copy_from(tensor);
   steps_ = std::stoll(value_of(state, "steps"));
-  set_lr(std::stod(value_of(state, "lr")));
+  if (const auto rates = state.values.find("group_lrs"); rates != state.values.end()) {
+    const std::vector<double> lrs = group_rates(rates->second);
+    for (std::size_t g = 0; g < lrs.size(); ++g) groups_[g].lr = lrs[g];
+  } else {  // (a checkpoint written before groups kept their own rates)
+    set_lr(std::stod(value_of(state, "lr")));
+  }
   load_values(state.values);
 }
 

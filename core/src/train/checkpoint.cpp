@@ -204,11 +204,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   if (schedule_ != nullptr) {
     try {
       if (schedule_state != file.metadata.end()) schedule_->check_state(schedule_state->second);
-      const double scheduled = schedule_->lr_at(schedule_epoch);  // must be a rate the optimizer takes
-      if (!std::isfinite(scheduled) || scheduled < 0.0) {
-        bad_checkpoint(path, "the schedule's rate at epoch " + std::to_string(schedule_epoch) + " is " +
-                                 std::to_string(scheduled));
-      }
+      schedule_->check_epoch(schedule_epoch);  // rates the optimizer takes
     } catch (const ValueError& e) {
       bad_checkpoint(path, std::string("schedule: ") + e.what());
     }
@@ -250,18 +246,17 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
 
   // Everything checked: now change the trainer.
   for (const auto& [target, source] : copies) target.copy_from(*source);
+  if (schedule_ != nullptr) {
+    schedule_->set_last_epoch(schedule_epoch);
+    if (schedule_state != file.metadata.end()) schedule_->set_state(schedule_state->second);
+  }
+  // (after the schedule: set_last_epoch set its rates for that epoch; the file's rates stand)
   if (fresh_v1) {
     optimizer_.reset_state();
     optimizer_.set_steps(0);
     optimizer_.set_lr(metadata_number(file, "lr"));
   } else {
     optimizer_.load_state(optimizer_state);
-  }
-  if (schedule_ != nullptr) {
-    schedule_->set_last_epoch(schedule_epoch);
-    if (schedule_state != file.metadata.end()) schedule_->set_state(schedule_state->second);
-    // set_last_epoch set the schedule's rate for that epoch: the optimizer's own, from the file, stands.
-    if (!fresh_v1) optimizer_.set_lr(std::stod(optimizer_state.values.at("lr")));
   }
   epoch_ = epoch;
   step_ = step;

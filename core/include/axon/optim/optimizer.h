@@ -45,7 +45,7 @@ AXON_API std::vector<std::string> parameters_where(const nn::ParamArena& paramet
                                                    const std::function<bool(const std::string&)>& keep);
 
 // An optimizer's state as a checkpoint keeps it: its slots by name, and its scalars as text
-// ("steps", "lr", "groups", and what a subclass adds).
+// ("steps", "lr", "groups", "group_lrs", and what a subclass adds).
 struct OptimizerState {
   std::vector<std::pair<std::string, Tensor>> tensors;
   std::map<std::string, std::string> values;
@@ -71,12 +71,15 @@ class AXON_API Optimizer {
   // zero keeps the padding zero.
   virtual std::vector<SlotSpec> slot_specs() const { return {}; }
 
-  // The rate of group 0; set_lr sets it and scales every other group's by the same factor (each
-  // keeps its ratio to group 0's, as schedules scale every group). ValueError unless finite, >= 0.
+  // The rate of group 0. set_lr sets it and every other group's to the same multiple of the
+  // rate it was made with (each keeps its ratio to group 0's; when group 0 was made with rate
+  // 0, the others are left as they are). Schedules set each group's own (set_group_lr), as
+  // torch.optim.lr_scheduler does. ValueError unless finite and >= 0.
   double lr() const { return groups_.front().lr; }
   void set_lr(double lr);
   std::size_t group_count() const { return groups_.size(); }
   double group_lr(std::size_t group) const { return groups_.at(group).lr; }
+  void set_group_lr(std::size_t group, double lr);
   double group_weight_decay(std::size_t group) const { return groups_.at(group).weight_decay; }
   std::int64_t steps() const { return steps_; }
   void set_steps(std::int64_t steps);  // ValueError outside [0, 2^53]
@@ -110,7 +113,7 @@ class AXON_API Optimizer {
   virtual void prepare(std::int64_t step) = 0;
   // The device part: the ops, once per range.
   virtual void launch() = 0;
-  // A subclass's own scalars for checkpoints, beside "steps", "lr" and "groups".
+  // A subclass's own scalars for checkpoints, beside "steps", "lr", "groups" and "group_lrs".
   virtual void save_values(std::map<std::string, std::string>& values) const { (void)values; }
   virtual void check_values(const std::map<std::string, std::string>& values) const { (void)values; }
   virtual void load_values(const std::map<std::string, std::string>& values) { (void)values; }
@@ -122,12 +125,14 @@ class AXON_API Optimizer {
  private:
   struct Group {
     double lr = 0.0;
-    double lr_ratio = 1.0;  // lr / group 0's lr when made
+    double initial_lr = 0.0;  // the rate it was made with
     double weight_decay = 0.0;
   };
 
   void build_ranges();
   void fill_slot(const Tensor& slot, float initial);
+  // "group_lrs" of a checkpoint: one rate per group, or ValueError.
+  std::vector<double> group_rates(const std::string& text) const;
 
   nn::ParamArena& parameters_;
   std::vector<ParamGroup> group_specs_;

@@ -8,17 +8,17 @@
 
 namespace axon::cpu {
 
-void CpuBackend::activation_forward(Activation kind, float alpha, const Tensor& x, const Tensor& y) {
+void CpuBackend::activation_forward(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& y) {
   const float* in = x.data<float>();
   float* out = y.data<float>();
   const std::int64_t n = x.numel();
   kernels::with_activation(kind, [=](auto kind_constant) {
     constexpr Activation kKind = decltype(kind_constant)::value;
-    map_unary(n, in, out, [alpha](float v) { return kernels::activate<kKind>(alpha, v); });
+    map_unary(n, in, out, [constants](float v) { return kernels::activate<kKind>(constants, v); });
   });
 }
 
-void CpuBackend::activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+void CpuBackend::activation_backward(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& y,
                                      const Tensor& grad_y, const Tensor& grad_x) {
   const float* in = x.data<float>();
   const float* out = y.data<float>();
@@ -27,8 +27,8 @@ void CpuBackend::activation_backward(Activation kind, float alpha, const Tensor&
   const std::int64_t n = x.numel();
   kernels::with_activation(kind, [=](auto kind_constant) {
     constexpr Activation kKind = decltype(kind_constant)::value;
-    map_ternary(n, in, out, g, result, [alpha](float input, float output, float grad) {
-      return grad * kernels::derivative<kKind>(alpha, input, output);
+    map_ternary(n, in, out, g, result, [constants](float input, float output, float grad) {
+      return grad * kernels::derivative<kKind>(constants, input, output);
     });
   });
 }

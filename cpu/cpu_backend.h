@@ -33,8 +33,8 @@ class CpuBackend final : public Backend {
   void scale(const Tensor& x, float alpha, const Tensor& out) override;
   void axpy(float alpha, const Tensor& x, const Tensor& y) override;
 
-  void activation_forward(Activation kind, float alpha, const Tensor& x, const Tensor& y) override;
-  void activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+  void activation_forward(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& y) override;
+  void activation_backward(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& y,
                            const Tensor& grad_y, const Tensor& grad_x) override;
   void softmax(const Tensor& x, const Tensor& y) override;
   void log_softmax(const Tensor& x, const Tensor& y) override;
@@ -48,12 +48,12 @@ class CpuBackend final : public Backend {
   void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) override;
   void argmax_rows(const Tensor& x, const Tensor& out) override;
 
-  void bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias, const Tensor& pre,
+  void bias_activation(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& bias, const Tensor& pre,
                        const Tensor& y) override;
-  void activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre, const Tensor& y,
+  void activation_backward_bias_grad(Activation kind, ActivationConstants constants, const Tensor& pre, const Tensor& y,
                                      const Tensor& grad_y, const Tensor& grad_pre,
                                      const Tensor& grad_bias) override;
-  void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
+  void linear(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& w, const Tensor& bias,
               const Tensor& pre, const Tensor& y) override;
 
 

@@ -14,7 +14,7 @@ namespace {
 
 // Rows [first, end) of pre = x + bias, y = f(pre).
 template <Activation kKind>
-AXON_VECTOR_CLONES void bias_activation_rows(float alpha, const float* in, const float* bias, float* pre, float* out,
+AXON_VECTOR_CLONES void bias_activation_rows(ActivationConstants constants, const float* in, const float* bias, float* pre, float* out,
                                              std::int64_t cols, std::int64_t first, std::int64_t end) {
   for (std::int64_t r = first; r < end; ++r) {
     const float* in_row = in + r * cols;
@@ -24,7 +24,7 @@ AXON_VECTOR_CLONES void bias_activation_rows(float alpha, const float* in, const
     for (std::int64_t col = 0; col < cols; ++col) {
       const float value = in_row[col] + bias[col];
       pre_row[col] = value;
-      out_row[col] = kernels::activate<kKind>(alpha, value);
+      out_row[col] = kernels::activate<kKind>(constants, value);
     }
   }
 }
@@ -33,7 +33,7 @@ AXON_VECTOR_CLONES void bias_activation_rows(float alpha, const float* in, const
 // over all rows: in float over blocks of kSumRowBlock rows, the blocks in double (parallel.h).
 // One thread owns a column: the sums do not depend on the thread count.
 template <Activation kKind>
-AXON_VECTOR_CLONES void backward_bias_grad_columns(float alpha, const float* pre, const float* y, const float* grad_y,
+AXON_VECTOR_CLONES void backward_bias_grad_columns(ActivationConstants constants, const float* pre, const float* y, const float* grad_y,
                                                    float* grad_pre, float* sums, std::int64_t rows, std::int64_t cols,
                                                    std::int64_t begin, std::int64_t end) {
   double totals[kColumnBlock] = {};
@@ -50,7 +50,7 @@ AXON_VECTOR_CLONES void backward_bias_grad_columns(float alpha, const float* pre
       float* gp_row = grad_pre + offset;
 #pragma omp simd
       for (std::int64_t c = 0; c < width; ++c) {
-        const float value = g_row[c] * kernels::derivative<kKind>(alpha, p_row[c], y_row[c]);
+        const float value = g_row[c] * kernels::derivative<kKind>(constants, p_row[c], y_row[c]);
         gp_row[c] = value;
         partial[c] += value;
       }
@@ -62,7 +62,7 @@ AXON_VECTOR_CLONES void backward_bias_grad_columns(float alpha, const float* pre
 
 }  // namespace
 
-void CpuBackend::bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias,
+void CpuBackend::bias_activation(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& bias,
                                  const Tensor& pre, const Tensor& y) {
   const std::int64_t rows = x.dim(0);
   const std::int64_t cols = x.dim(1);
@@ -73,12 +73,12 @@ void CpuBackend::bias_activation(Activation kind, float alpha, const Tensor& x, 
   kernels::with_activation(kind, [=](auto kind_constant) {
     constexpr Activation kKind = decltype(kind_constant)::value;
     parallel_for_rows(rows, cols, [=](std::int64_t begin, std::int64_t end) {
-      bias_activation_rows<kKind>(alpha, in, b, pre_data, out, cols, begin, end);
+      bias_activation_rows<kKind>(constants, in, b, pre_data, out, cols, begin, end);
     });
   });
 }
 
-void CpuBackend::activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre, const Tensor& y,
+void CpuBackend::activation_backward_bias_grad(Activation kind, ActivationConstants constants, const Tensor& pre, const Tensor& y,
                                                const Tensor& grad_y, const Tensor& grad_pre,
                                                const Tensor& grad_bias) {
   const std::int64_t rows = pre.dim(0);
@@ -91,12 +91,12 @@ void CpuBackend::activation_backward_bias_grad(Activation kind, float alpha, con
   kernels::with_activation(kind, [=](auto kind_constant) {
     constexpr Activation kKind = decltype(kind_constant)::value;
     parallel_column_blocks(rows, cols, [=](std::int64_t begin, std::int64_t end) {
-      backward_bias_grad_columns<kKind>(alpha, p, out, g, gp, gb, rows, cols, begin, end);
+      backward_bias_grad_columns<kKind>(constants, p, out, g, gp, gb, rows, cols, begin, end);
     });
   });
 }
 
-void CpuBackend::linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
+void CpuBackend::linear(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& w, const Tensor& bias,
                         const Tensor& pre, const Tensor& y) {
   // The product lands in pre (or in y when pre is not kept). With many rows oneDNN adds the bias
   // as it writes the product (after the whole sum, as a separate pass would) and f runs after
@@ -118,11 +118,11 @@ void CpuBackend::linear(Activation kind, float alpha, const Tensor& x, const Ten
                       .ldc = out,
                       .bias = bias.data<float>()},
                      gemm_threads());
-    if (kind != Activation::kIdentity || pre.defined()) activation_forward(kind, alpha, product, y);
+    if (kind != Activation::kIdentity || pre.defined()) activation_forward(kind, constants, product, y);
     return;
   }
   gemm(false, true, 1.0f, x, w, 0.0f, product);
-  bias_activation(kind, alpha, product, bias, product, y);
+  bias_activation(kind, constants, product, bias, product, y);
 }
 
 }  // namespace axon::cpu

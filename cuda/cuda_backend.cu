@@ -392,15 +392,15 @@ void CudaBackend::axpy(float alpha, const Tensor& x, const Tensor& y) {
 
 // ---- activations and softmax ----------------------------------------------------------------
 
-void CudaBackend::activation_forward(Activation kind, float alpha, const Tensor& x, const Tensor& y) {
+void CudaBackend::activation_forward(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& y) {
   DeviceGuard guard(index_);
-  launch_activation_forward(launch(), kind, alpha, x.data<float>(), y.data<float>(), x.numel());
+  launch_activation_forward(launch(), kind, constants, x.data<float>(), y.data<float>(), x.numel());
 }
 
-void CudaBackend::activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+void CudaBackend::activation_backward(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& y,
                                       const Tensor& grad_y, const Tensor& grad_x) {
   DeviceGuard guard(index_);
-  launch_activation_backward(launch(), kind, alpha, x.data<float>(), y.data<float>(),
+  launch_activation_backward(launch(), kind, constants, x.data<float>(), y.data<float>(),
                              grad_y.data<float>(), grad_x.data<float>(), x.numel());
 }
 

@@ -141,8 +141,8 @@ class CudaBackend final : public Backend {
   void scale(const Tensor& x, float alpha, const Tensor& out) override;
   void axpy(float alpha, const Tensor& x, const Tensor& y) override;
 
-  void activation_forward(Activation kind, float alpha, const Tensor& x, const Tensor& y) override;
-  void activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+  void activation_forward(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& y) override;
+  void activation_backward(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& y,
                            const Tensor& grad_y, const Tensor& grad_x) override;
   void softmax(const Tensor& x, const Tensor& y) override;
   void log_softmax(const Tensor& x, const Tensor& y) override;
@@ -157,12 +157,12 @@ class CudaBackend final : public Backend {
   void argmax_rows(const Tensor& x, const Tensor& out) override;
 
   // cuda_fused.cu
-  void bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias, const Tensor& pre,
+  void bias_activation(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& bias, const Tensor& pre,
                        const Tensor& y) override;
-  void activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre, const Tensor& y,
+  void activation_backward_bias_grad(Activation kind, ActivationConstants constants, const Tensor& pre, const Tensor& y,
                                      const Tensor& grad_y, const Tensor& grad_pre,
                                      const Tensor& grad_bias) override;
-  void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
+  void linear(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& w, const Tensor& bias,
               const Tensor& pre, const Tensor& y) override;
 
   // cuda_train.cu

@@ -23,25 +23,25 @@ namespace axon::cuda {
 
 namespace {
 
-__global__ void bias_activation_kernel(Activation kind, float alpha, const float* x, const float* bias,
+__global__ void bias_activation_kernel(Activation kind, ActivationConstants constants, const float* x, const float* bias,
                                        float* pre, float* y, std::int64_t n, std::int64_t cols) {
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
     const float value = x[i] + bias[i % cols];
     pre[i] = value;
-    y[i] = kernels::activate(kind, alpha, value);
+    y[i] = kernels::activate(kind, constants, value);
   }
 }
 
 // grad_pre[i] = grad_y[i] * f'(pre[i]), written as the bias gradient's column sums read it.
 struct ActivationBackwardAt {
   Activation kind;
-  float alpha;
+  ActivationConstants constants;
   const float* pre;
   const float* y;
   const float* grad_y;
   float* grad_pre;
   __device__ float operator()(std::int64_t i) const {
-    const float value = grad_y[i] * kernels::derivative(kind, alpha, pre[i], y[i]);
+    const float value = grad_y[i] * kernels::derivative(kind, constants, pre[i], y[i]);
     grad_pre[i] = value;
     return value;
   }
@@ -111,26 +111,26 @@ const LtPlan& LtPlans::get(cublasLtHandle_t handle, const LtPlanKey& key, std::s
   return *slot;
 }
 
-void CudaBackend::bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias,
+void CudaBackend::bias_activation(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& bias,
                                   const Tensor& pre, const Tensor& y) {
   DeviceGuard guard(index_);
   const std::int64_t n = x.numel();
   if (n == 0) return;
   bias_activation_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(
-      kind, alpha, x.data<float>(), bias.data<float>(), pre.data<float>(), y.data<float>(), n, x.dim(1));
+      kind, constants, x.data<float>(), bias.data<float>(), pre.data<float>(), y.data<float>(), n, x.dim(1));
   AXON_KERNEL_CHECK("bias_activation_kernel");
 }
 
-void CudaBackend::activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre,
+void CudaBackend::activation_backward_bias_grad(Activation kind, ActivationConstants constants, const Tensor& pre,
                                                 const Tensor& y, const Tensor& grad_y, const Tensor& grad_pre,
                                                 const Tensor& grad_bias) {
   DeviceGuard guard(index_);
-  const ActivationBackwardAt value_at{kind, alpha, pre.data<float>(), y.data<float>(),
+  const ActivationBackwardAt value_at{kind, constants, pre.data<float>(), y.data<float>(),
                                       grad_y.data<float>(), grad_pre.data<float>()};
   launch_column_sums(launch(), allocator_, value_at, pre.dim(0), pre.dim(1), grad_bias.data<float>());
 }
 
-void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Tensor& w, const Tensor& bias,
+void CudaBackend::linear(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& w, const Tensor& bias,
                          const Tensor& pre, const Tensor& y) {
   DeviceGuard guard(index_);
   const std::int64_t batch = x.dim(0);
@@ -141,7 +141,7 @@ void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Te
   const Tensor& product = pre.defined() ? pre : y;
   if (in == 0) {  // x @ w^T is all zeros: product = bias
     launch_fill_f32(launch(), product.data<float>(), batch * out, 0.0f);
-    bias_activation(kind, alpha, product, bias, product, y);
+    bias_activation(kind, constants, product, bias, product, y);
     return;
   }
   // Row-major product [batch, out] = x [batch, in] @ w^T, w [out, in] row-major. Read
@@ -154,7 +154,7 @@ void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Te
                        aligned16(bias.data<float>()) && aligned16(product.data<float>());
   if (!aligned) {
     gemm(false, true, 1.0f, x, w, 0.0f, product);
-    bias_activation(kind, alpha, product, bias, product, y);
+    bias_activation(kind, constants, product, bias, product, y);
     return;
   }
   {
@@ -164,7 +164,7 @@ void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Te
       lock.unlock();
       // No fused kernel for these shapes/alignments: the same result from GEMM, then bias + f.
       gemm(false, true, 1.0f, x, w, 0.0f, product);
-      bias_activation(kind, alpha, product, bias, product, y);
+      bias_activation(kind, constants, product, bias, product, y);
       return;
     }
     if (lt_workspace_ == nullptr) lt_workspace_ = allocator_.allocate(kLtWorkspaceBytes);
@@ -179,7 +179,7 @@ void CudaBackend::linear(Activation kind, float alpha, const Tensor& x, const Te
   }
   // f in place when pre is not kept (identity then does nothing).
   if (pre.defined() || kind != Activation::kIdentity) {
-    launch_activation_forward(launch(), kind, alpha, product.data<float>(), y.data<float>(), batch * out);
+    launch_activation_forward(launch(), kind, constants, product.data<float>(), y.data<float>(), batch * out);
   }
 }
 

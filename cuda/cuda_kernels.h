@@ -32,9 +32,9 @@ void launch_bias_add(const LaunchConfig& lc, const float* x, const float* bias, 
                      std::int64_t rows, std::int64_t cols);
 
 // ---- activations (cuda_activation.cu) ----
-void launch_activation_forward(const LaunchConfig& lc, Activation kind, float alpha, const float* x,
+void launch_activation_forward(const LaunchConfig& lc, Activation kind, ActivationConstants constants, const float* x,
                                float* y, std::int64_t n);
-void launch_activation_backward(const LaunchConfig& lc, Activation kind, float alpha,
+void launch_activation_backward(const LaunchConfig& lc, Activation kind, ActivationConstants constants,
                                 const float* x, const float* y, const float* grad_y,
                                 float* grad_x, std::int64_t n);
 

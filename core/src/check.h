@@ -63,9 +63,9 @@ void check_kind(const OpName& op, std::string_view what, Enum value, int count) 
   check_kind(op, what, static_cast<int>(value), count);
 }
 
-// The alpha an activation runs with: params.alpha, or the kind's default when NaN. The kind
-// must have been checked (check_kind) before: it names the op.
-float resolve_alpha(const OpName& op, Activation kind, ActivationParams params);
+// The constants an activation runs with: those of params, the kind's defaults where NaN. ValueError
+// naming the op for an infinite constant, Hardtanh's min_val >= max_val, a Softplus beta of 0.
+ActivationConstants resolve_constants(const OpName& op, Activation kind, ActivationParams params);
 
 [[noreturn]] void throw_shape(const OpName& op, const std::string& what,
                               std::initializer_list<Arg> args);

@@ -1,5 +1,6 @@
 #include "axon/op_kinds.h"
 
+#include <cmath>
 #include <string>
 
 #include "axon/error.h"
@@ -8,11 +9,45 @@
 
 namespace axon {
 
-float default_alpha(Activation activation) {
+ActivationConstants default_constants(Activation activation) {
   switch (activation) {
-    case Activation::kLeakyRelu: return 0.01f;
-    case Activation::kElu: return 1.0f;
-    default: return 0.0f;
+    case Activation::kLeakyRelu: return {0.01f, 0.0f};
+    case Activation::kElu: return {1.0f, 0.0f};
+    case Activation::kHardtanh: return {-1.0f, 1.0f};
+    case Activation::kSoftplus: return {1.0f, 20.0f};
+    default: return {};
+  }
+}
+
+float default_alpha(Activation activation) { return default_constants(activation).alpha; }
+
+ActivationConstants resolve_activation_constants(Activation kind, ActivationParams params) {
+  const ActivationConstants defaults = default_constants(kind);
+  const auto [alpha_name, beta_name] = activation_constant_names(kind);
+  const auto resolve = [&](float given, float otherwise, std::string_view name) {
+    if (std::isnan(given)) return otherwise;
+    if (!std::isfinite(given)) {
+      throw ValueError(std::string(name.empty() ? "alpha" : name) + " must be finite, got " + std::to_string(given));
+    }
+    return given;
+  };
+  const ActivationConstants c{resolve(params.alpha, defaults.alpha, alpha_name),
+                              resolve(params.beta, defaults.beta, beta_name.empty() ? "beta" : beta_name)};
+  if (kind == Activation::kHardtanh && !(c.alpha < c.beta)) {
+    throw ValueError("hardtanh's min_val must be below its max_val, got " + std::to_string(c.alpha) + " and " +
+                     std::to_string(c.beta));
+  }
+  if (kind == Activation::kSoftplus && c.alpha == 0.0f) throw ValueError("softplus's beta must not be 0");
+  return c;
+}
+
+ActivationConstantNames activation_constant_names(Activation activation) {
+  switch (activation) {
+    case Activation::kLeakyRelu:
+    case Activation::kElu: return {"alpha", ""};
+    case Activation::kHardtanh: return {"min_val", "max_val"};
+    case Activation::kSoftplus: return {"beta", "threshold"};
+    default: return {"", ""};
   }
 }
 
@@ -35,6 +70,12 @@ std::string_view activation_name(Activation activation) {
     case Activation::kSoftplus: return "softplus";
     case Activation::kSoftsign: return "softsign";
     case Activation::kHardSigmoid: return "hard_sigmoid";
+    case Activation::kRelu6: return "relu6";
+    case Activation::kHardtanh: return "hardtanh";
+    case Activation::kHardswish: return "hardswish";
+    case Activation::kMish: return "mish";
+    case Activation::kLogSigmoid: return "log_sigmoid";
+    case Activation::kGeluTanh: return "gelu_tanh";
   }
   return "?";
 }

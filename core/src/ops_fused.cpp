@@ -33,9 +33,9 @@ void bias_activation_out(Activation kind, const Tensor& x, const Tensor& bias, c
   detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
   detail::check_disjoint(op, {"pre", &pre}, {{"y", &y}, {"bias", &bias}});  // the backward needs both
   detail::check_disjoint(op, {"y", &y}, {{"bias", &bias}});
-  const float alpha = detail::resolve_alpha(op, kind, params);
+  const ActivationConstants constants = detail::resolve_constants(op, kind, params);
   if (x.numel() == 0) return;
-  detail::backend_of(device).bias_activation(kind, alpha, x, bias, pre, y);
+  detail::backend_of(device).bias_activation(kind, constants, x, bias, pre, y);
 }
 
 void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const Tensor& y, const Tensor& grad_y,
@@ -50,13 +50,13 @@ void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const
   detail::check_in_place_or_disjoint(op, {"grad_pre", &grad_pre}, {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}});
   detail::check_disjoint(op, {"grad_bias", &grad_bias},
                          {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}});
-  const float alpha = detail::resolve_alpha(op, kind, params);
+  const ActivationConstants constants = detail::resolve_constants(op, kind, params);
   Backend& backend = detail::backend_of(device);
   if (pre.numel() == 0) {  // no rows (or no columns): the bias gradient is a sum over nothing
     if (grad_bias.numel() > 0) backend.fill(grad_bias, 0.0f);
     return;
   }
-  backend.activation_backward_bias_grad(kind, alpha, pre, y, grad_y, grad_pre, grad_bias);
+  backend.activation_backward_bias_grad(kind, constants, pre, y, grad_y, grad_pre, grad_bias);
 }
 
 void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& pre,
@@ -83,9 +83,9 @@ void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor&
     detail::check_shape(op, {"pre", &pre}, out_shape, {{"x", &x}, {"w", &w}});
     detail::check_disjoint(op, {"pre", &pre}, {{"x", &x}, {"w", &w}, {"bias", &bias}, {"y", &y}});
   }
-  const float alpha = detail::resolve_alpha(op, kind, params);
+  const ActivationConstants constants = detail::resolve_constants(op, kind, params);
   if (y.numel() == 0) return;
-  detail::backend_of(device).linear(kind, alpha, x, w, bias, pre, y);
+  detail::backend_of(device).linear(kind, constants, x, w, bias, pre, y);
 }
 
 }  // namespace axon

@@ -10,18 +10,18 @@
 namespace axon {
 
 namespace detail {
-float resolve_alpha(const OpName& op, Activation kind, ActivationParams params) {
-  if (std::isnan(params.alpha)) return default_alpha(kind);
-  if (!std::isfinite(params.alpha)) {
-    throw ValueError(prefix(op) + "alpha must be finite, got " + std::to_string(params.alpha));
+ActivationConstants resolve_constants(const OpName& op, Activation kind, ActivationParams params) {
+  try {
+    return resolve_activation_constants(kind, params);
+  } catch (const ValueError& e) {
+    throw ValueError(prefix(op) + e.what());
   }
-  return params.alpha;
 }
 }  // namespace detail
 
 namespace {
 using detail::OpName;
-using detail::resolve_alpha;
+using detail::resolve_constants;
 
 void check_float_same_shape(const OpName& op, std::initializer_list<detail::Arg> args) {
   const detail::Arg& first = *args.begin();
@@ -42,9 +42,9 @@ void activation_out(Activation kind, const Tensor& x, const Tensor& y, Activatio
   const Device device = detail::check_same_device(op, {{"x", &x}, {"y", &y}});
   check_float_same_shape(op, {{"x", &x}, {"y", &y}});
   detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
-  const float alpha = resolve_alpha(op, kind, params);
+  const ActivationConstants constants = resolve_constants(op, kind, params);
   if (x.numel() == 0) return;
-  detail::backend_of(device).activation_forward(kind, alpha, x, y);
+  detail::backend_of(device).activation_forward(kind, constants, x, y);
 }
 
 Tensor activation(Activation kind, const Tensor& x, ActivationParams params) {
@@ -63,9 +63,9 @@ void activation_backward_out(Activation kind, const Tensor& x, const Tensor& y, 
       op, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
   check_float_same_shape(op, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
   detail::check_in_place_or_disjoint(op, {"grad_x", &grad_x}, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}});
-  const float alpha = resolve_alpha(op, kind, params);
+  const ActivationConstants constants = resolve_constants(op, kind, params);
   if (x.numel() == 0) return;
-  detail::backend_of(device).activation_backward(kind, alpha, x, y, grad_y, grad_x);
+  detail::backend_of(device).activation_backward(kind, constants, x, y, grad_y, grad_x);
 }
 
 Tensor activation_backward(Activation kind, const Tensor& x, const Tensor& y, const Tensor& grad_y,

@@ -140,6 +140,8 @@ const Activation kAllActivations[] = {
     Activation::kIdentity, Activation::kSigmoid,  Activation::kTanh,     Activation::kRelu,
     Activation::kLeakyRelu, Activation::kElu,     Activation::kSelu,     Activation::kGelu,
     Activation::kSilu,     Activation::kSoftplus, Activation::kSoftsign, Activation::kHardSigmoid,
+    Activation::kRelu6,    Activation::kHardtanh, Activation::kHardswish, Activation::kMish,
+    Activation::kLogSigmoid, Activation::kGeluTanh,
 };
 
 TEST(OpsErrors, ActivationShapes) {
@@ -372,7 +374,7 @@ namespace {
 TEST(OpsErrors, BadEnumValuesThrow) {
   const axon::Tensor x = axon::Tensor::uniform({2, 3}, -1, 1);
   axon_test::expect_error<axon::ValueError>(
-      [&] { (void)axon::activation(static_cast<axon::Activation>(99), x); }, {"activation 99", "12 defined values"});
+      [&] { (void)axon::activation(static_cast<axon::Activation>(99), x); }, {"activation 99", std::to_string(axon::kActivationCount) + " defined values"});
   axon_test::expect_error<axon::ValueError>(
       [&] { axon::binary_out(static_cast<axon::BinaryOp>(7), x, x, x); }, {"binary op 7"});
   axon_test::expect_error<axon::ValueError>(

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -34,8 +35,17 @@ const Activation kAll[] = {
     Activation::kIdentity,  Activation::kSigmoid, Activation::kTanh,     Activation::kRelu,
     Activation::kLeakyRelu, Activation::kElu,     Activation::kSelu,     Activation::kGelu,
     Activation::kSilu,      Activation::kSoftplus, Activation::kSoftsign, Activation::kHardSigmoid,
+    Activation::kRelu6,     Activation::kHardtanh, Activation::kHardswish, Activation::kMish,
+    Activation::kLogSigmoid, Activation::kGeluTanh,
 };
 static_assert(std::size(kAll) == axon::kActivationCount, "a new activation needs tests");
+
+// An activation's constants in double: alpha (slope, ELU alpha, Hardtanh min, Softplus beta)
+// and beta (Hardtanh max, Softplus threshold). A lone number is alpha.
+struct Consts {
+  double alpha = 0.0, beta = 0.0;
+  Consts(double a = 0.0, double b = 0.0) : alpha(a), beta(b) {}  // NOLINT(google-explicit-constructor)
+};
 
 std::string name_of(Activation kind) { return std::string(axon::activation_name(kind)); }
 
@@ -47,30 +57,41 @@ double sigmoid_ref(double x) {
   return e / (1.0 + e);
 }
 
-// The activation in double. `alpha` is the leaky slope / ELU alpha (ignored by the others).
-double act_ref(Activation kind, double x, double alpha) {
+double softplus_ref(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+
+// The activation in double.
+double act_ref(Activation kind, double x, Consts c) {
   switch (kind) {
     case Activation::kIdentity: return x;
     case Activation::kSigmoid: return sigmoid_ref(x);
     case Activation::kTanh: return std::tanh(x);
     case Activation::kRelu: return x > 0 ? x : 0.0;
-    case Activation::kLeakyRelu: return x > 0 ? x : alpha * x;
-    case Activation::kElu: return x > 0 ? x : alpha * std::expm1(x);
+    case Activation::kLeakyRelu: return x > 0 ? x : c.alpha * x;
+    case Activation::kElu: return x > 0 ? x : c.alpha * std::expm1(x);
     case Activation::kSelu: return kSeluScale * (x > 0 ? x : kSeluAlpha * std::expm1(x));
     case Activation::kGelu: return 0.5 * x * std::erfc(-x / std::sqrt(2.0));  // x * Phi(x)
     case Activation::kSilu: return x * sigmoid_ref(x);
-    case Activation::kSoftplus:  // log1p(exp(x)), written so it cannot overflow
-      return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+    case Activation::kSoftplus:  // log1p(exp(beta x)) / beta, x above the threshold
+      return c.alpha * x > c.beta ? x : softplus_ref(c.alpha * x) / c.alpha;
     case Activation::kSoftsign: return x / (1.0 + std::abs(x));
     case Activation::kHardSigmoid: return std::clamp(x / 6.0 + 0.5, 0.0, 1.0);
+    case Activation::kRelu6: return std::clamp(x, 0.0, 6.0);
+    case Activation::kHardtanh: return std::clamp(x, c.alpha, c.beta);
+    case Activation::kHardswish: return x * std::clamp(x + 3.0, 0.0, 6.0) / 6.0;
+    case Activation::kMish: return x * std::tanh(softplus_ref(x));
+    case Activation::kLogSigmoid: return -softplus_ref(-x);
+    case Activation::kGeluTanh:
+      return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
   }
   return NAN;
 }
 
-double default_alpha_ref(Activation kind) {
+Consts default_alpha_ref(Activation kind) {
   switch (kind) {
     case Activation::kLeakyRelu: return 0.01;
     case Activation::kElu: return 1.0;
+    case Activation::kHardtanh: return {-1.0, 1.0};
+    case Activation::kSoftplus: return {1.0, 20.0};
     default: return 0.0;
   }
 }
@@ -83,7 +104,10 @@ bool near_kink(Activation kind, double x) {
     case Activation::kLeakyRelu:
     case Activation::kElu:
     case Activation::kSelu: return std::abs(x) < eps;
-    case Activation::kHardSigmoid: return std::abs(x - 3) < eps || std::abs(x + 3) < eps;
+    case Activation::kHardSigmoid:
+    case Activation::kHardswish: return std::abs(x - 3) < eps || std::abs(x + 3) < eps;
+    case Activation::kRelu6: return std::abs(x) < eps || std::abs(x - 6) < eps;
+    case Activation::kHardtanh: return std::abs(x - 1) < eps || std::abs(x + 1) < eps;
     default: return false;
   }
 }
@@ -98,7 +122,7 @@ std::vector<double> smooth_inputs(Activation kind, std::size_t n, double low, do
   return x;
 }
 
-std::vector<double> forward_ref(Activation kind, const std::vector<double>& x, double alpha) {
+std::vector<double> forward_ref(Activation kind, const std::vector<double>& x, Consts alpha) {
   std::vector<double> y(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) y[i] = act_ref(kind, x[i], alpha);
   return y;
@@ -106,7 +130,7 @@ std::vector<double> forward_ref(Activation kind, const std::vector<double>& x, d
 
 // g * f'(x), with f' from central differences of the double reference.
 std::vector<double> backward_fd(Activation kind, const std::vector<double>& x,
-                                const std::vector<double>& g, double alpha) {
+                                const std::vector<double>& g, Consts alpha) {
   std::vector<double> out(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) {
     out[i] = g[i] * central_diff([&](double v) { return act_ref(kind, v, alpha); }, x[i]);
@@ -116,7 +140,7 @@ std::vector<double> backward_fd(Activation kind, const std::vector<double>& x,
 
 // Runs forward and backward of one activation on x and checks both.
 void check_activation(Activation kind, const Shape& shape, const std::vector<double>& x,
-                      ActivationParams params, double alpha_ref, std::uint32_t seed) {
+                      ActivationParams params, Consts alpha_ref, std::uint32_t seed) {
   const Tensor xt = tensor_from(shape, x);
   const auto want_y = forward_ref(kind, x, alpha_ref);
   const Tensor y = axon::activation(kind, xt, params);
@@ -151,7 +175,7 @@ class CpuActivation : public ::testing::TestWithParam<Activation> {};
 
 TEST_P(CpuActivation, ForwardAndBackwardOnRandomInputs) {
   const Activation kind = GetParam();
-  const double alpha = default_alpha_ref(kind);
+  const Consts alpha = default_alpha_ref(kind);
   std::uint32_t seed = 10 + static_cast<std::uint32_t>(kind) * 100;
   const Shape shapes[] = {{1, 1}, {7}, {5, 1001}, {2, 3, 5}, {100003}};
   for (const Shape& shape : shapes) {
@@ -181,7 +205,7 @@ TEST_P(CpuActivation, ExtremesAreFiniteAndCorrect) {
   // +-88/89 straddle the float overflow of exp (e^88.7 > FLT_MAX).
   const std::vector<double> x{100.0, -100.0, 1e4, -1e4, 50.0, -50.0, 88.0, -88.0, 89.0, -89.0};
   const Shape shape{static_cast<std::int64_t>(x.size())};
-  const double alpha = default_alpha_ref(kind);
+  const Consts alpha = default_alpha_ref(kind);
   const Tensor xt = tensor_from(shape, x);
   const Tensor y = axon::activation(kind, xt);
   EXPECT_TRUE(axon_test::all_finite(y));
@@ -266,8 +290,8 @@ TEST(CpuActivationParams, EluDefaultAndCustomAlpha) {
 
 TEST(CpuActivationParams, AlphaIgnoredByFixedActivations) {
   // SELU's constants are fixed; the others have no constant. An alpha must not change them.
-  for (Activation kind : {Activation::kSelu, Activation::kSigmoid, Activation::kGelu,
-                          Activation::kRelu, Activation::kSoftplus}) {
+  for (Activation kind : {Activation::kSelu, Activation::kSigmoid, Activation::kGelu, Activation::kRelu,
+                          Activation::kRelu6, Activation::kHardswish, Activation::kMish, Activation::kGeluTanh}) {
     SCOPED_TRACE(name_of(kind));
     const auto x = smooth_inputs(kind, 101, -4, 4, 11);
     check_activation(kind, {101}, x, {0.3f}, default_alpha_ref(kind), 12);
@@ -284,13 +308,45 @@ TEST(CpuActivationParams, ConvenienceWrappers) {
       {Activation::kIdentity, axon::identity}, {Activation::kSigmoid, axon::sigmoid},
       {Activation::kTanh, axon::tanh},         {Activation::kRelu, axon::relu},
       {Activation::kSelu, axon::selu},         {Activation::kGelu, axon::gelu},
-      {Activation::kSilu, axon::silu},         {Activation::kSoftplus, axon::softplus},
+      {Activation::kSilu, axon::silu},
       {Activation::kSoftsign, axon::softsign}, {Activation::kHardSigmoid, axon::hard_sigmoid},
+      {Activation::kRelu6, axon::relu6},       {Activation::kHardswish, axon::hardswish},
+      {Activation::kMish, axon::mish},         {Activation::kLogSigmoid, axon::log_sigmoid},
+      {Activation::kGeluTanh, axon::gelu_tanh},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(name_of(c.kind));
-    EXPECT_TRUE(near_ref(c.fn(xt), forward_ref(c.kind, x, 0.0), kRtol, kAtol));
+    EXPECT_TRUE(near_ref(c.fn(xt), forward_ref(c.kind, x, default_alpha_ref(c.kind)), kRtol, kAtol));
   }
+  EXPECT_TRUE(near_ref(axon::softplus(xt), forward_ref(Activation::kSoftplus, x, {1.0, 20.0}), kRtol, kAtol));
+  EXPECT_TRUE(near_ref(axon::hardtanh(xt), forward_ref(Activation::kHardtanh, x, {-1.0, 1.0}), kRtol, kAtol));
+}
+
+// The two-constant activations with constants of their own: Hardtanh's limits, Softplus's beta
+// and threshold (beta x above the threshold is x itself), forward and backward.
+TEST(CpuActivationParams, HardtanhLimitsAndSoftplusBetaAndThreshold) {
+  const auto x = random_doubles(1001, -4, 4, 31);
+  auto away = x;
+  for (auto& v : away) {
+    while (std::abs(v - 0.5) < 1e-3 || std::abs(v + 2) < 1e-3) v = static_cast<float>(v + 0.01);
+  }
+  check_activation(Activation::kHardtanh, {1001}, away, {-2.0f, 0.5f}, Consts{-2.0, 0.5}, 32);
+  EXPECT_TRUE(near_ref(axon::hardtanh(tensor_from({1001}, away), -2.0f, 0.5f),
+                       forward_ref(Activation::kHardtanh, away, {-2.0, 0.5}), kRtol, kAtol));
+  auto smooth = x;
+  for (auto& v : smooth) {
+    while (std::abs(2.0 * v - 3.0) < 1e-2) v = static_cast<float>(v + 0.02);  // the threshold's step
+  }
+  check_activation(Activation::kSoftplus, {1001}, smooth, {2.0f, 3.0f}, Consts{2.0, 3.0}, 33);
+  check_activation(Activation::kSoftplus, {1001}, smooth, {-1.5f, 20.0f}, Consts{-1.5, 20.0}, 34);
+  const std::vector<float> above = axon::softplus(tensor_from({2}, std::vector<double>{2.0, 1.0}), 2.0f, 3.0f).to_vector();
+  EXPECT_EQ(above[0], 2.0f);  // 2 x = 4 > 3: x itself
+  EXPECT_NEAR(above[1], std::log1p(std::exp(2.0)) / 2.0, 1e-6);
+  const Tensor xt = tensor_from({2}, std::vector<double>{1.0, 2.0});
+  axon_test::expect_error<axon::ValueError>([&] { (void)axon::hardtanh(xt, 1.0f, 1.0f); }, {"hardtanh", "min_val", "max_val"});
+  axon_test::expect_error<axon::ValueError>([&] { (void)axon::softplus(xt, 0.0f); }, {"softplus", "beta"});
+  axon_test::expect_error<axon::ValueError>(
+      [&] { (void)axon::softplus(xt, 1.0f, std::numeric_limits<float>::infinity()); }, {"softplus", "threshold", "finite"});
 }
 
 // ---- softmax / log_softmax ------------------------------------------------------------------

@@ -21,7 +21,9 @@ namespace nn = axon::nn;
 constexpr Activation kAllActivations[] = {
     Activation::kIdentity, Activation::kSigmoid, Activation::kTanh,     Activation::kRelu,
     Activation::kLeakyRelu, Activation::kElu,    Activation::kSelu,     Activation::kGelu,
-    Activation::kSilu,      Activation::kSoftplus, Activation::kSoftsign, Activation::kHardSigmoid};
+    Activation::kSilu,      Activation::kSoftplus, Activation::kSoftsign, Activation::kHardSigmoid,
+    Activation::kRelu6,     Activation::kHardtanh, Activation::kHardswish, Activation::kMish,
+    Activation::kLogSigmoid, Activation::kGeluTanh};
 static_assert(std::size(kAllActivations) == axon::kActivationCount, "a new activation needs a layer test");
 
 // ---- Dense ----

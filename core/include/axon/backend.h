@@ -53,11 +53,11 @@ class AXON_API Backend {
   virtual void axpy(float alpha, const Tensor& x, const Tensor& y) = 0;      // y += alpha x
 
   // ---- activations ----
-  // alpha is already resolved (never negative for the kinds that use it).
-  virtual void activation_forward(Activation kind, float alpha, const Tensor& x,
+  // The constants are resolved (defaults filled in, checked: resolve_constants).
+  virtual void activation_forward(Activation kind, ActivationConstants constants, const Tensor& x,
                                   const Tensor& y) = 0;
   // grad_x = grad_y * f'(x); y = f(x) is given too, so kernels use whichever is cheaper.
-  virtual void activation_backward(Activation kind, float alpha, const Tensor& x, const Tensor& y,
+  virtual void activation_backward(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& y,
                                    const Tensor& grad_y, const Tensor& grad_x) = 0;
   // Row-wise over the last axis.
   virtual void softmax(const Tensor& x, const Tensor& y) = 0;
@@ -80,15 +80,15 @@ class AXON_API Backend {
 
   // ---- fused (the forward and backward of a Dense layer) ----
   // pre = x + bias (per row); y = f(pre).
-  virtual void bias_activation(Activation kind, float alpha, const Tensor& x, const Tensor& bias,
+  virtual void bias_activation(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& bias,
                                const Tensor& pre, const Tensor& y) = 0;
   // grad_pre = grad_y * f'(pre) (y = f(pre) given too); grad_bias = column sums of grad_pre.
-  virtual void activation_backward_bias_grad(Activation kind, float alpha, const Tensor& pre,
+  virtual void activation_backward_bias_grad(Activation kind, ActivationConstants constants, const Tensor& pre,
                                              const Tensor& y, const Tensor& grad_y,
                                              const Tensor& grad_pre, const Tensor& grad_bias) = 0;
   // pre = x @ w^T + bias, y = f(pre): x [batch, in], w [out, in] (nn.Linear's layout), bias
   // [out]. pre may be undefined: then only y is written (inference, or f = identity).
-  virtual void linear(Activation kind, float alpha, const Tensor& x, const Tensor& w,
+  virtual void linear(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& w,
                       const Tensor& bias, const Tensor& pre, const Tensor& y) = 0;
 
   // ---- data ----

@@ -19,19 +19,43 @@ enum class Activation : std::uint8_t {
   kSelu,         // scale * elu(x, 1.6732...)         (fixed constants)
   kGelu,         // x * Phi(x), the exact erf form    (as PyTorch's default)
   kSilu,         // x * sigmoid(x)
-  kSoftplus,     // log(1 + e^x), stable for any x
+  kSoftplus,     // log(1 + e^(beta x)) / beta; x where beta x > threshold (alpha = beta = 1,
+                 // beta = threshold = 20: torch's Softplus(beta, threshold))
   kSoftsign,     // x / (1 + |x|)
   kHardSigmoid,  // clamp(x / 6 + 1/2, 0, 1)          (as PyTorch and Keras 3)
+  kRelu6,        // clamp(x, 0, 6)
+  kHardtanh,     // clamp(x, alpha, beta)             (min_val = -1, max_val = 1)
+  kHardswish,    // x * relu6(x + 3) / 6
+  kMish,         // x * tanh(softplus(x))
+  kLogSigmoid,   // log(sigmoid(x)) = -softplus(-x)
+  kGeluTanh,     // GELU's tanh approximation         (torch's approximate='tanh')
 };
-inline constexpr int kActivationCount = static_cast<int>(Activation::kHardSigmoid) + 1;
+inline constexpr int kActivationCount = static_cast<int>(Activation::kGeluTanh) + 1;
 
-// The one tunable constant of an activation: the slope of leaky ReLU, the alpha of ELU.
-// NaN (the default) means "the activation's default"; any finite value, negative included, is
-// used as given; an infinite one throws ValueError.
+// The tunable constants of an activation: alpha is the slope of leaky ReLU, ELU's alpha,
+// Hardtanh's min_val and Softplus's beta; beta is Hardtanh's max_val and Softplus's threshold.
+// NaN (the default) means "the activation's default"; any finite value is used as given
+// (ValueError for an infinite one, Hardtanh's min_val >= max_val, or a Softplus beta of 0).
 struct ActivationParams {
   float alpha = std::numeric_limits<float>::quiet_NaN();
+  float beta = std::numeric_limits<float>::quiet_NaN();
 };
-AXON_API float default_alpha(Activation activation);
+// The constants an activation runs with, defaults filled in (what backends receive).
+struct ActivationConstants {
+  float alpha = 0.0f;
+  float beta = 0.0f;
+};
+AXON_API ActivationConstants default_constants(Activation activation);
+AXON_API float default_alpha(Activation activation);  // default_constants(activation).alpha
+// params with the defaults filled in; ValueError for an infinite constant, Hardtanh's
+// min_val >= max_val, a Softplus beta of 0.
+AXON_API ActivationConstants resolve_activation_constants(Activation activation, ActivationParams params);
+// What the constants are called in PyTorch (and in model files): {"alpha", ""} for leaky ReLU,
+// {"min_val", "max_val"} for Hardtanh, {"beta", "threshold"} for Softplus; "" when unused.
+struct ActivationConstantNames {
+  std::string_view alpha, beta;
+};
+AXON_API ActivationConstantNames activation_constant_names(Activation activation);
 
 enum class BinaryOp : std::uint8_t { kAdd, kSub, kMul };
 inline constexpr int kBinaryOpCount = static_cast<int>(BinaryOp::kMul) + 1;

@@ -72,9 +72,19 @@ inline Tensor elu(const Tensor& x, float alpha = 1.0f) { return activation(Activ
 inline Tensor selu(const Tensor& x) { return activation(Activation::kSelu, x); }
 inline Tensor gelu(const Tensor& x) { return activation(Activation::kGelu, x); }
 inline Tensor silu(const Tensor& x) { return activation(Activation::kSilu, x); }
-inline Tensor softplus(const Tensor& x) { return activation(Activation::kSoftplus, x); }
+inline Tensor softplus(const Tensor& x, float beta = 1.0f, float threshold = 20.0f) {
+  return activation(Activation::kSoftplus, x, {beta, threshold});
+}
 inline Tensor softsign(const Tensor& x) { return activation(Activation::kSoftsign, x); }
 inline Tensor hard_sigmoid(const Tensor& x) { return activation(Activation::kHardSigmoid, x); }
+inline Tensor relu6(const Tensor& x) { return activation(Activation::kRelu6, x); }
+inline Tensor hardtanh(const Tensor& x, float min_val = -1.0f, float max_val = 1.0f) {
+  return activation(Activation::kHardtanh, x, {min_val, max_val});
+}
+inline Tensor hardswish(const Tensor& x) { return activation(Activation::kHardswish, x); }
+inline Tensor mish(const Tensor& x) { return activation(Activation::kMish, x); }
+inline Tensor log_sigmoid(const Tensor& x) { return activation(Activation::kLogSigmoid, x); }
+inline Tensor gelu_tanh(const Tensor& x) { return activation(Activation::kGeluTanh, x); }
 
 // Row-wise over the last axis; stable for inputs of any magnitude.
 AXON_API Tensor softmax(const Tensor& x);

@@ -29,51 +29,84 @@ AXON_HOST_DEVICE float stable_softplus(float x) {
   return ::fmaxf(x, 0.0f) + ::log1pf(::expf(-::fabsf(x)));
 }
 
-// Compile-time kind: what loops use, so each loop body is one straight formula.
+// sqrt(2 / pi) and the cubic's coefficient of GELU's tanh form (as torch writes them).
+inline constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+inline constexpr float kGeluTanhKappa = 0.044715f;
+
+// Compile-time kind: what loops use, so each loop body is one straight formula. `c` holds the
+// kind's constants, defaults filled in (ActivationConstants).
 template <Activation kKind>
-AXON_HOST_DEVICE float activate(float alpha, float x) {
+AXON_HOST_DEVICE float activate(ActivationConstants c, float x) {
   using A = Activation;
   if constexpr (kKind == A::kIdentity) return x;
   else if constexpr (kKind == A::kSigmoid) return stable_sigmoid(x);
   else if constexpr (kKind == A::kTanh) return ::tanhf(x);
   else if constexpr (kKind == A::kRelu) return x <= 0.0f ? 0.0f : x;
-  else if constexpr (kKind == A::kLeakyRelu) return x > 0.0f ? x : alpha * x;
-  else if constexpr (kKind == A::kElu) return x > 0.0f ? x : alpha * ::expm1f(x);
+  else if constexpr (kKind == A::kLeakyRelu) return x > 0.0f ? x : c.alpha * x;
+  else if constexpr (kKind == A::kElu) return x > 0.0f ? x : c.alpha * ::expm1f(x);
   else if constexpr (kKind == A::kSelu) return kSeluScale * (x > 0.0f ? x : kSeluAlpha * ::expm1f(x));
-  else if constexpr (kKind == A::kGelu) return 0.5f * x * (1.0f + ::erff(x * kInvSqrt2));
+  // GELU's Phi(x) as erfc (1 + erf(x) cancels in the left tail: 2% off at x = -4.8).
+  else if constexpr (kKind == A::kGelu) return 0.5f * x * ::erfcf(-x * kInvSqrt2);
   else if constexpr (kKind == A::kSilu) return x * stable_sigmoid(x);
-  else if constexpr (kKind == A::kSoftplus) return stable_softplus(x);
-  else if constexpr (kKind == A::kSoftsign) return x / (1.0f + ::fabsf(x));
-  else {  // kHardSigmoid: clamp(x / 6 + 1/2, 0, 1)
+  else if constexpr (kKind == A::kSoftplus) {  // beta = c.alpha, threshold = c.beta
+    const float bx = c.alpha * x;
+    return bx > c.beta ? x : stable_softplus(bx) / c.alpha;
+  } else if constexpr (kKind == A::kSoftsign) return x / (1.0f + ::fabsf(x));
+  else if constexpr (kKind == A::kHardSigmoid) {  // clamp(x / 6 + 1/2, 0, 1)
     const float v = x * (1.0f / 6.0f) + 0.5f;
     return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+  } else if constexpr (kKind == A::kRelu6) return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+  else if constexpr (kKind == A::kHardtanh) return x < c.alpha ? c.alpha : (x > c.beta ? c.beta : x);
+  else if constexpr (kKind == A::kHardswish) return x <= -3.0f ? 0.0f : (x >= 3.0f ? x : x * (x + 3.0f) / 6.0f);
+  else if constexpr (kKind == A::kMish) return x * ::tanhf(stable_softplus(x));
+  else if constexpr (kKind == A::kLogSigmoid) return (x < 0.0f ? x : 0.0f) - ::log1pf(::expf(-::fabsf(x)));
+  else {  // kGeluTanh: 0.5 x (1 + tanh(u)) written as x sigmoid(2u) (1 + tanh(u) cancels as u -> -inf)
+    const float inner = kSqrt2OverPi * (x + kGeluTanhKappa * (x * x * x));
+    return x * stable_sigmoid(2.0f * inner);
   }
 }
 
-// f'(x), given x and y = f(x) (whichever is cheaper or more accurate).
+// f'(x), given x and y = f(x) (whichever is cheaper or more accurate). At a clamp's edges the
+// gradient is torch's (Hardtanh and ReLU6: 0 at and beyond the limits).
 template <Activation kKind>
-AXON_HOST_DEVICE float derivative(float alpha, float x, float y) {
+AXON_HOST_DEVICE float derivative(ActivationConstants c, float x, float y) {
   using A = Activation;
   if constexpr (kKind == A::kIdentity) return 1.0f;
   else if constexpr (kKind == A::kSigmoid) return y * (1.0f - y);
   else if constexpr (kKind == A::kTanh) return 1.0f - y * y;
   else if constexpr (kKind == A::kRelu) return x <= 0.0f ? 0.0f : 1.0f;  // NaN passes the gradient, as torch's
-  else if constexpr (kKind == A::kLeakyRelu) return x > 0.0f ? 1.0f : alpha;
-  else if constexpr (kKind == A::kElu) return x > 0.0f ? 1.0f : alpha * ::expf(x);
+  else if constexpr (kKind == A::kLeakyRelu) return x > 0.0f ? 1.0f : c.alpha;
+  else if constexpr (kKind == A::kElu) return x > 0.0f ? 1.0f : c.alpha * ::expf(x);
   else if constexpr (kKind == A::kSelu) return kSeluScale * (x > 0.0f ? 1.0f : kSeluAlpha * ::expf(x));
   else if constexpr (kKind == A::kGelu) {
-    const float cdf = 0.5f * (1.0f + ::erff(x * kInvSqrt2));
+    const float cdf = 0.5f * ::erfcf(-x * kInvSqrt2);
     return cdf + x * kInvSqrt2Pi * ::expf(-0.5f * x * x);
   } else if constexpr (kKind == A::kSilu) {
     const float s = stable_sigmoid(x);
     return s * (1.0f + x * (1.0f - s));
   } else if constexpr (kKind == A::kSoftplus) {
-    return stable_sigmoid(x);
+    const float bx = c.alpha * x;
+    return bx > c.beta ? 1.0f : stable_sigmoid(bx);
   } else if constexpr (kKind == A::kSoftsign) {
     const float d = 1.0f + ::fabsf(x);
     return 1.0f / (d * d);
-  } else {  // kHardSigmoid
+  } else if constexpr (kKind == A::kHardSigmoid) {
     return (x > -3.0f && x < 3.0f) ? (1.0f / 6.0f) : 0.0f;
+  } else if constexpr (kKind == A::kRelu6) {
+    return (x <= 0.0f || x >= 6.0f) ? 0.0f : 1.0f;
+  } else if constexpr (kKind == A::kHardtanh) {
+    return (x <= c.alpha || x >= c.beta) ? 0.0f : 1.0f;
+  } else if constexpr (kKind == A::kHardswish) {
+    return x <= -3.0f ? 0.0f : (x < 3.0f ? x / 3.0f + 0.5f : 1.0f);  // torch's edges
+  } else if constexpr (kKind == A::kMish) {
+    const float t = ::tanhf(stable_softplus(x));
+    return t + x * stable_sigmoid(x) * (1.0f - t * t);
+  } else if constexpr (kKind == A::kLogSigmoid) {
+    return stable_sigmoid(-x);
+  } else {  // kGeluTanh: with s = sigmoid(2u) = (1 + tanh(u)) / 2, 1 - tanh(u)^2 = 4 s (1 - s)
+    const float x_sq = x * x;
+    const float s = stable_sigmoid(2.0f * kSqrt2OverPi * (x + kGeluTanhKappa * (x_sq * x)));
+    return s + 2.0f * x * s * (1.0f - s) * (kSqrt2OverPi * (1.0f + 3.0f * kGeluTanhKappa * x_sq));
   }
 }
 
@@ -95,19 +128,25 @@ AXON_HOST_DEVICE void with_activation(Activation kind, Body&& body) {
     case A::kSoftplus: return body(std::integral_constant<A, A::kSoftplus>{});
     case A::kSoftsign: return body(std::integral_constant<A, A::kSoftsign>{});
     case A::kHardSigmoid: return body(std::integral_constant<A, A::kHardSigmoid>{});
+    case A::kRelu6: return body(std::integral_constant<A, A::kRelu6>{});
+    case A::kHardtanh: return body(std::integral_constant<A, A::kHardtanh>{});
+    case A::kHardswish: return body(std::integral_constant<A, A::kHardswish>{});
+    case A::kMish: return body(std::integral_constant<A, A::kMish>{});
+    case A::kLogSigmoid: return body(std::integral_constant<A, A::kLogSigmoid>{});
+    case A::kGeluTanh: return body(std::integral_constant<A, A::kGeluTanh>{});
   }
 }
 
 // Run-time kind, for code that handles one element at a time.
-AXON_HOST_DEVICE float activate(Activation kind, float alpha, float x) {
+AXON_HOST_DEVICE float activate(Activation kind, ActivationConstants c, float x) {
   float y = x;
-  with_activation(kind, [&](auto k) { y = activate<decltype(k)::value>(alpha, x); });
+  with_activation(kind, [&](auto k) { y = activate<decltype(k)::value>(c, x); });
   return y;
 }
 
-AXON_HOST_DEVICE float derivative(Activation kind, float alpha, float x, float y) {
+AXON_HOST_DEVICE float derivative(Activation kind, ActivationConstants c, float x, float y) {
   float d = 1.0f;
-  with_activation(kind, [&](auto k) { d = derivative<decltype(k)::value>(alpha, x, y); });
+  with_activation(kind, [&](auto k) { d = derivative<decltype(k)::value>(c, x, y); });
   return d;
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "axon/error.h"
+#include "axon/nn/layers.h"
 #include "axon/nn/registry.h"
 #include "axon/ops.h"
 
@@ -46,6 +47,11 @@ Dense::Dense(std::int64_t in_features, std::int64_t out_features, DenseOptions o
   if (static_cast<int>(activation_) >= kActivationCount) {
     throw ValueError("Dense: activation " + std::to_string(static_cast<int>(activation_)) + " is not defined");
   }
+  try {
+    (void)resolve_activation_constants(activation_, activation_params_);
+  } catch (const ValueError& e) {
+    throw ValueError(std::string("Dense: ") + e.what());
+  }
   weight_ = {"weight", Tensor::empty({out_, in_}, options.device), Tensor::zeros({out_, in_}, options.device)};
   if (has_bias_) bias_ = {"bias", Tensor::empty({out_}, options.device), Tensor::zeros({out_}, options.device)};
   reset_parameters(options.generator != nullptr ? *options.generator : default_generator());
@@ -57,7 +63,7 @@ Dense::Dense(std::int64_t in_features, std::int64_t out_features, Activation act
 LayerConfig Dense::config() const {
   LayerConfig config;
   config.set("in", in_).set("out", out_).set("bias", has_bias_).set("activation", std::string(activation_name(activation_)));
-  if (!std::isnan(activation_params_.alpha)) config.set("alpha", activation_params_.alpha);
+  set_activation_params(config, activation_, activation_params_);
   set_initializer(config, "weight_init", weight_init_);
   set_initializer(config, "bias_init", bias_init_);
   return config;
@@ -67,7 +73,7 @@ std::unique_ptr<Dense> Dense::from_config(const LayerConfig& config) {
   DenseOptions options;
   options.bias = config.boolean_or("bias", true);
   options.activation = activation_named(config.text_or("activation", "identity"));
-  options.activation_params.alpha = static_cast<float>(config.number_or("alpha", std::nan("")));
+  options.activation_params = get_activation_params(config, options.activation);
   options.weight_init = get_initializer(config, "weight_init");
   options.bias_init = get_initializer(config, "bias_init");
   return std::make_unique<Dense>(config.integer("in", 1, kMaxFeatures), config.integer("out", 1, kMaxFeatures), options);

@@ -15,8 +15,17 @@ namespace {
 const bool kRegistered = [] {
   for (int k = 0; k < kActivationCount; ++k) {
     const auto kind = static_cast<Activation>(k);
+    if (kind == Activation::kGeluTanh) continue;  // a GELU with "approximate": "tanh"
     register_layer(ActivationLayer(kind).type(), [kind](const LayerConfig& c) {
-      return std::make_unique<ActivationLayer>(kind, ActivationParams{static_cast<float>(c.number_or("alpha", std::nan("")))});
+      Activation chosen = kind;
+      if (kind == Activation::kGelu) {
+        const std::string approximate = c.text_or("approximate", "none");
+        if (approximate != "none" && approximate != "tanh") {
+          throw ValueError("layer setting 'approximate' must be \"none\" or \"tanh\", got \"" + approximate + "\"");
+        }
+        if (approximate == "tanh") chosen = Activation::kGeluTanh;
+      }
+      return std::make_unique<ActivationLayer>(chosen, get_activation_params(c, chosen));
     });
   }
   register_layer("Dropout", [](const LayerConfig& c) {
@@ -33,12 +42,29 @@ const bool kRegistered = [] {
 
 // ---- activations ----
 
+void set_activation_params(LayerConfig& config, Activation kind, ActivationParams params) {
+  const auto [alpha, beta] = activation_constant_names(kind);
+  if (!alpha.empty() && !std::isnan(params.alpha)) config.set(std::string(alpha), params.alpha);
+  if (!beta.empty() && !std::isnan(params.beta)) config.set(std::string(beta), params.beta);
+}
+
+ActivationParams get_activation_params(const LayerConfig& config, Activation kind) {
+  const auto [alpha, beta] = activation_constant_names(kind);
+  ActivationParams params;
+  if (!alpha.empty()) params.alpha = static_cast<float>(config.number_or(alpha, std::nan("")));
+  if (!beta.empty()) params.beta = static_cast<float>(config.number_or(beta, std::nan("")));
+  (void)resolve_activation_constants(kind, params);  // ValueError naming the constant
+  return params;
+}
+
 ActivationLayer::ActivationLayer(Activation kind, ActivationParams params) : kind_(kind), params_(params) {
   if (static_cast<int>(kind) >= kActivationCount) {
     throw ValueError("ActivationLayer: activation " + std::to_string(static_cast<int>(kind)) + " is not defined");
   }
-  if (!std::isnan(params.alpha) && !std::isfinite(params.alpha)) {
-    throw ValueError("ActivationLayer: alpha must be finite (or NaN for the default)");
+  try {
+    (void)resolve_activation_constants(kind, params);
+  } catch (const ValueError& e) {
+    throw ValueError(std::string("ActivationLayer: ") + e.what());
   }
 }
 
@@ -56,20 +82,36 @@ std::string ActivationLayer::type() const {
     case Activation::kSoftplus: return "Softplus";
     case Activation::kSoftsign: return "Softsign";
     case Activation::kHardSigmoid: return "Hardsigmoid";
+    case Activation::kRelu6: return "ReLU6";
+    case Activation::kHardtanh: return "Hardtanh";
+    case Activation::kHardswish: return "Hardswish";
+    case Activation::kMish: return "Mish";
+    case Activation::kLogSigmoid: return "LogSigmoid";
+    case Activation::kGeluTanh: return "GELU";
   }
   return "Activation";
 }
 
 LayerConfig ActivationLayer::config() const {
   LayerConfig config;
-  if (!std::isnan(params_.alpha)) config.set("alpha", params_.alpha);
+  set_activation_params(config, kind_, params_);
+  if (kind_ == Activation::kGeluTanh) config.set("approximate", "tanh");
   return config;
 }
 
 std::string ActivationLayer::settings() const {
-  if (std::isnan(params_.alpha)) return {};
-  char text[32];
-  std::snprintf(text, sizeof(text), "alpha=%g", static_cast<double>(params_.alpha));
+  std::string text;
+  const auto add = [&](std::string_view name, float value) {
+    if (name.empty() || std::isnan(value)) return;
+    char number[32];
+    std::snprintf(number, sizeof(number), "%g", static_cast<double>(value));
+    if (!text.empty()) text += ", ";
+    text.append(name).append("=").append(number);
+  };
+  const auto [alpha, beta] = activation_constant_names(kind_);
+  add(alpha, params_.alpha);
+  add(beta, params_.beta);
+  if (kind_ == Activation::kGeluTanh) text += text.empty() ? "approximate=tanh" : ", approximate=tanh";
   return text;
 }
 

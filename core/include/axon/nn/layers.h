@@ -6,13 +6,21 @@
 
 namespace axon::nn {
 
+// An activation's constants in a layer's settings, under PyTorch's names
+// (activation_constant_names: "alpha", "min_val"/"max_val", "beta"/"threshold"), those set only.
+AXON_API void set_activation_params(LayerConfig& config, Activation kind, ActivationParams params);
+// ... and read back (unset: NaN, the default). ValueError naming what does not fit.
+AXON_API ActivationParams get_activation_params(const LayerConfig& config, Activation kind);
+
 // y = f(x) elementwise. Inside a Sequential, an activation right after a Dense without one is
 // fused into it (same results, one pass fewer).
 class AXON_API ActivationLayer final : public Layer {
  public:
+  // ValueError for constants the kind refuses (resolve_activation_constants).
   explicit ActivationLayer(Activation kind, ActivationParams params = {});
-  std::string type() const override;  // PyTorch's class name: "ReLU", "Sigmoid", "GELU", ...
-  LayerConfig config() const override;  // "alpha" when set
+  // PyTorch's class name: "ReLU", "Sigmoid", "GELU" (both forms), "Hardtanh", ...
+  std::string type() const override;
+  LayerConfig config() const override;  // the constants set; "approximate": "tanh" for kGeluTanh
   std::string settings() const override;
   Shape output_shape(const Shape& input) const override { return input; }
   void forward(const Tensor& x, const Tensor& y, const StepContext& context) override;
@@ -34,9 +42,22 @@ inline ActivationLayer ELU(float alpha = 1.0f) { return ActivationLayer(Activati
 inline ActivationLayer SELU() { return ActivationLayer(Activation::kSelu); }
 inline ActivationLayer GELU() { return ActivationLayer(Activation::kGelu); }
 inline ActivationLayer SiLU() { return ActivationLayer(Activation::kSilu); }
-inline ActivationLayer Softplus() { return ActivationLayer(Activation::kSoftplus); }
+// GELU(true): the tanh approximation (torch's GELU(approximate='tanh')).
+inline ActivationLayer GELU(bool tanh_approximation) {
+  return ActivationLayer(tanh_approximation ? Activation::kGeluTanh : Activation::kGelu);
+}
+inline ActivationLayer Softplus(float beta = 1.0f, float threshold = 20.0f) {
+  return ActivationLayer(Activation::kSoftplus, {beta, threshold});
+}
 inline ActivationLayer Softsign() { return ActivationLayer(Activation::kSoftsign); }
 inline ActivationLayer Hardsigmoid() { return ActivationLayer(Activation::kHardSigmoid); }
+inline ActivationLayer ReLU6() { return ActivationLayer(Activation::kRelu6); }
+inline ActivationLayer Hardtanh(float min_val = -1.0f, float max_val = 1.0f) {
+  return ActivationLayer(Activation::kHardtanh, {min_val, max_val});
+}
+inline ActivationLayer Hardswish() { return ActivationLayer(Activation::kHardswish); }
+inline ActivationLayer Mish() { return ActivationLayer(Activation::kMish); }
+inline ActivationLayer LogSigmoid() { return ActivationLayer(Activation::kLogSigmoid); }
 
 // Inverted dropout: in training, each element is zeroed with probability p and the others are
 // scaled by 1 / (1 - p); in evaluation, the identity. The mask comes from Philox through the

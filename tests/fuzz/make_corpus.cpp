@@ -1,5 +1,5 @@
 // Writes the safetensors seed corpus with axon's own writers: a model file of the fuzz target's
-// model (with its layer list), a model of every kind of layer setting (activation alphas, no
+// model (with its layer list), a model of every kind of layer setting (activation constants, no
 // bias, an initializer, Dropout, Flatten, an input shape), a checkpoint of the target's trainer
 // after two epochs (Adam's moments and ReduceLROnPlateau's state in it), and a plain file.
 //   fuzz_make_corpus <folder>
@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
                                                         .weight_init = axon::nn::init::he_uniform(),
                                                         .generator = &generator}))
       .add(axon::nn::ELU(2.0f))
+      .add(axon::nn::Hardtanh(-2.0f, 0.5f))
+      .add(axon::nn::Softplus(2.0f, 3.0f))
+      .add(axon::nn::GELU(true))
       .add(axon::nn::Dropout(0.25f))
       .add(axon::nn::Dense(3, 2, axon::nn::DenseOptions{.bias = false, .generator = &generator}))
       .add(axon::nn::Softmax());

@@ -80,7 +80,7 @@ struct SafetensorsTarget {
   struct State {
     std::vector<std::uint32_t> values;
     std::map<std::string, std::vector<std::uint32_t>> slots;
-    double lr;
+    std::vector<double> group_lrs;
     std::int64_t optimizer_steps, epoch, step;
     std::string schedule;
     bool operator==(const State&) const = default;
@@ -91,8 +91,9 @@ struct SafetensorsTarget {
       for (const float v : t.to_vector()) out.push_back(std::bit_cast<std::uint32_t>(v));
       return out;
     };
-    State s{bits(model.parameters().values()), {}, optimizer.lr(), optimizer.steps(), trainer.epoch(),
-            trainer.step(), schedule.state()};
+    State s{bits(model.parameters().values()), {}, {}, optimizer.steps(), trainer.epoch(), trainer.step(),
+            schedule.state()};
+    for (std::size_t g = 0; g < optimizer.group_count(); ++g) s.group_lrs.push_back(optimizer.group_lr(g));
     for (const auto& [name, slot] : model.parameters().slots()) s.slots[name] = bits(slot);
     return s;
   }

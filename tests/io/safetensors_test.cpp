@@ -1,5 +1,6 @@
 // safetensors files: round trips, PyTorch's files, and hostile files that must throw a
 // FormatError naming the file and the fault (never a crash or a huge allocation).
+#include <bit>
 #include <cstring>
 
 #include "test_util.h"
@@ -85,6 +86,45 @@ TEST(Safetensors, WeightsTrainedInPyTorchPredictWhatPyTorchPredicted) {
   EXPECT_EQ(io::load_safetensors(AXON_TEST_FIXTURE_DIR "/torch_mlp.safetensors").metadata.at("made_by").rfind("torch", 0), 0u);
 }
 
+// F16, BF16 and F64 tensors load as float32, as torch's .float() converts them: infinities,
+// NaN, signed zeros, subnormals and the range limits included.
+TEST(Safetensors, HalfBfloatAndDoubleTensorsLoadAsFloat32AsTorchConvertsThem) {
+  const io::Safetensors file = io::load_safetensors(AXON_TEST_FIXTURE_DIR "/torch_dtypes.safetensors");
+  for (const std::string name : {"f16", "bf16", "f64"}) {
+    SCOPED_TRACE(name);
+    const Tensor& got = file.at(name);
+    const Tensor& want = file.at(name + "_as_f32");
+    EXPECT_EQ(got.dtype(), axon::DType::kFloat32);
+    EXPECT_EQ(got.shape(), want.shape());
+    const std::vector<float> g = got.to_vector(), w = want.to_vector();
+    ASSERT_EQ(g.size(), w.size());
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      if (std::isnan(w[i])) {  // (a NaN's payload is not kept by every conversion)
+        EXPECT_TRUE(std::isnan(g[i])) << "element " << i;
+        continue;
+      }
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(g[i]), std::bit_cast<std::uint32_t>(w[i]))  // bit for bit: -0, subnormals
+          << "element " << i << ": " << g[i] << " vs " << w[i];
+    }
+  }
+  EXPECT_EQ(file.file_dtypes.at("f16"), "F16");
+  EXPECT_EQ(file.file_dtypes.at("bf16"), "BF16");
+  EXPECT_EQ(file.file_dtypes.at("f64"), "F64");
+  EXPECT_EQ(file.file_dtypes.at("f64_as_f32"), "F32");
+  // A bfloat16 state_dict loads into a float32 model: it predicts what the rounded weights do.
+  nn::Sequential from_bf16 = torch_like_mlp(5);
+  nn::load_weights(from_bf16, AXON_TEST_FIXTURE_DIR "/torch_mlp_bf16.safetensors");
+  nn::Sequential from_f32 = torch_like_mlp(5);
+  nn::load_weights(from_f32, AXON_TEST_FIXTURE_DIR "/torch_mlp.safetensors");
+  const std::vector<float> rounded = from_bf16.parameters().values().to_vector();
+  const std::vector<float> exact = from_f32.parameters().values().to_vector();
+  ASSERT_EQ(rounded.size(), exact.size());
+  for (std::size_t i = 0; i < exact.size(); ++i) {
+    EXPECT_NEAR(rounded[i], exact[i], std::abs(exact[i]) / 128.0f) << i;  // 8 bits of mantissa
+  }
+  EXPECT_NE(rounded, exact);
+}
+
 // ---- hostile files ----
 
 std::string with_header(const std::string& header, const std::string& data) {
@@ -111,7 +151,12 @@ TEST(Safetensors, DamagedFilesThrowNamingTheFileAndTheFault) {
       {"bad_json", with_header(R"({"w":{"dtype":"F32",)", four_floats), "invalid JSON"},
       {"bad_utf8", with_header("{\"w\xff\":1}", ""), "invalid UTF-8"},
       {"deep", with_header(std::string(200, '[') + std::string(200, ']'), ""), "nested deeper"},
-      {"dtype", with_header(R"({"w":{"dtype":"F16","shape":[2,4],"data_offsets":[0,16]}})", four_floats), "dtype F16"},
+      {"dtype", with_header(R"({"w":{"dtype":"I64","shape":[2,1],"data_offsets":[0,16]}})", four_floats), "dtype I64"},
+      {"f16_bytes", with_header(R"({"w":{"dtype":"F16","shape":[2,2],"data_offsets":[0,16]}})", four_floats),
+       "spans 16 bytes but its shape needs 8 (F16)"},
+      {"f64_range", with_header(R"({"w":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}})",
+                                std::string("\0\0\0\0\0\0\xf0\x3f", 8) + std::string("\x9c\x75\x00\x88\x3c\xe4\x37\x7e", 8)),
+       "element 1 is 1.0000000000000001e+300, beyond float32's range"},
       {"shape_vs_bytes", with_header(R"({"w":{"dtype":"F32","shape":[3,2],"data_offsets":[0,16]}})", four_floats),
        "shape needs 24"},
       {"huge_shape",

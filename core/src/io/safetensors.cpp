@@ -8,7 +8,9 @@
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -146,12 +148,57 @@ std::uint64_t as_count(const std::filesystem::path& path, const json::Value& val
   return static_cast<std::uint64_t>(number);
 }
 
+// How a tensor is stored in the file: F32 and I32 as they are; F16, BF16 and F64 converted to
+// float32 when read.
+enum class Stored { kF32, kI32, kF16, kBF16, kF64 };
+
+struct StoredKind {
+  std::string_view code;
+  Stored stored;
+  std::size_t bytes;  // per element
+};
+constexpr StoredKind kStoredKinds[] = {{"F32", Stored::kF32, 4}, {"I32", Stored::kI32, 4},
+                                       {"F16", Stored::kF16, 2}, {"BF16", Stored::kBF16, 2},
+                                       {"F64", Stored::kF64, 8}};
+
 struct Entry {
   std::string name;
-  DType dtype;
+  StoredKind kind;
   std::vector<std::int64_t> shape;
   std::uint64_t begin, end;
 };
+
+// IEEE half to float, exactly (every half is a float): subnormals, infinities and NaN included.
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exponent = (h >> 10) & 0x1fu;
+  std::uint32_t mantissa = h & 0x3ffu;
+  std::uint32_t bits = 0;
+  if (exponent == 0x1fu) {  // infinity or NaN (the payload kept)
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {  // normal: rebias 15 -> 127
+    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {  // zero
+    bits = sign;
+  } else {  // subnormal half: a normal float; shift the mantissa up to its leading one
+    int shift = 0;
+    while ((mantissa & 0x400u) == 0) {
+      mantissa <<= 1;
+      ++shift;
+    }
+    bits = sign | (static_cast<std::uint32_t>(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float value = 0.0f;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
+
+float bfloat16_to_float(std::uint16_t b) {
+  const std::uint32_t bits = static_cast<std::uint32_t>(b) << 16;  // bfloat16 is float's top half
+  float value = 0.0f;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
 
 }  // namespace
 
@@ -168,6 +215,39 @@ void read_at(const std::filesystem::path& path, int fd, std::uint64_t offset, ch
     dst += got;
     offset += static_cast<std::uint64_t>(got);
     n -= static_cast<std::size_t>(got);
+  }
+}
+
+// Reads an F16, BF16 or F64 tensor in chunks (bounded memory) and converts it into `out`. An F64
+// value beyond float32's range is a FormatError naming the element (it would be a silent inf).
+void convert_to_float(const std::filesystem::path& path, int fd, std::uint64_t offset, const Entry& entry, float* out,
+                      std::size_t count) {
+  constexpr std::size_t kChunkElements = 1 << 16;
+  std::vector<char> chunk(std::min(count, kChunkElements) * entry.kind.bytes);
+  for (std::size_t done = 0; done < count;) {
+    const std::size_t n = std::min(count - done, kChunkElements);
+    read_at(path, fd, offset + done * entry.kind.bytes, chunk.data(), n * entry.kind.bytes,
+            "the data of '" + entry.name + "'");
+    for (std::size_t i = 0; i < n; ++i) {
+      const char* bytes = chunk.data() + i * entry.kind.bytes;
+      if (entry.kind.stored == Stored::kF64) {
+        double value = 0.0;
+        std::memcpy(&value, bytes, 8);
+        const auto narrowed = static_cast<float>(value);  // round to nearest
+        if (std::isinf(narrowed) && std::isfinite(value)) {
+          char text[32];
+          std::snprintf(text, sizeof(text), "%.17g", value);
+          fail(path, "tensor '" + entry.name + "' element " + std::to_string(done + i) + " is " + text +
+                         ", beyond float32's range");
+        }
+        out[done + i] = narrowed;
+      } else {
+        std::uint16_t half = 0;
+        std::memcpy(&half, bytes, 2);
+        out[done + i] = entry.kind.stored == Stored::kF16 ? half_to_float(half) : bfloat16_to_float(half);
+      }
+    }
+    done += n;
   }
 }
 
@@ -226,15 +306,14 @@ Safetensors load_safetensors(const std::filesystem::path& path, Device device) {
     if (dtype == nullptr || shape == nullptr || offsets == nullptr) {
       fail(path, "tensor '" + name + "' needs dtype, shape and data_offsets");
     }
-    Entry entry{name, DType::kFloat32, {}, 0, 0};
     if (!dtype->is_string()) fail(path, "tensor '" + name + "': dtype must be a string");
-    if (dtype->string() == "F32") {
-      entry.dtype = DType::kFloat32;
-    } else if (dtype->string() == "I32") {
-      entry.dtype = DType::kInt32;
-    } else {
-      fail(path, "tensor '" + name + "' has dtype " + dtype->string() + "; axon reads F32 and I32");
+    const auto kind = std::find_if(std::begin(kStoredKinds), std::end(kStoredKinds),
+                                   [&](const StoredKind& k) { return k.code == dtype->string(); });
+    if (kind == std::end(kStoredKinds)) {
+      fail(path, "tensor '" + name + "' has dtype " + dtype->string() +
+                     "; axon reads F32 and I32, and F16, BF16 and F64 as float32");
     }
+    Entry entry{name, *kind, {}, 0, 0};
     if (!shape->is_array() || shape->array().size() > static_cast<std::size_t>(Shape::kMaxRank)) {
       fail(path, "tensor '" + name + "': shape must be an array of at most 8 sizes");
     }
@@ -254,9 +333,9 @@ Safetensors load_safetensors(const std::filesystem::path& path, Device device) {
       fail(path, "tensor '" + name + "' has data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
                      "] outside the " + std::to_string(data_size) + " data bytes");
     }
-    if (entry.end - entry.begin != elements * 4) {
+    if (entry.end - entry.begin != elements * entry.kind.bytes) {
       fail(path, "tensor '" + name + "' spans " + std::to_string(entry.end - entry.begin) + " bytes but its shape needs " +
-                     std::to_string(elements * 4));
+                     std::to_string(elements * entry.kind.bytes) + " (" + std::string(entry.kind.code) + ")");
     }
     entries.push_back(std::move(entry));
   }
@@ -274,14 +353,21 @@ Safetensors load_safetensors(const std::filesystem::path& path, Device device) {
   if (covered != data_size) fail(path, std::to_string(data_size - covered) + " bytes after the last tensor");
 
   for (const Entry& entry : entries) {
-    Tensor host = Tensor::empty(Shape(std::span<const std::int64_t>(entry.shape)), Device::cpu(), entry.dtype);
-    if (host.nbytes() > 0) {
-      char* target = entry.dtype == DType::kFloat32 ? reinterpret_cast<char*>(host.data<float>())
-                                                    : reinterpret_cast<char*>(host.data<std::int32_t>());
-      read_at(path, file.get(), 8 + header_size + entry.begin, target, host.nbytes(),
-              "the data of '" + entry.name + "'");
+    const DType dtype = entry.kind.stored == Stored::kI32 ? DType::kInt32 : DType::kFloat32;
+    Tensor host = Tensor::empty(Shape(std::span<const std::int64_t>(entry.shape)), Device::cpu(), dtype);
+    const std::uint64_t at = 8 + header_size + entry.begin;
+    const std::string what = "the data of '" + entry.name + "'";
+    if (host.numel() == 0) {
+      // nothing to read
+    } else if (entry.kind.stored == Stored::kF32 || entry.kind.stored == Stored::kI32) {
+      char* target = dtype == DType::kFloat32 ? reinterpret_cast<char*>(host.data<float>())
+                                              : reinterpret_cast<char*>(host.data<std::int32_t>());
+      read_at(path, file.get(), at, target, host.nbytes(), what);
+    } else {
+      convert_to_float(path, file.get(), at, entry, host.data<float>(), static_cast<std::size_t>(host.numel()));
     }
     result.tensors.push_back({entry.name, device.is_cpu() ? host : host.to(device)});
+    result.file_dtypes[entry.name] = entry.kind.code;
   }
   return result;
 }

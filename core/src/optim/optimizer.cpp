@@ -181,7 +181,7 @@ OptimizerState Optimizer::save_state() {
 }
 
 void Optimizer::check_state(const OptimizerState& state) {
-  ready();
+  // (no ready(): checking makes no slot, so a refused state leaves the optimizer as it was)
   std::map<std::string, const Tensor*> given;
   for (const auto& [name, tensor] : state.tensors) given.emplace(name, &tensor);
   const Shape want = parameters_.size() > 0 ? parameters_.values().shape() : Shape{0};
@@ -240,6 +240,7 @@ std::vector<double> Optimizer::group_rates(const std::string& text) const {
 
 void Optimizer::load_state(const OptimizerState& state) {
   check_state(state);
+  ready();
   for (const auto& [slot_name, tensor] : state.tensors) parameters_.slot(slot_name).copy_from(tensor);
   steps_ = std::stoll(value_of(state, "steps"));
   if (const auto rates = state.values.find("group_lrs"); rates != state.values.end()) {

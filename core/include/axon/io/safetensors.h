@@ -1,7 +1,11 @@
 #pragma once
 // safetensors files (the format Hugging Face and PyTorch users share): an 8-byte little-endian
 // header length, a JSON header naming each tensor's dtype, shape and byte range, then the raw
-// little-endian data. Written and read by our own code; float32 ("F32") and int32 ("I32").
+// little-endian data. Written and read by our own code: float32 ("F32") and int32 ("I32") as
+// they are; F16, BF16 and F64 tensors (a half-precision or double checkpoint from PyTorch) are
+// read into float32: F16 and BF16 exactly (every such value is a float32), F64 rounded to
+// nearest (a finite value beyond float32's range is a FormatError naming the element, not an
+// inf).
 //
 // Writes are atomic: the bytes go to a temporary file in the same folder, which is flushed,
 // fsynced and renamed over the target, and the folder is fsynced: a crash leaves the old file
@@ -30,6 +34,9 @@ struct NamedTensor {
 struct AXON_API Safetensors {
   std::vector<NamedTensor> tensors;              // in the order of their data in the file
   std::map<std::string, std::string> metadata;   // the header's "__metadata__"
+  // Each tensor's dtype as the file stores it ("F32", "I32", "F16", "BF16", "F64"): the
+  // tensors themselves are float32 or int32.
+  std::map<std::string, std::string> file_dtypes;
   // The tensor called `name`; FormatError naming the file when there is none.
   const Tensor& at(std::string_view name) const;
   std::filesystem::path path;

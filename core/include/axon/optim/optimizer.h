@@ -95,7 +95,7 @@ class AXON_API Optimizer {
   // The slots (views of them) and the scalars.
   OptimizerState save_state();
   // Throws ValueError naming what does not fit (a missing or extra slot, a tensor of another
-  // shape, a bad number, another number of groups), changing nothing.
+  // shape, a bad number, another number of groups), changing nothing (it makes no slot).
   void check_state(const OptimizerState& state);
   // check_state, then takes the state.
   void load_state(const OptimizerState& state);

@@ -59,22 +59,34 @@ void CpuBackend::clamp(const Tensor& x, float low, float high, const Tensor& out
   map_unary(x.numel(), x.data<float>(), out.data<float>(), [=](float v) { return kernels::clamp_value(v, low, high); });
 }
 
-void CpuBackend::clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) {
+void CpuBackend::clip_grad_norm(const GradNormClip& clip, const Tensor& grads, const Tensor& total_norm) {
   const std::int64_t n = grads.numel();
   float* g = grads.data<float>();
-  const double sum_squares = parallel_reduce(
-      n >= kParallelElements, n, 16, 0.0,
-      [=](std::int64_t begin, std::int64_t end) {
-        double total = 0.0;
+  const double p = clip.norm_type;
+  // Each chunk's sum of |g|^p (or largest |g|, NaN winning), combined in chunk order.
+  const auto chunk = [=](std::int64_t begin, std::int64_t end) {
+    double total = 0.0;
+    if (std::isinf(p)) {
+      for (std::int64_t i = begin; i < end; ++i) total = kernels::nan_max(total, std::abs(static_cast<double>(g[i])));
+    } else if (p == 2.0) {
 #pragma omp simd reduction(+ : total)
-        for (std::int64_t i = begin; i < end; ++i) total += static_cast<double>(g[i]) * g[i];
-        return total;
-      },
-      [](double a, double b) { return a + b; });
-  const auto norm = static_cast<float>(std::sqrt(sum_squares));
+      for (std::int64_t i = begin; i < end; ++i) total += static_cast<double>(g[i]) * g[i];
+    } else if (p == 1.0) {
+#pragma omp simd reduction(+ : total)
+      for (std::int64_t i = begin; i < end; ++i) total += std::abs(static_cast<double>(g[i]));
+    } else {
+      for (std::int64_t i = begin; i < end; ++i) total += std::pow(std::abs(static_cast<double>(g[i])), p);
+    }
+    return total;
+  };
+  const double total = parallel_reduce(n >= kParallelElements, n, 16, 0.0, chunk, [=](double a, double b) {
+    return std::isinf(p) ? kernels::nan_max(a, b) : a + b;
+  });
+  const auto norm = static_cast<float>(kernels::norm_from_total(total, p));
   *total_norm.data<float>() = norm;
+  if (clip.skip_nonfinite && !std::isfinite(norm)) return;
   // As torch.nn.utils.clip_grad_norm_: the factor in float, applied even when it is 1.
-  const float factor = std::min(max_norm / (norm + 1e-6f), 1.0f);
+  const float factor = std::min(clip.max_norm / (norm + 1e-6f), 1.0f);
   map_unary(n, g, g, [=](float v) { return v * factor; });
 }
 

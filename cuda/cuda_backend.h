@@ -169,7 +169,7 @@ class CudaBackend final : public Backend {
   void gather_rows(const Tensor& x, const Tensor& indices, const Tensor& out) override;
   void dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) override;
   void clamp(const Tensor& x, float low, float high, const Tensor& out) override;
-  void clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) override;
+  void clip_grad_norm(const GradNormClip& clip, const Tensor& grads, const Tensor& total_norm) override;
   void sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads,
                 const Tensor& momentum_buffer) override;
   void adagrad_step(const AdagradHyper& hyper, const Tensor& params, const Tensor& grads,

@@ -43,29 +43,45 @@ __global__ void clamp_kernel(const float* x, float low, float high, float* out, 
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) out[i] = kernels::clamp_value(x[i], low, high);
 }
 
-__global__ void partial_sum_squares_kernel(const float* x, std::int64_t n, double* partials) {
+// NaN-propagating max over doubles (the infinity norm).
+struct NanMaxOp {
+  __device__ __forceinline__ double operator()(double best, double v) const { return kernels::nan_max(best, v); }
+};
+
+// Each block's total of |x|^p (or largest |x| for p = inf): the norm's partials.
+__global__ void partial_norm_kernel(const float* x, std::int64_t n, double p, double* partials) {
   __shared__ double shared_d[32];
+  const bool largest = isinf(p);
   double total = 0.0;
   for (std::int64_t i = global_thread(); i < n; i += grid_stride()) {
-    const double v = x[i];
-    total += v * v;
+    const double v = fabs(static_cast<double>(x[i]));
+    if (largest) total = kernels::nan_max(total, v);
+    else if (p == 2.0) total += v * v;
+    else if (p == 1.0) total += v;
+    else total += pow(v, p);
   }
-  total = block_reduce(total, SumOp{}, 0.0, shared_d);
+  total = largest ? block_reduce(total, NanMaxOp{}, 0.0, shared_d) : block_reduce(total, SumOp{}, 0.0, shared_d);
   if (threadIdx.x == 0) partials[blockIdx.x] = total;
 }
 
-// One block: the norm from the partials (fixed order), and the clipping factor.
-__global__ void finish_norm_kernel(const double* partials, std::int64_t count, float max_norm, float* total_norm,
+// One block: the norm from the partials (fixed order), and the clipping factor (1 for a
+// non-finite norm under skip_nonfinite).
+__global__ void finish_norm_kernel(const double* partials, std::int64_t count, GradNormClip clip, float* total_norm,
                                    float* factor) {
   __shared__ double shared_d[32];
+  const double p = clip.norm_type;
+  const bool largest = isinf(p);
   double total = 0.0;
-  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) total += partials[i];
-  total = block_reduce(total, SumOp{}, 0.0, shared_d);
+  for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x) {
+    total = largest ? kernels::nan_max(total, partials[i]) : total + partials[i];
+  }
+  total = largest ? block_reduce(total, NanMaxOp{}, 0.0, shared_d) : block_reduce(total, SumOp{}, 0.0, shared_d);
   if (threadIdx.x == 0) {
-    const float norm = static_cast<float>(sqrt(total));
+    const float norm = static_cast<float>(kernels::norm_from_total(total, p));
     *total_norm = norm;
-    const float ratio = max_norm / (norm + 1e-6f);
+    const float ratio = clip.max_norm / (norm + 1e-6f);
     *factor = 1.0f < ratio ? 1.0f : ratio;  // as the CPU's std::min: a NaN norm gives a NaN factor
+    if (clip.skip_nonfinite && !isfinite(norm)) *factor = 1.0f;
   }
 }
 
@@ -137,7 +153,7 @@ void CudaBackend::clamp(const Tensor& x, float low, float high, const Tensor& ou
   AXON_KERNEL_CHECK("clamp_kernel");
 }
 
-void CudaBackend::clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) {
+void CudaBackend::clip_grad_norm(const GradNormClip& clip, const Tensor& grads, const Tensor& total_norm) {
   DeviceGuard guard(index_);
   const std::int64_t n = grads.numel();
   const int blocks = grid_for(launch(), std::max<std::int64_t>(n, 1));
@@ -145,9 +161,9 @@ void CudaBackend::clip_grad_norm(const Tensor& grads, float max_norm, const Tens
   ScratchBuffer scratch(allocator_, sizeof(double) * static_cast<std::size_t>(blocks) + sizeof(double));
   double* partials = scratch.as<double>();
   auto* factor = reinterpret_cast<float*>(partials + blocks);
-  partial_sum_squares_kernel<<<blocks, kThreads, 0, stream_.get()>>>(grads.data<float>(), n, partials);
-  AXON_KERNEL_CHECK("partial_sum_squares_kernel");
-  finish_norm_kernel<<<1, kThreads, 0, stream_.get()>>>(partials, blocks, max_norm, total_norm.data<float>(), factor);
+  partial_norm_kernel<<<blocks, kThreads, 0, stream_.get()>>>(grads.data<float>(), n, clip.norm_type, partials);
+  AXON_KERNEL_CHECK("partial_norm_kernel");
+  finish_norm_kernel<<<1, kThreads, 0, stream_.get()>>>(partials, blocks, clip, total_norm.data<float>(), factor);
   AXON_KERNEL_CHECK("finish_norm_kernel");
   if (n == 0) return;
   scale_by_device_factor_kernel<<<grid_for(launch(), n), kThreads, 0, stream_.get()>>>(grads.data<float>(), factor, n);

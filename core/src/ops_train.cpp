@@ -68,8 +68,13 @@ void clamp_out(const Tensor& x, float low, float high, const Tensor& out) {
   detail::backend_of(device).clamp(x, low, high, out);
 }
 
-void clip_grad_norm_out(const Tensor& grads, float max_norm, const Tensor& total_norm) {
+void clip_grad_norm_out(const Tensor& grads, float max_norm, const Tensor& total_norm, float norm_type) {
+  clip_grad_norm_out(grads, GradNormClip{max_norm, norm_type, false}, total_norm);
+}
+
+void clip_grad_norm_out(const Tensor& grads, const GradNormClip& clip, const Tensor& total_norm) {
   constexpr const char* kOp = "clip_grad_norm";
+  const float max_norm = clip.max_norm;
   const Device device = detail::check_same_device(kOp, {{"grads", &grads}, {"total_norm", &total_norm}});
   detail::check_dtype(kOp, {{"grads", &grads}, {"total_norm", &total_norm}}, DType::kFloat32);
   if (total_norm.numel() != 1) {
@@ -79,7 +84,10 @@ void clip_grad_norm_out(const Tensor& grads, float max_norm, const Tensor& total
   if (!(max_norm > 0.0f) || !std::isfinite(max_norm)) {
     throw ValueError("axon::clip_grad_norm: max_norm must be positive and finite, got " + std::to_string(max_norm));
   }
-  detail::backend_of(device).clip_grad_norm(grads, max_norm, total_norm);
+  if (!(clip.norm_type > 0.0f)) {  // (NaN refused too)
+    throw ValueError("axon::clip_grad_norm: norm_type must be > 0 (or infinity), got " + std::to_string(clip.norm_type));
+  }
+  detail::backend_of(device).clip_grad_norm(clip, grads, total_norm);
 }
 
 namespace {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <string>
@@ -474,12 +475,18 @@ const std::vector<OpEntry>& op_table() {
                    return std::vector<Tensor>{out};
                  }});
     // Clipping: a norm above max_norm (scaled) and one below (factor 1).
-    t.push_back({Op::kClipGradNorm, 2, [](int v) { return v == 0 ? "clipped" : "unclipped"; },
+    // ... and of each order (1, 3, 0.5, infinity).
+    t.push_back({Op::kClipGradNorm, 6,
+                 [](int v) {
+                   const char* names[] = {"clipped", "unclipped", "order_1", "order_3", "order_0.5", "order_inf"};
+                   return std::string(names[v]);
+                 },
                  [](const Shape&, int) { return fixed(2e-6, 1e-7); },
                  [](Env& env, const Shape& shape, int v) {
                    Tensor grads = env.uniform(shape, -1.0f, 1.0f, "grads");
                    Tensor norm = env.output(Shape{1}, "norm");
-                   axon::clip_grad_norm_out(grads, v == 0 ? 0.5f : 1e6f, norm);
+                   const float orders[] = {2.0f, 2.0f, 1.0f, 3.0f, 0.5f, std::numeric_limits<float>::infinity()};
+                   axon::clip_grad_norm_out(grads, v == 1 ? 1e6f : 0.5f, norm, orders[v]);
                    return std::vector<Tensor>{grads, norm};
                  }});
     // Optimizer steps: three steps each (state carried), every option of each optimizer.

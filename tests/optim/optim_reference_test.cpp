@@ -7,6 +7,7 @@
 // a GPU is present.
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -38,6 +39,12 @@ struct ScheduleCase {
   std::vector<double> lrs1;  // with group1_lr: the second group's
 };
 
+struct ClipCase {
+  double max_norm = 0, norm_type = 0;
+  std::vector<double> grads, expect;
+  double norm = 0;
+};
+
 struct PrecisionCase {
   std::string name;
   std::map<std::string, std::string> options;
@@ -66,6 +73,7 @@ struct Fixtures {
   std::vector<OptimizerCase> optimizers;
   std::vector<ScheduleCase> schedules;
   std::vector<PrecisionCase> precision;
+  std::vector<ClipCase> clips;
 };
 
 const Fixtures& fixtures() {
@@ -75,12 +83,23 @@ const Fixtures& fixtures() {
     EXPECT_TRUE(file.good()) << "cannot open " AXON_TEST_FIXTURE_DIR "/optim_reference.txt";
     std::string line;
     bool in_precision = false;  // "params" belongs to a precision case
+    bool in_clip = false;       // "grad", "norm" and "expect" to a clip case
     while (std::getline(file, line)) {
       std::istringstream in(line);
       std::string kind;
       in >> kind;
-      if (kind == "optimizer" || kind == "schedule") in_precision = false;
-      if (kind == "precision") {
+      if (kind == "optimizer" || kind == "schedule" || kind == "precision") in_precision = in_clip = false;
+      if (kind == "clip") {
+        in_clip = true;
+        const auto options = read_options(in);
+        f.clips.push_back({std::stod(options.at("max_norm")), std::stod(options.at("norm_type")), {}, {}, 0.0});
+      } else if (in_clip && kind == "grad") {
+        f.clips.back().grads = read_numbers(in);
+      } else if (in_clip && kind == "norm") {
+        in >> f.clips.back().norm;
+      } else if (in_clip && kind == "expect") {
+        f.clips.back().expect = read_numbers(in);
+      } else if (kind == "precision") {
         in_precision = true;
         f.precision.emplace_back();
         in >> f.precision.back().name;
@@ -307,6 +326,58 @@ TEST(OptimReference, OptimizersMatchPyTorchOnTheCpu) { run_optimizer_cases(axon:
 
 TEST(OptimReference, ManyStepsStayAsNearFloat64AsPyTorch) { run_precision_cases(axon::Device::cpu()); }
 
+// clip_grad_norm of every order torch takes (1, 2, 3, 0.5, inf), over a two-parameter arena.
+void run_clip_cases(axon::Device device) {
+  ASSERT_GE(fixtures().clips.size(), 6u);
+  for (const ClipCase& c : fixtures().clips) {
+    SCOPED_TRACE("max_norm " + std::to_string(c.max_norm) + " norm_type " + std::to_string(c.norm_type) + " on " +
+                 device.str());
+    TwoParameterModel model({6, 5}, std::vector<double>(11, 0.0));
+    model.arena.to(device);
+    model.set_grads(c.grads);
+    const Tensor norm = axon::optim::clip_grad_norm(model.arena, static_cast<float>(c.max_norm),
+                                                    {.norm_type = static_cast<float>(c.norm_type)});
+    EXPECT_NEAR(norm.item(), c.norm, 2e-6 * c.norm);
+    std::vector<double> got;
+    for (const Parameter& p : model.parameters) {
+      for (float v : p.grad.to_vector()) got.push_back(v);
+    }
+    EXPECT_TRUE(axon_test::near_ref(got, c.expect, 2e-6, 1e-7));
+  }
+}
+
+TEST(OptimReference, ClipGradNormOfEveryOrderMatchesPyTorch) { run_clip_cases(axon::Device::cpu()); }
+
+// error_if_nonfinite: a NaN or infinite norm throws and the gradients stay as they were; without
+// it they are scaled by the NaN factor, as torch does.
+TEST(OptimReference, ANonFiniteNormIsReportedWithTheGradientsUntouched) {
+  for (const float bad : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+    for (const float order : {2.0f, 1.0f, std::numeric_limits<float>::infinity()}) {
+      SCOPED_TRACE(std::to_string(bad) + " with order " + std::to_string(order));
+      TwoParameterModel model({6, 5}, std::vector<double>(11, 0.0));
+      std::vector<double> grads(11, 0.5);
+      grads[3] = bad;
+      model.set_grads(grads);
+      const std::vector<float> before = model.arena.grads().to_vector();
+      axon_test::expect_error<axon::ValueError>(
+          [&] { (void)axon::optim::clip_grad_norm(model.arena, 1.0f, {.norm_type = order, .error_if_nonfinite = true}); },
+          {"total norm of order", "error_if_nonfinite"});
+      const std::vector<float> after = model.arena.grads().to_vector();
+      for (std::size_t i = 0; i < after.size(); ++i) {
+        EXPECT_EQ(std::isnan(after[i]), std::isnan(before[i]));
+        if (!std::isnan(before[i])) {
+          EXPECT_EQ(after[i], before[i]);
+        }
+      }
+      const Tensor norm = axon::optim::clip_grad_norm(model.arena, 1.0f, {.norm_type = order});
+      EXPECT_FALSE(std::isfinite(norm.item()));
+    }
+  }
+  TwoParameterModel model({6, 5}, std::vector<double>(11, 0.0));
+  axon_test::expect_error<axon::ValueError>([&] { (void)axon::optim::clip_grad_norm(model.arena, 1.0f, {.norm_type = 0.0f}); },
+                                            {"norm_type"});
+}
+
 // A model whose first three input features are nonzero for a few steps and zero from then on
 // (as border pixels that a few images light): the state of their weights decays toward zero,
 // through the subnormal range, and must never be stored there, with any optimizer.
@@ -361,6 +432,7 @@ TEST(OptimReference, OptimizersMatchPyTorchOnCuda) {
   }
   run_optimizer_cases(axon::Device::cuda(0));
   run_precision_cases(axon::Device::cuda(0));
+  run_clip_cases(axon::Device::cuda(0));
 }
 
 std::vector<std::int64_t> integers(const std::string& text) {

@@ -401,8 +401,47 @@ TEST(TrainingKit, FitRefusesBadOptionsBeforeItTrains) {
         },
         {"checkpoint_every >= 1 and keep_checkpoints >= 1"});
   }
+  axon_test::expect_error<axon::ValueError>(
+      [&] {
+        (void)trainer.fit(set, nullptr, with([](train::FitOptions& o) {
+                            o.clip_grad_norm = 1.0f;
+                            o.clip_norm_type = 0.0f;
+                          }));
+      },
+      {"clip_norm_type"});
+  axon_test::expect_error<axon::ValueError>(
+      [&] { (void)trainer.fit(set, nullptr, with([](train::FitOptions& o) { o.clip_grad_norm = 0.0f; })); },
+      {"clip_grad_norm must be positive"});
   EXPECT_EQ(model.parameters().values().to_vector(), weights);
   EXPECT_EQ(trainer.epoch(), 0);
+  // Clipping of another order, with the nonfinite check, in a run that trains: the weights of
+  // the same step done by hand (forward, backward, clip_grad_norm of order inf, SGD).
+  {
+    const auto make = [] {
+      axon::Generator generator(11);
+      nn::Sequential m;
+      m.add(nn::Dense(4, 8, nn::DenseOptions{.generator = &generator})).add(nn::Tanh()).add(nn::Dense(8, 3, nn::DenseOptions{.generator = &generator}));
+      return m;
+    };
+    nn::Sequential by_fit = make(), by_hand = make();
+    optim::SGD sgd_fit(by_fit.parameters(), {.lr = 0.5}), sgd_hand(by_hand.parameters(), {.lr = 0.5});
+    train::Trainer fit_trainer(by_fit, sgd_fit, nn::CrossEntropyLoss());
+    train::FitOptions o = quiet(1);
+    o.batch_size = 32;
+    o.shuffle = false;
+    o.clip_grad_norm = 0.05f;
+    o.clip_norm_type = std::numeric_limits<float>::infinity();
+    o.clip_error_if_nonfinite = true;
+    (void)fit_trainer.fit(set, nullptr, o);
+    nn::Loss loss = nn::CrossEntropyLoss();
+    by_hand.train();
+    loss.compute(by_hand.forward(set.features()), set.targets());
+    (void)by_hand.backward(loss.grad());
+    const Tensor norm = optim::clip_grad_norm(by_hand.parameters(), 0.05f, {.norm_type = o.clip_norm_type});
+    EXPECT_GT(norm.item(), 0.05f);  // it did clip
+    sgd_hand.step();
+    EXPECT_EQ(by_fit.parameters().values().to_vector(), by_hand.parameters().values().to_vector());
+  }
   struct Reenter final : train::Callback {
     const data::Dataset* set = nullptr;
     std::string error;

@@ -103,9 +103,9 @@ class AXON_API Backend {
   virtual void dropout(float p, PhiloxSlice slice, const Tensor& x, const Tensor& y, const Tensor& mask) = 0;
   // out = min(max(x, low), high) elementwise; out may be x.
   virtual void clamp(const Tensor& x, float low, float high, const Tensor& out) = 0;
-  // norm = sqrt(sum of grads^2) (accumulated in double) into the one-element total_norm; then
-  // grads *= min(1, max_norm / (norm + 1e-6)), reading the factor on the device.
-  virtual void clip_grad_norm(const Tensor& grads, float max_norm, const Tensor& total_norm) = 0;
+  // The norm (GradNormClip) into the one-element total_norm; then grads *= the factor, read on
+  // the device.
+  virtual void clip_grad_norm(const GradNormClip& clip, const Tensor& grads, const Tensor& total_norm) = 0;
   // One optimizer step over flat tensors of one length, state updated in place. Tensors a
   // configuration does not use are undefined (see each Hyper).
   virtual void sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads,

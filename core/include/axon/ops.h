@@ -159,10 +159,15 @@ AXON_API void dropout_out(const Tensor& x, float p, const Tensor& y, const Tenso
                           Generator& generator = default_generator());
 // out = min(max(x, low), high); out may be x. ValueError unless low <= high (NaN refused).
 AXON_API void clamp_out(const Tensor& x, float low, float high, const Tensor& out);
-// Scales grads (any shape, in place) so their L2 norm is at most max_norm, as
-// torch.nn.utils.clip_grad_norm_ (factor min(1, max_norm / (norm + 1e-6))). Writes the norm
-// before clipping into total_norm (one float32 element on grads' device); no host sync.
-AXON_API void clip_grad_norm_out(const Tensor& grads, float max_norm, const Tensor& total_norm);
+// Scales grads (any shape, in place) so their norm of order norm_type (2: L2; any p > 0; or
+// infinity: the largest magnitude) is at most max_norm, as torch.nn.utils.clip_grad_norm_
+// (factor min(1, max_norm / (norm + 1e-6))). Writes the norm before clipping into total_norm
+// (one float32 element on grads' device); no host sync. ValueError for max_norm <= 0 or a
+// norm_type <= 0.
+AXON_API void clip_grad_norm_out(const Tensor& grads, float max_norm, const Tensor& total_norm, float norm_type = 2.0f);
+// The same with every setting (GradNormClip: skip_nonfinite leaves grads as they are when the
+// norm is NaN or infinite).
+AXON_API void clip_grad_norm_out(const Tensor& grads, const GradNormClip& clip, const Tensor& total_norm);
 
 // Optimizer steps over flat float32 tensors of equal length (see the Hyper structs in
 // op_kinds.h and axon/optim/optimizer.h for the classes that drive them). State tensors are

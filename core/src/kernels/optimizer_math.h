@@ -111,4 +111,20 @@ AXON_HOST_DEVICE float dropout_keep(std::uint64_t seed, std::uint64_t offset, st
 // torch.clamp: NaN stays NaN.
 AXON_HOST_DEVICE float clamp_value(float v, float low, float high) { return v < low ? low : (v > high ? high : v); }
 
+// The larger, a NaN on either side winning (as torch's max): the infinity norm of NaN is NaN.
+AXON_HOST_DEVICE double nan_max(double best, double v) {
+  if (best != best) return best;
+  if (v != v) return v;
+  return v > best ? v : best;
+}
+
+// The norm of order p from the total over the elements (the sum of |g|^p, or for p = inf the
+// largest |g|).
+AXON_HOST_DEVICE double norm_from_total(double total, double p) {
+  if (p > 1.0e308) return total;  // (infinity; std::isinf is not device code)
+  if (p == 2.0) return ::sqrt(total);
+  if (p == 1.0) return total;
+  return ::pow(total, 1.0 / p);
+}
+
 }  // namespace axon::kernels

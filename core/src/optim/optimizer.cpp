@@ -404,10 +404,21 @@ AdamW::AdamW(nn::ParamArena& parameters, AdamOptions options, std::vector<ParamG
 
 // ---- clipping ----
 
-Tensor clip_grad_norm(nn::ParamArena& parameters, float max_norm) {
+Tensor clip_grad_norm(nn::ParamArena& parameters, float max_norm, ClipOptions options) {
   Tensor norm = Tensor::zeros({1}, parameters.device());
-  if (parameters.size() > 0) clip_grad_norm_out(parameters.grads(), max_norm, norm);
+  if (parameters.size() == 0) return norm;
+  clip_grad_norm_out(parameters.grads(), GradNormClip{max_norm, options.norm_type, options.error_if_nonfinite}, norm);
+  if (options.error_if_nonfinite) check_finite_norm(norm, options.norm_type);
   return norm;
+}
+
+void check_finite_norm(const Tensor& norm, float norm_type) {
+  const float value = norm.item();
+  if (std::isfinite(value)) return;
+  char order[32];
+  std::snprintf(order, sizeof(order), "%g", static_cast<double>(norm_type));
+  throw ValueError(std::string("clip_grad_norm: the total norm of order ") + order + " of the gradients is " +
+                   std::to_string(value) + ": not clipped (error_if_nonfinite); the gradients are as they were");
 }
 
 void clip_grad_value(nn::ParamArena& parameters, float clip_value) {

@@ -122,7 +122,18 @@ bool Trainer::train_step(const Tensor& x, const Tensor& targets, std::int64_t ro
     return false;  // fit skips the batch (and rolls back, by policy)
   }
   model_.backward(loss_.grad());
-  if (options_.clip_grad_norm) clip_grad_norm_out(model_.parameters().grads(), *options_.clip_grad_norm, clip_norm_);
+  if (options_.clip_grad_norm) {
+    const GradNormClip clip{*options_.clip_grad_norm, options_.clip_norm_type, options_.clip_error_if_nonfinite};
+    clip_grad_norm_out(model_.parameters().grads(), clip, clip_norm_);
+    if (clip.skip_nonfinite) {
+      try {
+        optim::check_finite_norm(clip_norm_, clip.norm_type);
+      } catch (const ValueError& e) {
+        throw ValueError("Trainer: at epoch " + std::to_string(epoch_ + 1) + ", step " + std::to_string(step_ + 1) +
+                         ": " + e.what());
+      }
+    }
+  }
   optimizer_.step();
   axpy(static_cast<float>(rows), loss_.value(), loss_sum_);  // summed on the device
   ++step_;
@@ -140,7 +151,10 @@ void Trainer::check_fit(const data::Dataset& train, const data::Dataset* validat
   if (!o.checkpoint_dir.empty() && (o.checkpoint_every < 1 || o.keep_checkpoints < 1)) {
     throw ValueError(where + "needs checkpoint_every >= 1 and keep_checkpoints >= 1 with a checkpoint_dir");
   }
-  if (o.clip_grad_norm && !(*o.clip_grad_norm >= 0.0f)) throw ValueError(where + "clip_grad_norm must be >= 0");
+  if (o.clip_grad_norm && !(*o.clip_grad_norm > 0.0f && std::isfinite(*o.clip_grad_norm))) {
+    throw ValueError(where + "clip_grad_norm must be positive and finite");
+  }
+  if (!(o.clip_norm_type > 0.0f)) throw ValueError(where + "clip_norm_type must be > 0 (or infinity)");
   if (loss_.takes_labels() != train.has_labels()) {
     throw DTypeError(where + "loss " + loss_.name() + " does not fit targets " + train.targets().describe());
   }

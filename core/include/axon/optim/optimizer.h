@@ -242,9 +242,17 @@ class AXON_API AdamW final : public Adam {
 };
 
 // ---- gradient clipping, on the parameters' device (no host round trip) ----
-// Scales every gradient by min(1, max_norm / (norm + 1e-6)), norm the L2 norm of all of them,
-// as torch.nn.utils.clip_grad_norm_. Returns that norm: a one-element tensor on the device.
-AXON_API Tensor clip_grad_norm(nn::ParamArena& parameters, float max_norm);
+// Scales every gradient by min(1, max_norm / (norm + 1e-6)), norm the norm of order
+// norm_type of all of them, as torch.nn.utils.clip_grad_norm_. Returns that norm: a one-element
+// tensor on the device. error_if_nonfinite: a NaN or infinite norm throws ValueError and leaves
+// the gradients as they were (this reads the norm on the host: one sync).
+struct ClipOptions {
+  float norm_type = 2.0f;
+  bool error_if_nonfinite = false;
+};
+AXON_API Tensor clip_grad_norm(nn::ParamArena& parameters, float max_norm, ClipOptions options = {});
+// ValueError naming the norm when the one-element `norm` is NaN or infinite (reads it: a sync).
+AXON_API void check_finite_norm(const Tensor& norm, float norm_type);
 // Clamps every gradient to [-clip_value, clip_value].
 AXON_API void clip_grad_value(nn::ParamArena& parameters, float clip_value);
 

@@ -54,7 +54,9 @@ struct FitOptions {
   std::optional<double> target_loss;   // stop when an epoch's mean training loss is <= this
   std::optional<double> time_limit_seconds;  // stop after the epoch that passes it
   std::optional<EarlyStopping> early_stopping;  // needs a validation set
-  std::optional<float> clip_grad_norm;
+  std::optional<float> clip_grad_norm;  // max_norm (torch.nn.utils.clip_grad_norm_), and:
+  float clip_norm_type = 2.0f;          // its order (any p > 0, or infinity)
+  bool clip_error_if_nonfinite = false;  // a NaN or infinite norm throws (reads it: a sync a step)
   NanPolicy nan_policy = NanPolicy::kThrow;
   Display display = Display::kAuto;
   std::filesystem::path csv_log;       // per-epoch metrics, when not empty

@@ -42,7 +42,7 @@ class CpuBackend final : public Backend {
   void log_softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
 
   void loss(LossKind kind, const LossParams& params, const Tensor& pred, const Tensor& target,
-            const Tensor& value, const Tensor& grad) override;
+            const Tensor& weight, const Tensor& value, const Tensor& grad) override;
 
   void reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) override;
   void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) override;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "axon/error.h"
+#include "core/src/kernels/loss_math.h"
 #include "cuda/cuda_check.h"
 
 namespace axon::cuda {
@@ -160,10 +161,10 @@ CudaBackend::CudaBackend(int index)
       cublas_(stream_.get()),
       cublas_lt_(),
       allocator_(index, stream_.get()) {
-  error_flag_ = static_cast<unsigned long long*>(allocator_.allocate(2 * sizeof(unsigned long long)));
+  error_flag_ = static_cast<unsigned long long*>(allocator_.allocate(kFlagWords * sizeof(unsigned long long)));
   try {
-    flag_host_.reserve(2 * sizeof(unsigned long long));
-    AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, 2 * sizeof(unsigned long long), stream_.get()));
+    flag_host_.reserve(kFlagWords * sizeof(unsigned long long));
+    AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, kFlagWords * sizeof(unsigned long long), stream_.get()));
     AXON_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
   } catch (...) {
     allocator_.deallocate(error_flag_);
@@ -302,20 +303,24 @@ void CudaBackend::synchronize() {
 
 void CudaBackend::check_error_flag() {
   std::lock_guard lock(flag_mutex_);
-  if (flag_classes_ == -1 && flag_gather_rows_ == -1) return;  // nothing flagged since the last check
+  if (flag_classes_ == -1 && flag_gather_rows_ == -1 && !flag_probabilities_) return;  // nothing armed
   const std::int64_t classes = flag_classes_;
   const std::int64_t gather_rows = flag_gather_rows_;
-  AXON_CUDA_CHECK(cudaMemcpyAsync(flag_host_.data(), error_flag_, 2 * sizeof(unsigned long long),
+  const std::string label_loss = flag_label_loss_;
+  AXON_CUDA_CHECK(cudaMemcpyAsync(flag_host_.data(), error_flag_, kFlagWords * sizeof(unsigned long long),
                                   cudaMemcpyDeviceToHost, stream_.get()));
   AXON_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
   flag_classes_ = -1;
   flag_gather_rows_ = -1;
+  flag_probabilities_ = false;
+  flag_label_loss_.clear();
   const auto* words = static_cast<const volatile unsigned long long*>(flag_host_.data());
   const unsigned long long label_flag = words[0];
   const unsigned long long gather_flag = words[1];
-  if (label_flag == kNoLabelError && gather_flag == kNoLabelError) return;
+  const unsigned long long probability_flag = words[2];
+  if (label_flag == kNoLabelError && gather_flag == kNoLabelError && probability_flag == kNoLabelError) return;
   // Reset before throwing, in stream order, so each error is reported once.
-  AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, 2 * sizeof(unsigned long long), stream_.get()));
+  AXON_CUDA_CHECK(cudaMemsetAsync(error_flag_, 0xFF, kFlagWords * sizeof(unsigned long long), stream_.get()));
   const auto position = [](unsigned long long flag) { return flag >> 32; };
   const auto value = [](unsigned long long flag) {
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(flag & 0xffffffffull));
@@ -324,16 +329,21 @@ void CudaBackend::check_error_flag() {
     return n >= 0 ? "[0, " + std::to_string(n) + ")" : std::string("[0, ") + what + ")";
   };
   std::string message;
+  const auto add = [&message](const std::string& part) { message += (message.empty() ? "" : "; and ") + part; };
   if (label_flag != kNoLabelError) {
-    message = "axon::softmax_cross_entropy_loss: label " + std::to_string(value(label_flag)) + " of row " +
-              std::to_string(position(label_flag)) + " is outside " + range(classes, "classes") +
-              " (the loss and gradient computed with it are invalid)";
+    add("axon::" + label_loss + "_loss: label " + std::to_string(value(label_flag)) + " of row " +
+        std::to_string(position(label_flag)) + " is outside " + range(classes, "classes") +
+        " (the loss and gradient computed with it are invalid)");
   }
   if (gather_flag != kNoLabelError) {
-    if (!message.empty()) message += "; and ";
-    message += "axon::gather_rows: index " + std::to_string(value(gather_flag)) + " at position " +
-               std::to_string(position(gather_flag)) + " is outside " + range(gather_rows, "rows") +
-               " (that row was written as zeros)";
+    add("axon::gather_rows: index " + std::to_string(value(gather_flag)) + " at position " +
+        std::to_string(position(gather_flag)) + " is outside " + range(gather_rows, "rows") +
+        " (that row was written as zeros)");
+  }
+  if (probability_flag != kNoLabelError) {
+    add("axon::bce_loss: pred element " + std::to_string(probability_flag) +
+        " is outside [0, 1] (BCE takes probabilities; BCE with logits takes logits; the loss and "
+        "gradient computed with it are invalid)");
   }
   throw ValueError(message + " (reported by " + device().str() + " when it synchronized)");
 }
@@ -428,24 +438,36 @@ void CudaBackend::log_softmax_backward(const Tensor& y, const Tensor& grad_y, co
 
 // ---- losses ---------------------------------------------------------------------------------
 
-void CudaBackend::loss(LossKind kind, const LossParams& params, const Tensor& pred,
-                       const Tensor& target, const Tensor& value, const Tensor& grad) {
+void CudaBackend::loss(LossKind kind, const LossParams& params, const Tensor& pred, const Tensor& target,
+                       const Tensor& weight, const Tensor& value, const Tensor& grad) {
   DeviceGuard guard(index_);
   float* grad_data = grad.defined() ? grad.data<float>() : nullptr;
-  if (kind == LossKind::kSoftmaxCrossEntropy) {
+  const float* weight_data = weight.defined() ? weight.data<float>() : nullptr;
+  if (kernels::takes_labels(kind)) {
     const std::int64_t rows = pred.shape().rows();
     const std::int64_t cols = pred.shape().cols();
-    // Arm the flag check and queue the kernel under one lock: a synchronize() from another
+    // Arm the flag check and queue the kernels under one lock: a synchronize() from another
     // thread in between would read the flag before the kernel ran, disarm it, and the bad label
     // would never be reported.
     std::lock_guard lock(flag_mutex_);
     flag_classes_ = (flag_classes_ == -1 || flag_classes_ == cols) ? cols : -2;
-    launch_softmax_cross_entropy(launch(), allocator_, pred.data<float>(), target.data<std::int32_t>(),
-                                 value.data<float>(), grad_data, rows, cols, error_flag_);
+    const std::string name(loss_name(kind));
+    if (flag_label_loss_.empty()) flag_label_loss_ = name;
+    else if (flag_label_loss_ != name) flag_label_loss_ = "softmax_cross_entropy or nll";
+    launch_label_loss(launch(), allocator_, kind, params, pred.data<float>(), target.data<std::int32_t>(),
+                      weight_data, value.data<float>(), grad_data, rows, cols, error_flag_);
     return;
   }
-  launch_pointwise_loss(launch(), allocator_, kind, params.huber_delta, pred.data<float>(),
-                        target.data<float>(), value.data<float>(), grad_data, pred.numel());
+  const std::int64_t columns = pred.shape()[pred.rank() - 1];
+  if (kind == LossKind::kBce) {
+    std::lock_guard lock(flag_mutex_);
+    flag_probabilities_ = true;
+    launch_pointwise_loss(launch(), allocator_, kind, params, pred.data<float>(), target.data<float>(),
+                          weight_data, columns, value.data<float>(), grad_data, pred.numel(), error_flag_ + 2);
+    return;
+  }
+  launch_pointwise_loss(launch(), allocator_, kind, params, pred.data<float>(), target.data<float>(), weight_data,
+                        columns, value.data<float>(), grad_data, pred.numel(), nullptr);
 }
 
 // ---- reductions -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "axon/backend.h"
 #include "cuda/cublaslt_plans.h"
@@ -150,7 +151,7 @@ class CudaBackend final : public Backend {
   void log_softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
 
   void loss(LossKind kind, const LossParams& params, const Tensor& pred, const Tensor& target,
-            const Tensor& value, const Tensor& grad) override;
+            const Tensor& weight, const Tensor& value, const Tensor& grad) override;
 
   void reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) override;
   void reduce_rows(ReduceOp op, const Tensor& x, const Tensor& out) override;
@@ -221,13 +222,17 @@ class CudaBackend final : public Backend {
   std::array<StagingSlot, kStagingSlots> staging_ring_;
   std::size_t next_staging_slot_ = 0;
 
-  // Two device words: [0] the first bad softmax cross-entropy label (row << 32 | label), [1] the
-  // first bad gather_rows index (position << 32 | index); all ones when none.
+  // Device words, all ones when clear: [0] the first bad label of a label loss (row << 32 |
+  // label), [1] the first bad gather_rows index (position << 32 | index), [2] the first BCE
+  // probability outside [0, 1] (its element index).
+  static constexpr int kFlagWords = 3;
   std::mutex flag_mutex_;
   unsigned long long* error_flag_ = nullptr;  // device, from allocator_
   PinnedBuffer flag_host_;
-  std::int64_t flag_classes_ = -1;      // classes of the CE losses since the last check; -2 mixed
+  std::int64_t flag_classes_ = -1;      // classes of the label losses since the last check; -2 mixed
   std::int64_t flag_gather_rows_ = -1;  // rows of the gathers since the last check; -2 mixed
+  std::string flag_label_loss_;         // the label losses' name since the last check
+  bool flag_probabilities_ = false;     // a BCE ran since the last check
 };
 
 }  // namespace axon::cuda

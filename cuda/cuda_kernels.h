@@ -43,16 +43,21 @@ void launch_softmax(const LaunchConfig& lc, bool log, const float* x, float* y, 
                     std::int64_t cols);
 void launch_softmax_backward(const LaunchConfig& lc, bool log, const float* y, const float* grad_y,
                              float* grad_x, std::int64_t rows, std::int64_t cols);
-// value: one float on the device; grad: nullptr for value only. n > 0.
+// The elementwise losses. value: one float, or n for Reduction::kNone; grad: nullptr for value
+// only; pos_weight: BCE with logits' [columns] or nullptr. For BCE, a probability outside
+// [0, 1] lowers *probability_flag (atomicMin) to its index. n > 0.
 void launch_pointwise_loss(const LaunchConfig& lc, CachingAllocator& allocator, LossKind kind,
-                           float huber_delta, const float* pred, const float* target, float* value,
-                           float* grad, std::int64_t n);
-// labels int32 [rows]; a label outside [0, cols) lowers *error_flag (atomicMin) to
-// (row << 32) | label, which the backend reports when it synchronizes. rows > 0.
-void launch_softmax_cross_entropy(const LaunchConfig& lc, CachingAllocator& allocator,
-                                  const float* logits, const std::int32_t* labels, float* value,
-                                  float* grad, std::int64_t rows, std::int64_t cols,
-                                  unsigned long long* error_flag);
+                           const LossParams& params, const float* pred, const float* target,
+                           const float* pos_weight, std::int64_t columns, float* value, float* grad,
+                           std::int64_t n, unsigned long long* probability_flag);
+// Softmax cross-entropy or NLL over labels int32 [rows], class weights [cols] or nullptr; value
+// one float, or rows for Reduction::kNone. A label outside [0, cols) other than ignore_index
+// lowers *error_flag (atomicMin) to (row << 32) | label, which the backend reports when it
+// synchronizes. rows > 0.
+void launch_label_loss(const LaunchConfig& lc, CachingAllocator& allocator, LossKind kind,
+                       const LossParams& params, const float* pred, const std::int32_t* labels,
+                       const float* weight, float* value, float* grad, std::int64_t rows, std::int64_t cols,
+                       unsigned long long* error_flag);
 
 // ---- reductions (cuda_reduce.cu) ----
 // *out = (float)(sum of partials[0..count) / divisor), summed in a fixed order by one block:

@@ -94,6 +94,17 @@ std::string_view loss_name(LossKind loss) {
     case LossKind::kHuber: return "huber";
     case LossKind::kBceWithLogits: return "bce_with_logits";
     case LossKind::kSoftmaxCrossEntropy: return "softmax_cross_entropy";
+    case LossKind::kNll: return "nll";
+    case LossKind::kBce: return "bce";
+  }
+  return "?";
+}
+
+std::string_view reduction_name(Reduction reduction) {
+  switch (reduction) {
+    case Reduction::kMean: return "mean";
+    case Reduction::kSum: return "sum";
+    case Reduction::kNone: return "none";
   }
   return "?";
 }

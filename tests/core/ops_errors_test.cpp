@@ -195,7 +195,7 @@ TEST(OpsErrors, Softmax) {
 // ---- losses ---------------------------------------------------------------------------------
 
 const LossKind kElementwiseLosses[] = {LossKind::kMse, LossKind::kMae, LossKind::kHuber,
-                                       LossKind::kBceWithLogits};
+                                       LossKind::kBceWithLogits, LossKind::kBce};
 
 TEST(OpsErrors, ElementwiseLossShapes) {
   for (LossKind kind : kElementwiseLosses) {
@@ -225,22 +225,59 @@ TEST(OpsErrors, ElementwiseLossDtype) {
   }
 }
 
-TEST(OpsErrors, SoftmaxCrossEntropyShapesAndDtypes) {
+TEST(OpsErrors, LabelLossShapesAndDtypes) {
+  for (const LossKind ce : {LossKind::kSoftmaxCrossEntropy, LossKind::kNll}) {
+    const std::string name(axon::loss_name(ce));
+    SCOPED_TRACE(name);
+    // One label per row.
+    expect_error<axon::ShapeError>([&] { (void)axon::loss(ce, f32({2, 3}), i32({3})); },
+                                   {name, "[2, 3]", "[3]"});
+    expect_error<axon::ShapeError>([&] { (void)axon::loss(ce, f32({2, 3}), i32({2, 3})); },
+                                   {name, "[2, 3]"});
+    // pred is [rows, classes].
+    expect_error<axon::ShapeError>([&] { (void)axon::loss(ce, f32({6}), i32({6})); }, {name, "[6]"});
+    expect_error<axon::ShapeError>(
+        [&] { axon::loss_out(ce, f32({2, 3}), i32({2}), f32({1}), f32({3, 2})); }, {name, "[3, 2]"});
+    // Labels are int32, logits float32.
+    expect_error<axon::DTypeError>([&] { (void)axon::loss(ce, f32({2, 3}), f32({2})); });
+    expect_error<axon::DTypeError>([&] { (void)axon::loss(ce, i32({2, 3}), i32({2})); });
+    expect_error<axon::DTypeError>([&] { (void)axon::loss_value(ce, f32({2, 3}), f32({2})); });
+    // Class weights: one per class, float32.
+    expect_error<axon::ShapeError>([&] { (void)axon::loss(ce, f32({2, 3}), i32({2}), {}, f32({2})); },
+                                   {name, "weight", "[2]", "[2, 3]"});
+    expect_error<axon::DTypeError>([&] { (void)axon::loss(ce, f32({2, 3}), i32({2}), {}, i32({3})); },
+                                   {name, "weight"});
+  }
+}
+
+TEST(OpsErrors, LossOptions) {
   const LossKind ce = LossKind::kSoftmaxCrossEntropy;
-  const std::string name(axon::loss_name(ce));
-  // One label per row.
-  expect_error<axon::ShapeError>([&] { (void)axon::loss(ce, f32({2, 3}), i32({3})); },
-                                 {name, "[2, 3]", "[3]"});
-  expect_error<axon::ShapeError>([&] { (void)axon::loss(ce, f32({2, 3}), i32({2, 3})); },
-                                 {name, "[2, 3]"});
-  // pred is [rows, classes].
-  expect_error<axon::ShapeError>([&] { (void)axon::loss(ce, f32({6}), i32({6})); }, {name, "[6]"});
+  const Tensor labels = Tensor::zeros({2}, axon::Device::cpu(), axon::DType::kInt32);
+  for (const float smoothing : {-0.1f, 1.5f, NAN}) {
+    expect_error<axon::ValueError>(
+        [&] { (void)axon::loss(ce, f32({2, 3}), labels, {.label_smoothing = smoothing}); }, {"label_smoothing"});
+  }
+  expect_error<axon::ValueError>(
+      [&] { (void)axon::loss(LossKind::kNll, f32({2, 3}), labels, {.label_smoothing = 0.1f}); },
+      {"nll", "label_smoothing"});
+  expect_error<axon::ValueError>(
+      [&] { (void)axon::loss(ce, f32({2, 3}), labels, {.reduction = static_cast<axon::Reduction>(7)}); },
+      {"reduction"});
+  // Only the label losses and BCE with logits take a weight; pos_weight spans the last axis.
+  expect_error<axon::ValueError>(
+      [&] { (void)axon::loss(LossKind::kMse, f32({2, 3}), f32({2, 3}), {}, f32({3})); }, {"mse", "weight"});
   expect_error<axon::ShapeError>(
-      [&] { axon::loss_out(ce, f32({2, 3}), i32({2}), f32({1}), f32({3, 2})); }, {name, "[3, 2]"});
-  // Labels are int32, logits float32.
-  expect_error<axon::DTypeError>([&] { (void)axon::loss(ce, f32({2, 3}), f32({2})); });
-  expect_error<axon::DTypeError>([&] { (void)axon::loss(ce, i32({2, 3}), i32({2})); });
-  expect_error<axon::DTypeError>([&] { (void)axon::loss_value(ce, f32({2, 3}), f32({2})); });
+      [&] { (void)axon::loss(LossKind::kBceWithLogits, f32({2, 3}), f32({2, 3}), {}, f32({2})); },
+      {"bce_with_logits", "weight", "[2]"});
+  // Reduction none: the value has one element per term.
+  expect_error<axon::ShapeError>(
+      [&] {
+        axon::loss_out(LossKind::kMse, f32({2, 3}), f32({2, 3}), f32({1}), Tensor(), {.reduction = axon::Reduction::kNone});
+      },
+      {"mse", "[2, 3]", "none"});
+  expect_error<axon::ShapeError>(
+      [&] { axon::loss_out(ce, f32({2, 3}), labels, f32({2, 3}), Tensor(), {.reduction = axon::Reduction::kNone}); },
+      {"[2]", "none"});
 }
 
 TEST(OpsErrors, HuberDeltaMustBePositive) {

@@ -361,4 +361,110 @@ TEST(CpuCrossEntropy, OneClassIsZeroLoss) {
   EXPECT_TRUE(near_ref(r.grad, {0, 0, 0}, 0, 1e-7));
 }
 
+// ---- options: reductions, class weights, ignored rows, label smoothing, pos_weight --------
+
+// torch's weighted, smoothed cross-entropy (NLL: log_probs given, no smoothing) as a sum of row
+// terms and the mean's divisor (the counted rows' summed weights).
+struct LabelLossRef {
+  double sum = 0, divisor = 0;
+  std::vector<double> rows;
+};
+
+LabelLossRef label_loss_ref(bool nll, const std::vector<double>& x, const std::vector<std::int32_t>& labels,
+                            const std::vector<double>& weight, std::size_t classes, double smoothing,
+                            std::int32_t ignore_index) {
+  LabelLossRef out;
+  for (std::size_t r = 0; r < labels.size(); ++r) {
+    if (labels[r] == ignore_index) {
+      out.rows.push_back(0);
+      continue;
+    }
+    const auto y = static_cast<std::size_t>(labels[r]);
+    const double* row = x.data() + r * classes;
+    std::vector<double> log_p(classes);
+    if (nll) {
+      log_p.assign(row, row + classes);
+    } else {
+      double m = row[0], s = 0;
+      for (std::size_t c = 1; c < classes; ++c) m = std::max(m, row[c]);
+      for (std::size_t c = 0; c < classes; ++c) s += std::exp(row[c] - m);
+      for (std::size_t c = 0; c < classes; ++c) log_p[c] = row[c] - m - std::log(s);
+    }
+    double term = -(1 - smoothing) * weight[y] * log_p[y];
+    for (std::size_t c = 0; c < classes; ++c) term -= smoothing / static_cast<double>(classes) * weight[c] * log_p[c];
+    out.rows.push_back(term);
+    out.sum += term;
+    out.divisor += weight[y];
+  }
+  return out;
+}
+
+TEST(CpuLossOptions, LabelLossesWithWeightsIgnoredRowsAndSmoothing) {
+  const std::size_t rows = 9, classes = 5;
+  const auto logits = random_doubles(rows * classes, -3, 3, 4100);
+  auto labels = axon_test::random_labels(rows, static_cast<int>(classes), 4101);
+  labels[1] = -100;
+  labels[5] = -100;
+  const std::vector<double> weight{0.3, 1.0, 2.0, 0.6, 1.4};
+  const Tensor weight_t = tensor_from({5}, weight);
+  for (const bool nll : {false, true}) {
+    for (const double smoothing : nll ? std::vector<double>{0.0} : std::vector<double>{0.0, 0.15, 1.0}) {
+      for (const axon::Reduction reduction : {axon::Reduction::kMean, axon::Reduction::kSum, axon::Reduction::kNone}) {
+        SCOPED_TRACE(std::string(nll ? "nll" : "ce") + " smoothing " + std::to_string(smoothing) + " " +
+                     std::string(axon::reduction_name(reduction)));
+        const auto reduce = [&](const std::vector<double>& v) {
+          const LabelLossRef ref = label_loss_ref(nll, v, labels, weight, classes, smoothing, -100);
+          return reduction == axon::Reduction::kMean ? ref.sum / ref.divisor : ref.sum;
+        };
+        const LossKind kind = nll ? LossKind::kNll : LossKind::kSoftmaxCrossEntropy;
+        const LossParams params{.reduction = reduction, .label_smoothing = static_cast<float>(smoothing)};
+        const auto r = axon::loss(kind, tensor_from({9, 5}, logits), int_tensor_from({9}, labels), params, weight_t);
+        if (reduction == axon::Reduction::kNone) {
+          EXPECT_TRUE(near_ref(r.value, label_loss_ref(nll, logits, labels, weight, classes, smoothing, -100).rows,
+                               kRtol, kAtol));
+        } else {
+          EXPECT_TRUE(near_ref(r.value, {reduce(logits)}, kRtol, kAtol)) << "value";
+        }
+        // none's gradient is that of the terms' sum
+        EXPECT_TRUE(near_ref(r.grad, fd_gradient(reduce, logits), kGradRtol, kGradAtol)) << "grad";
+      }
+    }
+  }
+}
+
+TEST(CpuLossOptions, BinaryCrossEntropies) {
+  const Shape shape{6, 4};
+  const auto t = random_doubles(24, 0, 1, 4200);
+  const auto logits = random_doubles(24, -4, 4, 4201);
+  const auto probabilities = random_doubles(24, 0.05, 0.95, 4202);
+  const std::vector<double> pos_weight{0.5, 1.0, 2.0, 4.0};
+  const auto with_logits = [&](const std::vector<double>& x) {
+    double s = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double p = 1 / (1 + std::exp(-x[i]));
+      s -= pos_weight[i % 4] * t[i] * std::log(p) + (1 - t[i]) * std::log(1 - p);
+    }
+    return s;
+  };
+  const auto bce = [&](const std::vector<double>& p) {
+    double s = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) s -= t[i] * std::log(p[i]) + (1 - t[i]) * std::log(1 - p[i]);
+    return s;
+  };
+  for (const axon::Reduction reduction : {axon::Reduction::kMean, axon::Reduction::kSum}) {
+    SCOPED_TRACE(std::string(axon::reduction_name(reduction)));
+    const double n = reduction == axon::Reduction::kMean ? 24.0 : 1.0;
+    const auto r = axon::loss(LossKind::kBceWithLogits, tensor_from(shape, logits), tensor_from(shape, t),
+                              {.reduction = reduction}, tensor_from({4}, pos_weight));
+    EXPECT_TRUE(near_ref(r.value, {with_logits(logits) / n}, kRtol, kAtol));
+    EXPECT_TRUE(near_ref(r.grad, fd_gradient([&](const std::vector<double>& v) { return with_logits(v) / n; }, logits),
+                         kGradRtol, kGradAtol));
+    const auto b = axon::loss(LossKind::kBce, tensor_from(shape, probabilities), tensor_from(shape, t),
+                              {.reduction = reduction});
+    EXPECT_TRUE(near_ref(b.value, {bce(probabilities) / n}, kRtol, kAtol));
+    EXPECT_TRUE(near_ref(b.grad, fd_gradient([&](const std::vector<double>& v) { return bce(v) / n; }, probabilities),
+                         kGradRtol, kGradAtol));
+  }
+}
+
 }  // namespace

@@ -329,27 +329,51 @@ const std::vector<OpEntry>& op_table() {
                    }});
     }
 
-    // losses: 5 kinds x {value and gradient, value only}
-    t.push_back({Op::kLoss, 2 * axon::kLossCount,
+    // losses: every kind x {mean, sum, none} x {value and gradient, value only}; the sum and
+    // none variants with the options (class weights and ignored rows for the label losses, label
+    // smoothing for cross-entropy, pos_weight for BCE with logits).
+    t.push_back({Op::kLoss, 6 * axon::kLossCount,
                  [](int v) {
-                   return std::string(axon::loss_name(static_cast<LossKind>(v / 2))) + (v % 2 ? "_value" : "_grad");
+                   return std::string(axon::loss_name(static_cast<LossKind>(v / 6))) + "_" +
+                          std::string(axon::reduction_name(static_cast<axon::Reduction>(v / 2 % 3))) +
+                          (v % 2 ? "_value" : "_grad");
                  },
                  [](const Shape&, int) { return fixed(1e-5, 1e-7); },
                  [](Env& env, const Shape& shape, int v) {
-                   const auto kind = static_cast<LossKind>(v / 2);
+                   const auto kind = static_cast<LossKind>(v / 6);
+                   const auto reduction = static_cast<axon::Reduction>(v / 2 % 3);
+                   const bool with_options = reduction != axon::Reduction::kMean;
                    const bool with_grad = v % 2 == 0;
-                   Tensor pred = env.uniform(shape, -3.0f, 3.0f, "pred");
-                   Tensor target;
-                   if (kind == LossKind::kSoftmaxCrossEntropy) {
-                     target = env.place(env.labels_cpu(shape.rows(), static_cast<int>(shape.cols())), "labels");
-                   } else if (kind == LossKind::kBceWithLogits) {
+                   const bool labels = kind == LossKind::kSoftmaxCrossEntropy || kind == LossKind::kNll;
+                   axon::LossParams params{.huber_delta = 0.8f, .reduction = reduction};
+                   Tensor pred = kind == LossKind::kBce ? env.uniform(shape, 0.02f, 0.98f, "pred")
+                                                        : env.uniform(shape, -3.0f, 3.0f, "pred");
+                   Tensor target, weight;
+                   if (labels) {
+                     Tensor cpu_labels = env.labels_cpu(shape.rows(), static_cast<int>(shape.cols()));
+                     if (with_options) {
+                       // every third row ignored
+                       std::vector<std::int32_t> values = cpu_labels.to_int_vector();
+                       for (std::size_t r = 0; r < values.size(); r += 3) values[r] = -100;
+                       cpu_labels = Tensor::from_vector(cpu_labels.shape(), std::span<const std::int32_t>(values));
+                       weight = env.uniform(Shape{shape.cols()}, 0.1f, 2.0f, "weight");
+                       if (kind == LossKind::kSoftmaxCrossEntropy) params.label_smoothing = 0.1f;
+                     }
+                     target = env.place(cpu_labels, "labels");
+                   } else if (kind == LossKind::kBceWithLogits || kind == LossKind::kBce) {
                      target = env.uniform(shape, 0.0f, 1.0f, "target");
+                     if (with_options && kind == LossKind::kBceWithLogits) {
+                       weight = env.uniform(Shape{shape[shape.rank() - 1]}, 0.5f, 3.0f, "pos_weight");
+                     }
                    } else {
                      target = env.uniform(shape, -3.0f, 3.0f, "target");
                    }
-                   Tensor value = env.output(Shape{1}, "value");
+                   const Shape value_shape = reduction != axon::Reduction::kNone ? Shape{1}
+                                             : labels                           ? Shape{shape.rows()}
+                                                                                : shape;
+                   Tensor value = env.output(value_shape, "value");
                    Tensor grad = with_grad ? env.output(shape, "grad") : Tensor();
-                   axon::loss_out(kind, pred, target, value, grad, {0.8f});
+                   axon::loss_out(kind, pred, target, value, grad, params, weight);
                    std::vector<Tensor> results{value};
                    if (with_grad) results.push_back(grad);
                    return results;

@@ -67,11 +67,13 @@ class AXON_API Backend {
                                     const Tensor& grad_x) = 0;
 
   // ---- losses ----
-  // value: a one-element float32 tensor; grad (may be undefined: value only) has pred's shape.
-  // For kSoftmaxCrossEntropy, target is int32 labels, one per row of pred; a label outside
-  // [0, classes) throws ValueError (the CUDA backend reports it when it synchronizes).
-  virtual void loss(LossKind kind, const LossParams& params, const Tensor& pred,
-                    const Tensor& target, const Tensor& value, const Tensor& grad) = 0;
+  // As loss_out (ops.h), arguments checked: value is [1] or, for Reduction::kNone, one element
+  // per term; grad (may be undefined: value only) has pred's shape; weight may be undefined.
+  // The label losses' target is int32 labels, one per row of pred; a label outside [0, classes)
+  // other than ignore_index, or a BCE probability outside [0, 1], throws ValueError before
+  // anything is written (the CUDA backend reports it when it synchronizes).
+  virtual void loss(LossKind kind, const LossParams& params, const Tensor& pred, const Tensor& target,
+                    const Tensor& weight, const Tensor& value, const Tensor& grad) = 0;
 
   // ---- reductions ----
   virtual void reduce_all(ReduceOp op, const Tensor& x, const Tensor& out) = 0;   // out: [1]

@@ -61,16 +61,28 @@ enum class BinaryOp : std::uint8_t { kAdd, kSub, kMul };
 inline constexpr int kBinaryOpCount = static_cast<int>(BinaryOp::kMul) + 1;
 
 enum class LossKind : std::uint8_t {
-  kMse,                  // mean of (p - t)^2
-  kMae,                  // mean of |p - t|
-  kHuber,                // mean of 0.5 d^2 if |d| <= delta else delta (|d| - delta/2)
-  kBceWithLogits,        // mean binary cross-entropy of sigmoid(logits) against t in [0, 1]
-  kSoftmaxCrossEntropy,  // mean over rows of -log softmax(logits)[label], int32 labels
+  kMse,                  // (p - t)^2
+  kMae,                  // |p - t|
+  kHuber,                // 0.5 d^2 if |d| <= delta else delta (|d| - delta/2)
+  kBceWithLogits,        // binary cross-entropy of sigmoid(logits) against t in [0, 1]
+  kSoftmaxCrossEntropy,  // per row -log softmax(logits)[label], int32 labels (torch's CrossEntropyLoss)
+  kNll,                  // per row -logp[label]: pred holds log-probabilities, int32 labels
+  kBce,                  // binary cross-entropy of probabilities p in [0, 1] against t
 };
-inline constexpr int kLossCount = static_cast<int>(LossKind::kSoftmaxCrossEntropy) + 1;
+inline constexpr int kLossCount = static_cast<int>(LossKind::kBce) + 1;
+
+// How the per-element (per-row for the label losses) terms become the value, as torch's
+// `reduction`: kMean divides by the element count (by the summed class weights of the rows
+// that count, for the weighted label losses), kSum adds, kNone keeps one value per term.
+// The gradient is always d(value summed)/d pred.
+enum class Reduction : std::uint8_t { kMean, kSum, kNone };
+inline constexpr int kReductionCount = static_cast<int>(Reduction::kNone) + 1;
 
 struct LossParams {
   float huber_delta = 1.0f;
+  Reduction reduction = Reduction::kMean;
+  float label_smoothing = 0.0f;      // softmax cross-entropy only, in [0, 1]
+  std::int32_t ignore_index = -100;  // label losses: rows with this label count nowhere
 };
 
 enum class ReduceOp : std::uint8_t { kSum, kMean, kMax };
@@ -187,6 +199,7 @@ AXON_API std::string_view activation_name(Activation activation);
 // The activation called `name` ("relu", ...), ValueError for a name that is none.
 AXON_API Activation activation_named(std::string_view name);
 AXON_API std::string_view loss_name(LossKind loss);
+AXON_API std::string_view reduction_name(Reduction reduction);  // "mean", "sum", "none"
 AXON_API std::string_view reduce_name(ReduceOp reduce);
 AXON_API std::string_view binary_name(BinaryOp op);
 

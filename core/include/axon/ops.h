@@ -99,21 +99,27 @@ AXON_API void log_softmax_backward_out(const Tensor& y, const Tensor& grad_y, co
 
 // ---- losses: value and gradient in one pass ----
 struct LossResult {
-  Tensor value;  // one element, float32, on pred's device
-  Tensor grad;   // d value / d pred, pred's shape
+  Tensor value;  // float32 on pred's device: one element, or one per term for Reduction::kNone
+  Tensor grad;   // d(sum of value) / d pred, pred's shape
 };
-// For kSoftmaxCrossEntropy, pred is [rows, classes] logits and target int32 [rows] labels;
-// for the others, target has pred's shape. Every loss is a mean (over elements, or over rows
-// for softmax cross-entropy), and its gradient is scaled to match. An empty pred throws
-// ValueError (a mean over nothing would be NaN).
+// The label losses (kSoftmaxCrossEntropy on logits, kNll on log-probabilities) take pred
+// [rows, classes] and int32 labels [rows]; the others a float32 target of pred's shape.
+// params.reduction is torch's: kMean (the default) divides by the element count, or for the
+// label losses by the summed weights of the rows that count (rows labelled ignore_index count
+// nowhere; when none counts the value and gradient are 0, where torch gives NaN); kSum adds;
+// kNone gives [rows] (label losses) or pred's shape. weight, optional: the label losses' class
+// weights [classes], or BCE-with-logits' pos_weight [pred's last axis]. A label outside
+// [0, classes) other than ignore_index, or a BCE probability outside [0, 1], throws ValueError
+// (the CUDA backend reports it when it synchronizes). An empty pred throws ValueError.
 AXON_API LossResult loss(LossKind kind, const Tensor& pred, const Tensor& target,
-                         LossParams params = {});
+                         LossParams params = {}, const Tensor& weight = {});
 // value only (no gradient computed).
 AXON_API Tensor loss_value(LossKind kind, const Tensor& pred, const Tensor& target,
-                           LossParams params = {});
-// value: one-element float32; grad: pred's shape, or undefined for value only.
+                           LossParams params = {}, const Tensor& weight = {});
+// value: as LossResult's; grad: pred's shape, or undefined for value only.
 AXON_API void loss_out(LossKind kind, const Tensor& pred, const Tensor& target,
-                       const Tensor& value, const Tensor& grad, LossParams params = {});
+                       const Tensor& value, const Tensor& grad, LossParams params = {},
+                       const Tensor& weight = {});
 
 // ---- reductions ----
 AXON_API Tensor sum(const Tensor& x);   // one element

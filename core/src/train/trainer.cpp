@@ -47,6 +47,10 @@ Trainer::Trainer(nn::Sequential& model, optim::Optimizer& optimizer, nn::Loss lo
   if (&optimizer.parameters() != &model.parameters()) {
     throw ValueError("Trainer: the optimizer was made for another model's parameters");
   }
+  if (loss_.reduction() == Reduction::kNone) {
+    throw ValueError("Trainer: loss " + loss_.name() +
+                     " has reduction none (one value per term); a training step needs mean or sum");
+  }
   loss_sum_ = Tensor::zeros({1}, device_);
   clip_norm_ = Tensor::zeros({1}, device_);
 }
@@ -135,7 +139,7 @@ bool Trainer::train_step(const Tensor& x, const Tensor& targets, std::int64_t ro
     }
   }
   optimizer_.step();
-  axpy(static_cast<float>(rows), loss_.value(), loss_sum_);  // summed on the device
+  axpy(loss_.batch_weight(rows), loss_.value(), loss_sum_);  // summed on the device
   ++step_;
   return true;
 }
@@ -354,7 +358,7 @@ Evaluation Trainer::evaluate(const data::Dataset& data, std::int64_t batch_size)
   if (batch_size < 1) throw ValueError("Trainer::evaluate: batch_size must be >= 1");
   const data::Dataset on_device = data.device() == device_ ? data : data.to(device_);
   const EvaluationMode mode(model_);
-  nn::Loss loss(loss_.kind(), loss_.params());
+  nn::Loss loss = loss_.fresh();
   const Tensor sum = Tensor::zeros({1}, device_);
   std::int64_t correct = 0;
   const std::int64_t n = on_device.size();
@@ -363,7 +367,7 @@ Evaluation Trainer::evaluate(const data::Dataset& data, std::int64_t batch_size)
     const data::Dataset batch = on_device.rows(begin, end);
     const Tensor& output = model_.forward(batch.features());
     loss.compute(output, batch.targets(), /*value_only=*/true);
-    axpy(static_cast<float>(end - begin), loss.value(), sum);
+    axpy(loss.batch_weight(end - begin), loss.value(), sum);
     if (batch.has_labels()) {
       const std::vector<std::int32_t> predicted = argmax_rows(output).to_int_vector();
       const std::vector<std::int32_t> truth = batch.targets().to_int_vector();

@@ -300,4 +300,17 @@ inline bool cuda_required() {
   return value != nullptr && std::string(value) == "1";
 }
 
+// The float32 numbers left on a fixture line, each token read exactly (strtof, not stof: the
+// subnormal values a tail gives are no error); a token that is no number fails the test.
+inline std::vector<float> read_floats(std::istringstream& in) {
+  std::vector<float> values;
+  std::string token;
+  while (in >> token) {
+    char* end = nullptr;
+    values.push_back(std::strtof(token.c_str(), &end));
+    EXPECT_EQ(*end, '\0') << "not a number: " << token;
+  }
+  return values;
+}
+
 }  // namespace axon_test

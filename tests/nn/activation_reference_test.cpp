@@ -24,18 +24,6 @@ struct ActivationCase {
   std::vector<double> y64, grad_x64;  // torch in float64 from the same inputs
 };
 
-std::vector<float> read_floats(std::istringstream& in) {
-  std::vector<float> values;
-  std::string token;
-  while (in >> token) {
-    // (strtof, not stof: the subnormal values a tail gives are no error)
-    char* end = nullptr;
-    values.push_back(std::strtof(token.c_str(), &end));
-    EXPECT_EQ(*end, '\0') << "not a number: " << token;
-  }
-  return values;
-}
-
 const std::vector<ActivationCase>& cases() {
   static const std::vector<ActivationCase> loaded = [] {
     std::vector<ActivationCase> all;
@@ -55,13 +43,13 @@ const std::vector<ActivationCase>& cases() {
           all.back().constants[token.substr(0, eq)] = std::stod(token.substr(eq + 1));
         }
       } else if (record == "x") {
-        all.back().x = read_floats(in);
+        all.back().x = axon_test::read_floats(in);
       } else if (record == "y") {
-        all.back().y = read_floats(in);
+        all.back().y = axon_test::read_floats(in);
       } else if (record == "grad_y") {
-        all.back().grad_y = read_floats(in);
+        all.back().grad_y = axon_test::read_floats(in);
       } else if (record == "grad_x") {
-        all.back().grad_x = read_floats(in);
+        all.back().grad_x = axon_test::read_floats(in);
       } else if (record == "y64" || record == "grad_x64") {
         std::vector<double>& to = record == "y64" ? all.back().y64 : all.back().grad_x64;
         double v = 0.0;

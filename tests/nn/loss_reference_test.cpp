@@ -28,17 +28,6 @@ struct LossCase {
   std::vector<double> value64, grad64;
 };
 
-std::vector<float> read_floats(std::istringstream& in) {
-  std::vector<float> values;
-  std::string token;
-  while (in >> token) {
-    char* end = nullptr;
-    values.push_back(std::strtof(token.c_str(), &end));  // (strtof: subnormals are no error)
-    EXPECT_EQ(*end, '\0') << "not a number: " << token;
-  }
-  return values;
-}
-
 LossKind kind_named(const std::string& name) {
   for (int k = 0; k < axon::kLossCount; ++k) {
     if (axon::loss_name(static_cast<LossKind>(k)) == name) return static_cast<LossKind>(k);
@@ -78,20 +67,20 @@ const std::vector<LossCase>& cases() {
         for (std::string dim; std::getline(shape, dim, ',');) dims.push_back(std::stoll(dim));
         all.back().shape = axon::Shape(dims);
       } else if (record == "pred") {
-        all.back().pred = read_floats(in);
+        all.back().pred = axon_test::read_floats(in);
       } else if (record == "target") {
         if (kind_named(all.back().kind) == LossKind::kSoftmaxCrossEntropy ||
             kind_named(all.back().kind) == LossKind::kNll) {
           for (std::int32_t v = 0; in >> v;) all.back().labels.push_back(v);
         } else {
-          all.back().target = read_floats(in);
+          all.back().target = axon_test::read_floats(in);
         }
       } else if (record == "weight") {
-        all.back().weight = read_floats(in);
+        all.back().weight = axon_test::read_floats(in);
       } else if (record == "value") {
-        all.back().value = read_floats(in);
+        all.back().value = axon_test::read_floats(in);
       } else if (record == "grad") {
-        all.back().grad = read_floats(in);
+        all.back().grad = axon_test::read_floats(in);
       } else if (record == "value64" || record == "grad64") {
         std::vector<double>& to = record == "value64" ? all.back().value64 : all.back().grad64;
         for (double v = 0.0; in >> v;) to.push_back(v);

@@ -33,6 +33,53 @@ void CpuBackend::activation_backward(Activation kind, ActivationConstants consta
   });
 }
 
+// x is [planes, inner] with plane p in channel p % channels.
+void CpuBackend::prelu(const Tensor& x, const Tensor& weight, std::int64_t inner, const Tensor& y) {
+  const float* in = x.data<float>();
+  const float* slope = weight.data<float>();
+  float* out = y.data<float>();
+  const std::int64_t channels = weight.numel();
+  parallel_for(x.numel(), kParallelElements, [=](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      const float a = slope[(i / inner) % channels];
+      out[i] = in[i] > 0.0f ? in[i] : a * in[i];
+    }
+  });
+}
+
+void CpuBackend::prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
+                                const Tensor& grad_x, const Tensor& grad_weight) {
+  const float* in = x.data<float>();
+  const float* slope = weight.data<float>();
+  const float* g = grad_y.data<float>();
+  float* slope_grad = grad_weight.data<float>();
+  const std::int64_t n = x.numel();
+  const std::int64_t channels = weight.numel();
+  const std::int64_t planes = n / inner;
+  // The slopes' gradients first (grad_x may be grad_y's memory): each channel summed by one
+  // thread, plane by plane, in double, so the bits do not depend on the thread count.
+  parallel_chunks(channels > 1 && n >= kParallelElements, channels, 1, [=](std::int64_t first, std::int64_t last) {
+    for (std::int64_t c = first; c < last; ++c) {
+      double sum = 0.0;
+      for (std::int64_t p = c; p < planes; p += channels) {
+        const float* xs = in + p * inner;
+        const float* gs = g + p * inner;
+        for (std::int64_t j = 0; j < inner; ++j) {
+          if (!(xs[j] > 0.0f)) sum += static_cast<double>(gs[j]) * xs[j];
+        }
+      }
+      slope_grad[c] = static_cast<float>(sum);
+    }
+  });
+  if (!grad_x.defined()) return;
+  float* result = grad_x.data<float>();
+  parallel_for(n, kParallelElements, [=](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      result[i] = in[i] > 0.0f ? g[i] : g[i] * slope[(i / inner) % channels];
+    }
+  });
+}
+
 namespace {
 
 // Max of a row, and the sum of exp(x - max) accumulated in double.

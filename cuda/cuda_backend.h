@@ -149,6 +149,9 @@ class CudaBackend final : public Backend {
   void log_softmax(const Tensor& x, const Tensor& y) override;
   void softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
   void log_softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
+  void prelu(const Tensor& x, const Tensor& weight, std::int64_t inner, const Tensor& y) override;
+  void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
+                      const Tensor& grad_x, const Tensor& grad_weight) override;
 
   void loss(LossKind kind, const LossParams& params, const Tensor& pred, const Tensor& target,
             const Tensor& weight, const Tensor& value, const Tensor& grad) override;

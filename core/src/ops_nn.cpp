@@ -156,4 +156,65 @@ void log_softmax_backward_out(const Tensor& y, const Tensor& grad_y, const Tenso
   softmax_backward_into(SoftmaxKind::kLogSoftmax, y, grad_y, grad_x);
 }
 
+// ---- prelu ----
+
+namespace {
+// How many consecutive elements each slope covers before the next channel's: the product of the
+// axes after axis 1; every element (one plane) when weight has a single slope.
+std::int64_t prelu_inner(const OpName& op, const Tensor& x, const Tensor& weight) {
+  detail::check_rank(op, {"weight", &weight}, 1);
+  const std::int64_t channels = weight.numel();
+  if (channels == 0) detail::throw_shape(op, "weight must hold at least one slope", {{"x", &x}, {"weight", &weight}});
+  if (channels == 1) return x.numel();
+  if (x.rank() < 2 || x.dim(1) != channels) {
+    detail::throw_shape(op, "weight must have one slope per channel (x's axis 1) or a single one",
+                        {{"x", &x}, {"weight", &weight}});
+  }
+  std::int64_t inner = 1;
+  for (int axis = 2; axis < x.rank(); ++axis) inner *= x.dim(axis);
+  return inner;
+}
+}  // namespace
+
+void prelu_out(const Tensor& x, const Tensor& weight, const Tensor& y) {
+  constexpr const char* kOp = "prelu";
+  const Device device = detail::check_same_device(kOp, {{"x", &x}, {"weight", &weight}, {"y", &y}});
+  check_float_same_shape(kOp, {{"x", &x}, {"y", &y}});
+  detail::check_dtype(kOp, {"weight", &weight}, DType::kFloat32);
+  const std::int64_t inner = prelu_inner(kOp, x, weight);
+  detail::check_in_place_or_disjoint(kOp, {"y", &y}, {{"x", &x}});
+  detail::check_disjoint(kOp, {"y", &y}, {{"weight", &weight}});
+  if (x.numel() == 0) return;
+  detail::backend_of(device).prelu(x, weight, inner, y);
+}
+
+Tensor prelu(const Tensor& x, const Tensor& weight) {
+  detail::check_same_device("prelu", {{"x", &x}});
+  Tensor y = Tensor::empty(x.shape(), x.device());
+  prelu_out(x, weight, y);
+  return y;
+}
+
+void prelu_backward_out(const Tensor& x, const Tensor& weight, const Tensor& grad_y, const Tensor& grad_x,
+                        const Tensor& grad_weight) {
+  constexpr const char* kOp = "prelu_backward";
+  const Device device = detail::check_same_device(
+      kOp, {{"x", &x}, {"weight", &weight}, {"grad_y", &grad_y}, {"grad_weight", &grad_weight}});
+  check_float_same_shape(kOp, {{"x", &x}, {"grad_y", &grad_y}});
+  check_float_same_shape(kOp, {{"weight", &weight}, {"grad_weight", &grad_weight}});
+  const std::int64_t inner = prelu_inner(kOp, x, weight);
+  detail::check_disjoint(kOp, {"grad_weight", &grad_weight}, {{"x", &x}, {"weight", &weight}, {"grad_y", &grad_y}});
+  if (grad_x.defined()) {
+    detail::check_same_device(kOp, {{"x", &x}, {"grad_x", &grad_x}});
+    check_float_same_shape(kOp, {{"x", &x}, {"grad_x", &grad_x}});
+    detail::check_in_place_or_disjoint(kOp, {"grad_x", &grad_x}, {{"grad_y", &grad_y}});
+    detail::check_disjoint(kOp, {"grad_x", &grad_x}, {{"x", &x}, {"weight", &weight}, {"grad_weight", &grad_weight}});
+  }
+  if (x.numel() == 0) {
+    fill(grad_weight, 0.0f);
+    return;
+  }
+  detail::backend_of(device).prelu_backward(x, weight, grad_y, inner, grad_x, grad_weight);
+}
+
 }  // namespace axon

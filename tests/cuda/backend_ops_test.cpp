@@ -329,6 +329,37 @@ const std::vector<OpEntry>& op_table() {
                    }});
     }
 
+    // PReLU: one slope per column of [rows, cols]; one slope for all; one per row of the input
+    // seen as [1, rows, cols] (channels `cols` elements apart). The backward also in place
+    // (grad_x = grad_y) and without grad_x. The slope sums are double on both devices, in
+    // different orders: a last-bit difference at most.
+    static const char* prelu_names[] = {"per_column", "shared", "per_plane", "per_plane_in_place", "no_grad_x"};
+    const auto prelu_inputs = [](Env& env, const Shape& shape, int v) {
+      const Shape x_shape = v >= 2 ? Shape{1, shape[0], shape[1]} : shape;
+      const std::int64_t slopes = v == 1 ? 1 : v == 0 ? shape[1] : shape[0];
+      Tensor x = env.uniform(x_shape, -2.0f, 2.0f, "x");
+      Tensor weight = env.uniform(Shape{slopes}, -0.5f, 1.5f, "weight");
+      return std::pair{x, weight};
+    };
+    t.push_back({Op::kPrelu, 3, [](int v) { return std::string(prelu_names[v]); },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [prelu_inputs](Env& env, const Shape& shape, int v) {
+                   const auto [x, weight] = prelu_inputs(env, shape, v);
+                   Tensor y = env.output(x.shape(), "y");
+                   axon::prelu_out(x, weight, y);
+                   return std::vector<Tensor>{y, axon::prelu(x, weight)};
+                 }});
+    t.push_back({Op::kPreluBackward, 5, [](int v) { return std::string(prelu_names[v]); },
+                 [](const Shape&, int) { return fixed(3e-7, 1e-9); },
+                 [prelu_inputs](Env& env, const Shape& shape, int v) {
+                   const auto [x, weight] = prelu_inputs(env, shape, v);
+                   Tensor grad_y = env.uniform(x.shape(), -1.0f, 1.0f, "grad_y");
+                   Tensor grad_x = v == 3 ? grad_y : v == 4 ? Tensor() : env.output(x.shape(), "grad_x");
+                   Tensor grad_weight = env.output(weight.shape(), "grad_weight");
+                   axon::prelu_backward_out(x, weight, grad_y, grad_x, grad_weight);
+                   return v == 4 ? std::vector<Tensor>{grad_weight} : std::vector<Tensor>{grad_x, grad_weight};
+                 }});
+
     // losses: every kind x {mean, sum, none} x {value and gradient, value only}; the sum and
     // none variants with the options (class weights and ignored rows for the label losses, label
     // smoothing for cross-entropy, pos_weight for BCE with logits).

@@ -66,6 +66,14 @@ class AXON_API Backend {
   virtual void log_softmax_backward(const Tensor& y, const Tensor& grad_y,
                                     const Tensor& grad_x) = 0;
 
+  // PReLU over x viewed as [outer, channels, inner], channels = weight.numel() (1: one slope
+  // for every element): y = x > 0 ? x : weight[c] * x. The backward writes grad_x (when
+  // defined) and grad_weight[c] = the sum over the channel's elements with x <= 0 of grad_y * x,
+  // accumulated in double in a fixed order.
+  virtual void prelu(const Tensor& x, const Tensor& weight, std::int64_t inner, const Tensor& y) = 0;
+  virtual void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
+                              const Tensor& grad_x, const Tensor& grad_weight) = 0;
+
   // ---- losses ----
   // As loss_out (ops.h), arguments checked: value is [1] or, for Reduction::kNone, one element
   // per term; grad (may be undefined: value only) has pred's shape; weight may be undefined.

@@ -107,6 +107,8 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   X(kLogSoftmax, "log_softmax")                                                               \
   X(kSoftmaxBackward, "softmax_backward")                                                     \
   X(kLogSoftmaxBackward, "log_softmax_backward")                                              \
+  X(kPrelu, "prelu")                                     /* x > 0 ? x : a[channel] * x */ \
+  X(kPreluBackward, "prelu_backward")                          /* grad_x and grad_weight */ \
   X(kLoss, "loss")                                                                            \
   X(kReduceAll, "reduce_all")                                                                 \
   X(kReduceRows, "reduce_rows")                                                               \

@@ -97,6 +97,16 @@ AXON_API Tensor log_softmax_backward(const Tensor& y, const Tensor& grad_y);
 AXON_API void softmax_backward_out(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x);
 AXON_API void log_softmax_backward_out(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x);
 
+// PReLU, as torch.nn.functional.prelu: y = x > 0 ? x : weight[c] * x, where c is the element's
+// index on axis 1 (the channel axis of [N, C], [N, C, L], [N, C, H, W]) when weight has more than
+// one element, and every element shares weight[0] when it has one (then x may have any rank).
+AXON_API Tensor prelu(const Tensor& x, const Tensor& weight);
+AXON_API void prelu_out(const Tensor& x, const Tensor& weight, const Tensor& y);
+// grad_x = grad_y * (x > 0 ? 1 : weight[c]) (skipped when grad_x is undefined; may be grad_y
+// itself), grad_weight[c] = the sum of grad_y * x over the channel's elements with x <= 0.
+AXON_API void prelu_backward_out(const Tensor& x, const Tensor& weight, const Tensor& grad_y, const Tensor& grad_x,
+                                 const Tensor& grad_weight);
+
 // ---- losses: value and gradient in one pass ----
 struct LossResult {
   Tensor value;  // float32 on pred's device: one element, or one per term for Reduction::kNone

@@ -18,6 +18,14 @@ if(_axon_cuda STREQUAL "AUTO" OR _axon_cuda STREQUAL "ON")
     enable_language(CUDA)
     find_package(CUDAToolkit 12.5 REQUIRED)  # cudaGetDriverEntryPointByVersion
     set(AXON_WITH_CUDA ON)
+    # cuDNN 9 for the convolutions; it ships in the CUDA toolkit folder of our machines.
+    find_path(AXON_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+    find_library(AXON_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
+    if(NOT AXON_CUDNN_INCLUDE_DIR OR NOT AXON_CUDNN_LIBRARY)
+      message(FATAL_ERROR "The CUDA backend needs cuDNN 9 (cudnn.h, libcudnn.so) and it was not found "
+                          "beside the CUDA toolkit: install it, set AXON_CUDNN_INCLUDE_DIR and "
+                          "AXON_CUDNN_LIBRARY, or build without CUDA (-DAXON_CUDA=OFF).")
+    endif()
     # An installed libaxon finds the CUDA libraries it was built against without ld.so.conf.
     list(APPEND CMAKE_INSTALL_RPATH "${CUDAToolkit_LIBRARY_DIR}")
   elseif(_axon_cuda STREQUAL "ON")

@@ -40,6 +40,13 @@ class CpuBackend final : public Backend {
   void log_softmax(const Tensor& x, const Tensor& y) override;
   void softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
   void log_softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
+  // cpu_conv.cpp: oneDNN's convolutions
+  void conv2d(const Conv2dGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
+              const Tensor& y) override;
+  void conv2d_backward_data(const Conv2dGeometry& g, const Tensor& grad_y, const Tensor& weight,
+                            const Tensor& grad_x) override;
+  void conv2d_backward_weights(const Conv2dGeometry& g, const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight,
+                               const Tensor& grad_bias) override;
   void prelu(const Tensor& x, const Tensor& weight, std::int64_t inner, const Tensor& y) override;
   void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
                       const Tensor& grad_x, const Tensor& grad_weight) override;

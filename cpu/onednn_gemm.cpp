@@ -1,12 +1,7 @@
-// Matrix products on oneDNN's matmul primitive, made once per shape and cached.
-//
-// A plan is one primitive with its memory objects (their data pointers are set per call) and
-// its scratch memory (user scratchpad mode: oneDNN asks for none of its own while it runs). A
-// plan serves one call at a time: a caller takes it out of the cache, runs it and gives it back,
-// so two threads multiplying the same shapes each get a plan of their own, and a steady step
-// makes no plan, no memory object and no scratch. What the engine still allocates on every
-// execution is its own argument map (dnnl_primitive_execute builds a std::unordered_map of the
-// arguments): the tests count it exactly (testing_hooks.h).
+// Matrix products on oneDNN's matmul primitive, made once per shape and cached
+// (onednn_common.h: plans, leases). What the engine still allocates on every execution is its
+// own argument map (dnnl_primitive_execute builds a std::unordered_map of the arguments): the
+// tests count it exactly (testing_hooks.h).
 #include "cpu/onednn_gemm.h"
 
 #include <omp.h>
@@ -26,14 +21,11 @@
 #include "axon/error.h"
 #include "core/src/no_destructor.h"
 #include "core/src/testing_hooks.h"
+#include "cpu/onednn_common.h"
 
 namespace axon::cpu::onednn {
 
 namespace {
-
-// Idle plans kept at most; past it the cache starts afresh (a program that multiplies ever new
-// shapes, e.g. inference at every batch size, must not grow without bound).
-constexpr std::size_t kMaxIdlePlans = 512;
 
 struct Key {
   bool transpose_a, transpose_b, has_bias;
@@ -56,45 +48,21 @@ struct KeyHash {
   }
 };
 
-struct FreeDeleter {
-  void operator()(void* p) const noexcept { std::free(p); }
-};
-
 struct Plan {
   dnnl::matmul primitive;
   dnnl::stream stream;  // one per plan: a plan runs on one thread at a time
   dnnl::memory src, weights, bias, dst, scratchpad;
-  std::unique_ptr<void, FreeDeleter> scratch;
+  ScratchMemory scratch;
   std::array<dnnl_exec_arg_t, 5> args{};
   int arg_count = 0;
-};
-
-// The CPU engine, and whether oneDNN may still be called (see exiting()).
-struct Engine {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  std::mutex mutex;  // guards idle
-  std::unordered_map<Key, std::vector<std::unique_ptr<Plan>>, KeyHash> idle;
-  std::size_t idle_count = 0;
 };
 
 std::atomic<bool> g_exiting{false};
 std::atomic<std::int64_t> g_executions{0};
 std::atomic<int> g_running{0};  // executions in progress, for the tests (testing_hooks.h)
 
-// Marks an execution in progress.
-class Running {
- public:
-  Running() { g_running.fetch_add(1, std::memory_order_relaxed); }
-  ~Running() {
-    g_running.fetch_sub(1, std::memory_order_relaxed);
-    g_executions.fetch_add(1, std::memory_order_relaxed);
-  }
-  Running(const Running&) = delete;
-  Running& operator=(const Running&) = delete;
-};
-
-Engine& engine() {
-  static detail::NoDestructor<Engine> instance;
+PlanCache<Key, KeyHash, Plan>& plans() {
+  static detail::NoDestructor<PlanCache<Key, KeyHash, Plan>> instance;
   return instance.get();
 }
 
@@ -111,7 +79,8 @@ dnnl::memory::desc matrix(std::int64_t rows, std::int64_t cols, bool transposed,
           transposed ? dnnl::memory::dims{1, ld} : dnnl::memory::dims{ld, 1}};
 }
 
-std::unique_ptr<Plan> make_plan(Engine& e, const Product& p) {
+std::unique_ptr<Plan> make_plan(const Product& p) {
+  const dnnl::engine& engine = cpu_engine();
   const bool few_rows = p.m < kFewRows;
   const std::int64_t rows = few_rows ? DNNL_RUNTIME_DIM_VAL : p.m;
   const auto a_md = [&](std::int64_t m) { return matrix(m, p.k, p.transpose_a, p.lda); };
@@ -129,75 +98,30 @@ std::unique_ptr<Plan> make_plan(Engine& e, const Product& p) {
   }
   const dnnl::matmul::desc desc = p.bias != nullptr ? dnnl::matmul::desc(a_md(rows), b_md, bias_md, c_md(rows))
                                                     : dnnl::matmul::desc(a_md(rows), b_md, c_md(rows));
-  const dnnl::matmul::primitive_desc pd(desc, attr, e.engine);
+  const dnnl::matmul::primitive_desc pd(desc, attr, engine);
 
   auto plan = std::make_unique<Plan>();
   plan->primitive = dnnl::matmul(pd);
-  plan->stream = dnnl::stream(e.engine);
+  plan->stream = dnnl::stream(engine);
   // The memory objects describe this call's rows (a run-time row count is fixed per plan).
-  plan->src = dnnl::memory(a_md(p.m), e.engine, DNNL_MEMORY_NONE);
-  plan->weights = dnnl::memory(b_md, e.engine, DNNL_MEMORY_NONE);
-  plan->dst = dnnl::memory(c_md(p.m), e.engine, DNNL_MEMORY_NONE);
+  plan->src = dnnl::memory(a_md(p.m), engine, DNNL_MEMORY_NONE);
+  plan->weights = dnnl::memory(b_md, engine, DNNL_MEMORY_NONE);
+  plan->dst = dnnl::memory(c_md(p.m), engine, DNNL_MEMORY_NONE);
   plan->args[0] = {DNNL_ARG_SRC, plan->src.get()};
   plan->args[1] = {DNNL_ARG_WEIGHTS, plan->weights.get()};
   plan->args[2] = {DNNL_ARG_DST, plan->dst.get()};
   plan->arg_count = 3;
   if (p.bias != nullptr) {
-    plan->bias = dnnl::memory(bias_md, e.engine, DNNL_MEMORY_NONE);
+    plan->bias = dnnl::memory(bias_md, engine, DNNL_MEMORY_NONE);
     plan->args[static_cast<std::size_t>(plan->arg_count++)] = {DNNL_ARG_BIAS, plan->bias.get()};
   }
   const dnnl::memory::desc scratch_md = pd.scratchpad_desc();
   if (const std::size_t bytes = scratch_md.get_size(); bytes > 0) {
-    const std::size_t rounded = (bytes + 63) / 64 * 64;
-    plan->scratch.reset(std::aligned_alloc(64, rounded));
-    if (!plan->scratch) {
-      throw OutOfMemory("cpu gemm (oneDNN): cannot allocate " + std::to_string(bytes) + " bytes of scratch for " +
-                            shapes_of(p),
-                        bytes, 0);
-    }
-    plan->scratchpad = dnnl::memory(scratch_md, e.engine, plan->scratch.get());
+    plan->scratch = allocate_scratch(bytes, "cpu gemm (oneDNN): scratch for " + shapes_of(p));
+    plan->scratchpad = dnnl::memory(scratch_md, engine, plan->scratch.get());
     plan->args[static_cast<std::size_t>(plan->arg_count++)] = {DNNL_ARG_SCRATCHPAD, plan->scratchpad.get()};
   }
   return plan;
-}
-
-// Hands a plan back to the cache when the call ends, thrown or not.
-class Checkout {
- public:
-  Checkout(Engine& e, const Key& key, const Product& p) : engine_(e), key_(key) {
-    {
-      const std::lock_guard lock(e.mutex);
-      const auto found = e.idle.find(key);
-      if (found != e.idle.end() && !found->second.empty()) {
-        plan_ = std::move(found->second.back());
-        found->second.pop_back();
-        --e.idle_count;
-      }
-    }
-    if (!plan_) plan_ = make_plan(e, p);  // outside the lock: making a primitive can take a millisecond
-  }
-  ~Checkout() {
-    const std::lock_guard lock(engine_.mutex);
-    if (engine_.idle_count >= kMaxIdlePlans) {
-      engine_.idle.clear();
-      engine_.idle_count = 0;
-    }
-    engine_.idle[key_].push_back(std::move(plan_));
-    ++engine_.idle_count;
-  }
-  Checkout(const Checkout&) = delete;
-  Checkout& operator=(const Checkout&) = delete;
-  Plan& plan() { return *plan_; }
-
- private:
-  Engine& engine_;
-  Key key_;
-  std::unique_ptr<Plan> plan_;
-};
-
-void set_handle(const dnnl::memory& memory, const void* data) {
-  // oneDNN reads the inputs only; its API takes every handle as void*.
-  dnnl_memory_set_data_handle(memory.get(), const_cast<void*>(data));
 }
 
 const char* isa_name(dnnl::cpu_isa isa) {
@@ -217,31 +141,25 @@ const char* isa_name(dnnl::cpu_isa isa) {
 }
 
 void run(const Product& p, int threads) {
-  Engine& e = engine();
   // The primitive sizes its work for the calling thread's OpenMP setting: make it the pool's.
   if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
   const Key key{p.transpose_a, p.transpose_b, p.bias != nullptr, p.m, p.n, p.k, p.lda, p.ldb, p.ldc,
                 std::bit_cast<std::uint32_t>(p.alpha), std::bit_cast<std::uint32_t>(p.beta), threads};
   try {
-    Checkout checkout(e, key, p);
-    Plan& plan = checkout.plan();
+    auto lease = plans().take(key, [&] { return make_plan(p); });
+    Plan& plan = lease.plan();
     set_handle(plan.src, p.a);
     set_handle(plan.weights, p.b);
     set_handle(plan.dst, p.c);
     if (p.bias != nullptr) set_handle(plan.bias, p.bias);
-    dnnl_status_t status = dnnl_success;
-    {
-      const Running running;
-      status = dnnl_primitive_execute(plan.primitive.get(), plan.stream.get(), plan.arg_count, plan.args.data());
-    }
-    if (status != dnnl_success) {
-      throw BackendError("cpu gemm (oneDNN): executing the matmul " + shapes_of(p) + " failed with status " +
-                         std::to_string(static_cast<int>(status)));
-    }
+    execute(plan.primitive, plan.stream, plan.arg_count, plan.args.data(),
+            [&] { return "cpu gemm (oneDNN): the matmul " + shapes_of(p); });
   } catch (const dnnl::error& error) {
     throw BackendError("cpu gemm (oneDNN): cannot make the matmul " + shapes_of(p) + ": " + error.what());
   }
 }
+
+}  // namespace
 
 // Once, before the first product. oneDNN keeps state in function-local statics (its primitive
 // cache, its JIT kernels) that are destroyed at exit in reverse order of construction, so an op
@@ -271,9 +189,36 @@ void prepare_for_exit() {
   (void)prepared;
 }
 
-}  // namespace
-
 bool usable() { return !g_exiting.load(std::memory_order_acquire); }
+
+dnnl::engine& cpu_engine() {
+  static detail::NoDestructor<dnnl::engine> engine(dnnl::engine::kind::cpu, 0);
+  return engine.get();
+}
+
+Running::Running() { g_running.fetch_add(1, std::memory_order_relaxed); }
+Running::~Running() {
+  g_running.fetch_sub(1, std::memory_order_relaxed);
+  g_executions.fetch_add(1, std::memory_order_relaxed);
+}
+
+ScratchMemory allocate_scratch(std::size_t bytes, const std::string& what) {
+  if (bytes == 0) return {};
+  const std::size_t rounded = (bytes + 63) / 64 * 64;
+  ScratchMemory memory(std::aligned_alloc(64, rounded));
+  if (!memory) throw OutOfMemory(what + ": cannot allocate " + std::to_string(bytes) + " bytes", bytes, 0);
+  return memory;
+}
+
+dnnl_status_t run_primitive(const dnnl::primitive& primitive, const dnnl::stream& stream, int count,
+                            const dnnl_exec_arg_t* args) {
+  const Running running;
+  return dnnl_primitive_execute(primitive.get(), stream.get(), count, args);
+}
+
+void throw_failed(const std::string& what, dnnl_status_t status) {
+  throw BackendError(what + ": execution failed with oneDNN status " + std::to_string(static_cast<int>(status)));
+}
 
 void multiply(const Product& product, int threads) {
   prepare_for_exit();

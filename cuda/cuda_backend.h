@@ -111,6 +111,13 @@ class PinnedBuffer {
   std::size_t capacity_ = 0;
 };
 
+// cuDNN's handle and the convolution plans (cuda_conv.cu), apart so that only that file
+// includes cudnn.h.
+struct ConvEngine;
+struct ConvEngineDeleter {
+  void operator()(ConvEngine* engine) const noexcept;
+};
+
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(int index);
@@ -149,6 +156,13 @@ class CudaBackend final : public Backend {
   void log_softmax(const Tensor& x, const Tensor& y) override;
   void softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
   void log_softmax_backward(const Tensor& y, const Tensor& grad_y, const Tensor& grad_x) override;
+  // cuda_conv.cu: cuDNN's convolutions
+  void conv2d(const Conv2dGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
+              const Tensor& y) override;
+  void conv2d_backward_data(const Conv2dGeometry& g, const Tensor& grad_y, const Tensor& weight,
+                            const Tensor& grad_x) override;
+  void conv2d_backward_weights(const Conv2dGeometry& g, const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight,
+                               const Tensor& grad_bias) override;
   void prelu(const Tensor& x, const Tensor& weight, std::int64_t inner, const Tensor& y) override;
   void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
                       const Tensor& grad_x, const Tensor& grad_weight) override;
@@ -194,6 +208,7 @@ class CudaBackend final : public Backend {
   };
 
   LaunchConfig launch() const { return {stream_.get(), max_blocks_}; }
+  ConvEngine& conv_engine();  // made on the first convolution (cuda_conv.cu)
   // Reads the label error flag (the stream must be idle or this waits for it) and throws
   // ValueError, once, when a kernel set it. Resets the flag.
   void check_error_flag();
@@ -210,6 +225,8 @@ class CudaBackend final : public Backend {
   CachingAllocator allocator_;
   LtPlans lt_plans_;                // cuda_fused.cu: linear's descriptors, layouts and algorithms
   void* lt_workspace_ = nullptr;    // from allocator_ on the first fused linear, kept for good
+  std::mutex conv_mutex_;           // the convolutions' cuDNN handle and plans
+  std::unique_ptr<ConvEngine, ConvEngineDeleter> conv_;
 
   std::mutex staging_mutex_;
   PinnedBuffer staging_;

@@ -360,6 +360,57 @@ const std::vector<OpEntry>& op_table() {
                    return v == 4 ? std::vector<Tensor>{grad_weight} : std::vector<Tensor>{grad_x, grad_weight};
                  }});
 
+    // Convolutions on a batch of 2 images of 6 channels whose height and width follow the
+    // table's shape: a 3x3 kernel with padding 1 and a bias; stride 2, dilation 2, 3 groups,
+    // padding 2; a depthwise 1x1 without a bias. cuDNN and oneDNN sum in their own orders.
+    static const char* conv_names[] = {"3x3_pad1_bias", "stride2_dilation2_groups3", "depthwise_1x1_no_bias"};
+    struct ConvInputs {
+      Tensor x, weight, bias;
+      axon::Conv2dOptions options;
+    };
+    const auto conv_inputs = [](Env& env, const Shape& shape, int v) {
+      const std::int64_t h = shape[0] % 13 + 3, w = shape[1] % 17 + 3;
+      ConvInputs in;
+      in.x = env.uniform(Shape{2, 6, h, w}, -1.0f, 1.0f, "x");
+      const std::int64_t k = v == 2 ? 1 : 3, groups = v == 0 ? 1 : v == 1 ? 3 : 6;
+      in.weight = env.uniform(Shape{6, 6 / groups, k, k}, -0.5f, 0.5f, "weight");
+      if (v != 2) in.bias = env.uniform(Shape{6}, -0.5f, 0.5f, "bias");
+      const std::int64_t pad = v == 0 ? 1 : v == 1 ? 2 : 0;
+      in.options = {.stride_h = v == 1 ? 2 : 1, .stride_w = v == 1 ? 2 : 1, .pad_top = pad, .pad_left = pad,
+                    .pad_bottom = pad, .pad_right = pad, .dilation_h = v == 1 ? 2 : 1, .dilation_w = v == 1 ? 2 : 1,
+                    .groups = groups};
+      return in;
+    };
+    t.push_back({Op::kConv2d, 3, [](int v) { return std::string(conv_names[v]); },
+                 [](const Shape&, int) { return fixed(1e-5, 2e-6); },
+                 [conv_inputs](Env& env, const Shape& shape, int v) {
+                   const ConvInputs in = conv_inputs(env, shape, v);
+                   Tensor y = env.output(axon::conv2d_output_shape(in.x.shape(), in.weight.shape(), in.options), "y");
+                   axon::conv2d_out(in.x, in.weight, in.bias, y, in.options);
+                   return std::vector<Tensor>{y};
+                 }});
+    t.push_back({Op::kConv2dBackwardData, 3, [](int v) { return std::string(conv_names[v]); },
+                 [](const Shape&, int) { return fixed(1e-5, 2e-6); },
+                 [conv_inputs](Env& env, const Shape& shape, int v) {
+                   const ConvInputs in = conv_inputs(env, shape, v);
+                   const Shape y_shape = axon::conv2d_output_shape(in.x.shape(), in.weight.shape(), in.options);
+                   Tensor grad_y = env.uniform(y_shape, -1.0f, 1.0f, "grad_y");
+                   Tensor grad_x = env.output(in.x.shape(), "grad_x");
+                   axon::conv2d_backward_data_out(grad_y, in.weight, grad_x, in.options);
+                   return std::vector<Tensor>{grad_x};
+                 }});
+    t.push_back({Op::kConv2dBackwardWeights, 3, [](int v) { return std::string(conv_names[v]); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-5); },
+                 [conv_inputs](Env& env, const Shape& shape, int v) {
+                   const ConvInputs in = conv_inputs(env, shape, v);
+                   const Shape y_shape = axon::conv2d_output_shape(in.x.shape(), in.weight.shape(), in.options);
+                   Tensor grad_y = env.uniform(y_shape, -1.0f, 1.0f, "grad_y");
+                   Tensor grad_weight = env.output(in.weight.shape(), "grad_weight");
+                   Tensor grad_bias = v == 2 ? Tensor() : env.output(Shape{6}, "grad_bias");
+                   axon::conv2d_backward_weights_out(in.x, grad_y, grad_weight, grad_bias, in.options);
+                   return v == 2 ? std::vector<Tensor>{grad_weight} : std::vector<Tensor>{grad_weight, grad_bias};
+                 }});
+
     // losses: every kind x {mean, sum, none} x {value and gradient, value only}; the sum and
     // none variants with the options (class weights and ignored rows for the label losses, label
     // smoothing for cross-entropy, pos_weight for BCE with logits).

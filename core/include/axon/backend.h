@@ -74,6 +74,17 @@ class AXON_API Backend {
   virtual void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
                               const Tensor& grad_x, const Tensor& grad_weight) = 0;
 
+  // ---- convolution (NCHW; the geometry checked: every size >= 1, the output non-empty) ----
+  // y = conv(x, weight) + bias; bias [O] or undefined.
+  virtual void conv2d(const Conv2dGeometry& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                      const Tensor& y) = 0;
+  // grad_x = dL/dx given grad_y (overwritten, not accumulated).
+  virtual void conv2d_backward_data(const Conv2dGeometry& g, const Tensor& grad_y, const Tensor& weight,
+                                    const Tensor& grad_x) = 0;
+  // grad_weight = dL/dweight and, when defined, grad_bias = dL/dbias (overwritten).
+  virtual void conv2d_backward_weights(const Conv2dGeometry& g, const Tensor& x, const Tensor& grad_y,
+                                       const Tensor& grad_weight, const Tensor& grad_bias) = 0;
+
   // ---- losses ----
   // As loss_out (ops.h), arguments checked: value is [1] or, for Reduction::kNone, one element
   // per term; grad (may be undefined: value only) has pred's shape; weight may be undefined.

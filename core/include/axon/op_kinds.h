@@ -85,6 +85,35 @@ struct LossParams {
   std::int32_t ignore_index = -100;  // label losses: rows with this label count nowhere
 };
 
+// A 2-D convolution as torch.nn.Conv2d computes it (a cross-correlation): x [N, C, H, W],
+// weight [O, C / groups, KH, KW], y [N, O, OH, OW] with OH = (H + pad_top + pad_bottom -
+// dilation_h (KH - 1) - 1) / stride_h + 1 (the same across). Padding per side, so that
+// padding="same" with an even kernel pads as torch does (the extra row and column at the end).
+struct Conv2dGeometry {
+  std::int64_t batch = 0, in_channels = 0, height = 0, width = 0;
+  std::int64_t out_channels = 0, kernel_h = 1, kernel_w = 1;
+  std::int64_t stride_h = 1, stride_w = 1;
+  std::int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  std::int64_t dilation_h = 1, dilation_w = 1;
+  std::int64_t groups = 1;
+
+  std::int64_t out_height() const {
+    return (height + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
+  }
+  std::int64_t out_width() const {
+    return (width + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
+  }
+  bool operator==(const Conv2dGeometry&) const = default;
+};
+
+// A convolution's settings, the shapes aside (what conv2d_out takes).
+struct Conv2dOptions {
+  std::int64_t stride_h = 1, stride_w = 1;
+  std::int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  std::int64_t dilation_h = 1, dilation_w = 1;
+  std::int64_t groups = 1;
+};
+
 enum class ReduceOp : std::uint8_t { kSum, kMean, kMax };
 inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
 
@@ -110,6 +139,9 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   X(kPrelu, "prelu")                                     /* x > 0 ? x : a[channel] * x */ \
   X(kPreluBackward, "prelu_backward")                          /* grad_x and grad_weight */ \
   X(kLoss, "loss")                                                                            \
+  X(kConv2d, "conv2d")                         /* y = x (*) w + b, NCHW, groups, dilation */ \
+  X(kConv2dBackwardData, "conv2d_backward_data")                              /* grad_x */ \
+  X(kConv2dBackwardWeights, "conv2d_backward_weights")            /* grad_w, grad_bias */ \
   X(kReduceAll, "reduce_all")                                                                 \
   X(kReduceRows, "reduce_rows")                                                               \
   X(kArgmaxRows, "argmax_rows")                                                               \

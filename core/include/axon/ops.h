@@ -107,6 +107,21 @@ AXON_API void prelu_out(const Tensor& x, const Tensor& weight, const Tensor& y);
 AXON_API void prelu_backward_out(const Tensor& x, const Tensor& weight, const Tensor& grad_y, const Tensor& grad_x,
                                  const Tensor& grad_weight);
 
+// ---- convolution, as torch.nn.functional.conv2d: NCHW, weight [O, C / groups, KH, KW] ----
+// y [N, O, OH, OW] (conv2d_output_shape); bias [O] or undefined. ShapeError naming the shapes
+// and settings when they do not fit (a kernel larger than the padded input, channels that
+// groups does not divide); ValueError for a stride, dilation or group count below 1 or a
+// negative padding.
+AXON_API Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dOptions& options);
+AXON_API Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options = {});
+AXON_API void conv2d_out(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y,
+                         const Conv2dOptions& options = {});
+// grad_x [N, C, H, W] from grad_y; grad_weight (and grad_bias when defined) from x and grad_y.
+AXON_API void conv2d_backward_data_out(const Tensor& grad_y, const Tensor& weight, const Tensor& grad_x,
+                                       const Conv2dOptions& options = {});
+AXON_API void conv2d_backward_weights_out(const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight,
+                                          const Tensor& grad_bias, const Conv2dOptions& options = {});
+
 // ---- losses: value and gradient in one pass ----
 struct LossResult {
   Tensor value;  // float32 on pred's device: one element, or one per term for Reduction::kNone

@@ -47,6 +47,11 @@ class CpuBackend final : public Backend {
                             const Tensor& grad_x) override;
   void conv2d_backward_weights(const Conv2dGeometry& g, const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight,
                                const Tensor& grad_bias) override;
+  void max_pool2d(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& indices) override;
+  void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& grad_y, const Tensor& indices,
+                           const Tensor& grad_x) override;
+  void avg_pool2d(const Pool2dGeometry& g, const Tensor& x, const Tensor& y) override;
+  void avg_pool2d_backward(const Pool2dGeometry& g, const Tensor& grad_y, const Tensor& grad_x) override;
   void prelu(const Tensor& x, const Tensor& weight, std::int64_t inner, const Tensor& y) override;
   void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
                       const Tensor& grad_x, const Tensor& grad_weight) override;

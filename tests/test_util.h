@@ -313,4 +313,16 @@ inline std::vector<float> read_floats(std::istringstream& in) {
   return values;
 }
 
+// ... and the float64 numbers (strtod: "nan" and "inf" read as such).
+inline std::vector<double> read_doubles(std::istringstream& in) {
+  std::vector<double> values;
+  std::string token;
+  while (in >> token) {
+    char* end = nullptr;
+    values.push_back(std::strtod(token.c_str(), &end));
+    EXPECT_EQ(*end, '\0') << "not a number: " << token;
+  }
+  return values;
+}
+
 }  // namespace axon_test

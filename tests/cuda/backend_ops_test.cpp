@@ -411,6 +411,67 @@ const std::vector<OpEntry>& op_table() {
                    return v == 2 ? std::vector<Tensor>{grad_weight} : std::vector<Tensor>{grad_weight, grad_bias};
                  }});
 
+    // Pooling: the same formulas on both devices, so the same bits. Images of 3 channels whose
+    // height and width follow the table's shape; max pooling with ties (small integers) too.
+    static const char* pool_names[] = {"2x2", "3x3_stride2_pad1_ceil", "2x2_dilation2_pad1_ties"};
+    const auto pool_options = [](int v, bool max) {
+      axon::Pool2dOptions o{.kernel_h = v == 1 ? 3 : 2, .kernel_w = v == 1 ? 3 : 2, .stride_h = v == 2 ? 1 : 2,
+                            .stride_w = v == 2 ? 1 : 2, .pad_h = v == 0 ? 0 : 1, .pad_w = v == 0 ? 0 : 1};
+      if (v == 1) o.ceil_mode = true;
+      if (v == 1 && !max) o.count_include_pad = false;
+      if (v == 2) o.dilation_h = o.dilation_w = 2;
+      return o;
+    };
+    const auto pool_input = [](Env& env, const Shape& shape, int v) {
+      const Shape x_shape{2, 3, shape[0] % 13 + 3, shape[1] % 17 + 3};
+      return v == 2 ? env.place(env.small_ints_cpu(x_shape, -2, 2), "x") : env.uniform(x_shape, -1.0f, 1.0f, "x");
+    };
+    t.push_back({Op::kMaxPool2d, 3, [](int v) { return std::string(pool_names[v]); },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [=](Env& env, const Shape& shape, int v) {
+                   const Tensor x = pool_input(env, shape, v);
+                   const auto o = pool_options(v, true);
+                   const Shape y_shape = axon::max_pool2d_output_shape(x.shape(), o);
+                   Tensor y = env.output(y_shape, "y");
+                   Tensor indices = env.output(y_shape, DType::kInt32, "indices");
+                   axon::max_pool2d_out(x, y, indices, o);
+                   return std::vector<Tensor>{y, indices};
+                 }});
+    t.push_back({Op::kMaxPool2dBackward, 3, [](int v) { return std::string(pool_names[v]); },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [=](Env& env, const Shape& shape, int v) {
+                   const Tensor x_cpu = v == 2 ? env.small_ints_cpu(Shape{2, 3, shape[0] % 13 + 3, shape[1] % 17 + 3}, -2, 2)
+                                               : env.uniform_cpu(Shape{2, 3, shape[0] % 13 + 3, shape[1] % 17 + 3}, -1.0f, 1.0f);
+                   const auto o = pool_options(v, true);
+                   const Shape y_shape = axon::max_pool2d_output_shape(x_cpu.shape(), o);
+                   Tensor indices_cpu = Tensor::empty(y_shape, Device::cpu(), DType::kInt32);
+                   axon::max_pool2d_out(x_cpu, Tensor::empty(y_shape), indices_cpu, o);  // the CPU's argmax on both
+                   Tensor indices = env.place(indices_cpu, "indices");
+                   Tensor grad_y = env.uniform(y_shape, -1.0f, 1.0f, "grad_y");
+                   Tensor grad_x = env.output(x_cpu.shape(), "grad_x");
+                   axon::max_pool2d_backward_out(grad_y, indices, grad_x, o);
+                   return std::vector<Tensor>{grad_x};
+                 }});
+    t.push_back({Op::kAvgPool2d, 2, [](int v) { return std::string(pool_names[v]); },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [=](Env& env, const Shape& shape, int v) {
+                   const Tensor x = pool_input(env, shape, v);
+                   const auto o = pool_options(v, false);
+                   Tensor y = env.output(axon::avg_pool2d_output_shape(x.shape(), o), "y");
+                   axon::avg_pool2d_out(x, y, o);
+                   return std::vector<Tensor>{y};
+                 }});
+    t.push_back({Op::kAvgPool2dBackward, 2, [](int v) { return std::string(pool_names[v]); },
+                 [](const Shape&, int) { return fixed(0, 0); },
+                 [=](Env& env, const Shape& shape, int v) {
+                   const Shape x_shape{2, 3, shape[0] % 13 + 3, shape[1] % 17 + 3};
+                   const auto o = pool_options(v, false);
+                   Tensor grad_y = env.uniform(axon::avg_pool2d_output_shape(x_shape, o), -1.0f, 1.0f, "grad_y");
+                   Tensor grad_x = env.output(x_shape, "grad_x");
+                   axon::avg_pool2d_backward_out(grad_y, grad_x, o);
+                   return std::vector<Tensor>{grad_x};
+                 }});
+
     // losses: every kind x {mean, sum, none} x {value and gradient, value only}; the sum and
     // none variants with the options (class weights and ignored rows for the label losses, label
     // smoothing for cross-entropy, pos_weight for BCE with logits).

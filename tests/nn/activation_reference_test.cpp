@@ -51,9 +51,7 @@ const std::vector<ActivationCase>& cases() {
       } else if (record == "grad_x") {
         all.back().grad_x = axon_test::read_floats(in);
       } else if (record == "y64" || record == "grad_x64") {
-        std::vector<double>& to = record == "y64" ? all.back().y64 : all.back().grad_x64;
-        double v = 0.0;
-        while (in >> v) to.push_back(v);
+        (record == "y64" ? all.back().y64 : all.back().grad_x64) = axon_test::read_doubles(in);
       }
     }
     return all;

@@ -61,8 +61,7 @@ const std::vector<ConvCase>& cases() {
         c.bias = settings["bias"][0] != 0;
         all.push_back(std::move(c));
       } else if (!all.empty() && record.size() > 2 && record.ends_with("64")) {
-        double v = 0.0;
-        while (in >> v) all.back().f64[record].push_back(v);
+        all.back().f64[record] = axon_test::read_doubles(in);
       } else if (!all.empty() && !record.empty() && record[0] != '#') {
         all.back().f32[record] = axon_test::read_floats(in);
       }

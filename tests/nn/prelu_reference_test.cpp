@@ -40,8 +40,7 @@ const std::vector<PreluCase>& cases() {
         for (std::string dim; std::getline(dims, dim, ',');) all.back().shape.push_back(std::stoll(dim));
         all.back().num_parameters = std::stoll(count.substr(count.find('=') + 1));
       } else if (record == "grad_weight64") {
-        double v = 0.0;
-        while (in >> v) all.back().grad_weight64.push_back(v);
+        all.back().grad_weight64 = axon_test::read_doubles(in);
       } else if (!all.empty()) {
         PreluCase& c = all.back();
         std::vector<float>* to = record == "x"             ? &c.x

@@ -85,6 +85,15 @@ class AXON_API Backend {
   virtual void conv2d_backward_weights(const Conv2dGeometry& g, const Tensor& x, const Tensor& grad_y,
                                        const Tensor& grad_weight, const Tensor& grad_bias) = 0;
 
+  // ---- pooling (NCHW planes; axon's own kernels, core/src/kernels/pool_math.h) ----
+  // indices: int32, y's shape, each the flat index h * width + w of its window's maximum.
+  virtual void max_pool2d(const Pool2dGeometry& g, const Tensor& x, const Tensor& y, const Tensor& indices) = 0;
+  // grad_x (overwritten) from grad_y and the forward's indices.
+  virtual void max_pool2d_backward(const Pool2dGeometry& g, const Tensor& grad_y, const Tensor& indices,
+                                   const Tensor& grad_x) = 0;
+  virtual void avg_pool2d(const Pool2dGeometry& g, const Tensor& x, const Tensor& y) = 0;
+  virtual void avg_pool2d_backward(const Pool2dGeometry& g, const Tensor& grad_y, const Tensor& grad_x) = 0;
+
   // ---- losses ----
   // As loss_out (ops.h), arguments checked: value is [1] or, for Reduction::kNone, one element
   // per term; grad (may be undefined: value only) has pred's shape; weight may be undefined.

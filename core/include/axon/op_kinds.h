@@ -114,6 +114,26 @@ struct Conv2dOptions {
   std::int64_t groups = 1;
 };
 
+// A 2-D pooling's settings, as torch.nn.MaxPool2d / AvgPool2d take them: padding on both sides
+// (at most half the kernel), dilation for max pooling only; ceil_mode rounds the output size up
+// (a window must start inside the input or its left padding); count_include_pad divides an
+// average by the whole window, padding included (torch's default), else by its input part.
+struct Pool2dOptions {
+  std::int64_t kernel_h = 1, kernel_w = 1;
+  std::int64_t stride_h = 1, stride_w = 1;
+  std::int64_t pad_h = 0, pad_w = 0;
+  std::int64_t dilation_h = 1, dilation_w = 1;
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+};
+
+// What the backends get: the settings, and the planes (N * C) of height x width each and the
+// output size, checked.
+struct Pool2dGeometry {
+  Pool2dOptions options;
+  std::int64_t planes = 0, height = 0, width = 0, out_height = 0, out_width = 0;
+};
+
 enum class ReduceOp : std::uint8_t { kSum, kMean, kMax };
 inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
 
@@ -142,6 +162,10 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   X(kConv2d, "conv2d")                         /* y = x (*) w + b, NCHW, groups, dilation */ \
   X(kConv2dBackwardData, "conv2d_backward_data")                              /* grad_x */ \
   X(kConv2dBackwardWeights, "conv2d_backward_weights")            /* grad_w, grad_bias */ \
+  X(kMaxPool2d, "max_pool2d")                      /* y and the argmax of every window */ \
+  X(kMaxPool2dBackward, "max_pool2d_backward")                                           \
+  X(kAvgPool2d, "avg_pool2d")                                                            \
+  X(kAvgPool2dBackward, "avg_pool2d_backward")                                           \
   X(kReduceAll, "reduce_all")                                                                 \
   X(kReduceRows, "reduce_rows")                                                               \
   X(kArgmaxRows, "argmax_rows")                                                               \

@@ -122,6 +122,24 @@ AXON_API void conv2d_backward_data_out(const Tensor& grad_y, const Tensor& weigh
 AXON_API void conv2d_backward_weights_out(const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight,
                                           const Tensor& grad_bias, const Conv2dOptions& options = {});
 
+// ---- pooling, as torch.nn.functional.max_pool2d / avg_pool2d: x [N, C, H, W] ----
+// The output shape [N, C, OH, OW]; ShapeError when a window does not fit, ValueError for a
+// kernel, stride or dilation below 1, or a padding above half the (dilated) kernel.
+AXON_API Shape max_pool2d_output_shape(const Shape& x, const Pool2dOptions& options);
+AXON_API Shape avg_pool2d_output_shape(const Shape& x, const Pool2dOptions& options);
+// Max pooling: y and, in indices (int32, y's shape), each window's argmax as h * W + w in its
+// plane (torch's return_indices); NaN propagates (the window's last NaN wins), ties go to the
+// first maximum.
+AXON_API void max_pool2d_out(const Tensor& x, const Tensor& y, const Tensor& indices, const Pool2dOptions& options);
+AXON_API Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options);
+// grad_x: each grad_y element added to its window's argmax (windows may overlap), in a fixed
+// order.
+AXON_API void max_pool2d_backward_out(const Tensor& grad_y, const Tensor& indices, const Tensor& grad_x,
+                                      const Pool2dOptions& options);
+AXON_API void avg_pool2d_out(const Tensor& x, const Tensor& y, const Pool2dOptions& options);
+AXON_API Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options);
+AXON_API void avg_pool2d_backward_out(const Tensor& grad_y, const Tensor& grad_x, const Pool2dOptions& options);
+
 // ---- losses: value and gradient in one pass ----
 struct LossResult {
   Tensor value;  // float32 on pred's device: one element, or one per term for Reduction::kNone

@@ -1,7 +1,8 @@
 // Writes the safetensors seed corpus with axon's own writers: a model file of the fuzz target's
 // model (with its layer list), a model of every kind of layer setting (activation constants, no
-// bias, an initializer, Dropout, Flatten, an input shape), a checkpoint of the target's trainer
-// after two epochs (Adam's moments and ReduceLROnPlateau's state in it), and a plain file.
+// bias, an initializer, PReLU's slopes, Dropout, Flatten, an input shape), a model of
+// convolutions, a checkpoint of the target's trainer after two epochs (Adam's moments and
+// ReduceLROnPlateau's state in it), and a plain file.
 //   fuzz_make_corpus <folder>
 #include <cstdio>
 
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
                                                         .activation_params = {0.2f},
                                                         .weight_init = axon::nn::init::he_uniform(),
                                                         .generator = &generator}))
+      .add(axon::nn::PReLU(3, 0.1f))
       .add(axon::nn::ELU(2.0f))
       .add(axon::nn::Hardtanh(-2.0f, 0.5f))
       .add(axon::nn::Softplus(2.0f, 3.0f))
@@ -32,6 +34,15 @@ int main(int argc, char** argv) {
       .add(axon::nn::Softmax());
   (void)settings.predict(axon::Tensor::ones({1, 2, 2}));  // the input shape goes into the file
   axon::nn::save_weights(settings, folder / "settings.safetensors");
+  axon::nn::Sequential images;  // convolution settings: per-axis pairs, "same", groups, no bias
+  images.add(axon::nn::Conv2d(1, 4, 2, {.padding_mode = axon::nn::Padding::kSame, .generator = &generator}))
+      .add(axon::nn::Conv2d(4, 2, {3, 2},
+                            {.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2, .bias = false,
+                             .generator = &generator}))
+      .add(axon::nn::Flatten())
+      .add(axon::nn::Dense(2 * 3 * 4, 2, axon::nn::DenseOptions{.generator = &generator}));
+  (void)images.predict(axon::Tensor::ones({1, 1, 6, 6}));
+  axon::nn::save_weights(images, folder / "conv.safetensors");
   const std::int32_t labels[] = {0, 1, 1, 0, 1, 0};
   const axon::data::Dataset data(axon::Tensor::uniform({6, 4}, -1, 1, axon::Device::cpu(), generator),
                                  axon::Tensor::from_vector({6}, std::span<const std::int32_t>(labels)));

@@ -48,7 +48,9 @@ TEST(FuzzReplay, SeedsAreValidFiles) {
   const std::filesystem::path corpus = std::filesystem::path(AXON_FUZZ_DIR) / "corpus";
   EXPECT_NO_THROW((void)axon::data::read_idx(corpus / "idx" / "ubyte_2x3.idx.gz"));
   EXPECT_NO_THROW((void)axon::data::read_csv(corpus / "csv" / "basic.csv", {.label_column = "label"}));
-  EXPECT_NO_THROW((void)axon::nn::load_model(corpus / "safetensors" / "model.safetensors"));
+  for (const char* name : {"model", "settings", "conv"}) {
+    EXPECT_NO_THROW((void)axon::nn::load_model(corpus / "safetensors" / (std::string(name) + ".safetensors"))) << name;
+  }
   axon_fuzz::SafetensorsTarget target;
   EXPECT_NO_THROW(target.trainer.load_checkpoint(corpus / "safetensors" / "checkpoint.safetensors"));
 }

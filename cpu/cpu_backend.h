@@ -52,6 +52,14 @@ class CpuBackend final : public Backend {
                            const Tensor& grad_x) override;
   void avg_pool2d(const Pool2dGeometry& g, const Tensor& x, const Tensor& y) override;
   void avg_pool2d_backward(const Pool2dGeometry& g, const Tensor& grad_y, const Tensor& grad_x) override;
+  void batch_norm_train(const BatchNormShape& s, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
+                        const Tensor& running_mean, const Tensor& running_var) override;
+  void batch_norm_eval(const BatchNormShape& s, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                       const Tensor& running_mean, const Tensor& running_var, const Tensor& y) override;
+  void batch_norm_backward(const BatchNormShape& s, const Tensor& x, const Tensor& grad_y, const Tensor& weight,
+                           const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
+                           const Tensor& grad_weight, const Tensor& grad_bias) override;
   void prelu(const Tensor& x, const Tensor& weight, std::int64_t inner, const Tensor& y) override;
   void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
                       const Tensor& grad_x, const Tensor& grad_weight) override;

@@ -472,6 +472,59 @@ const std::vector<OpEntry>& op_table() {
                    return std::vector<Tensor>{grad_x};
                  }});
 
+    // Batch normalisation over the table's shape as [rows, channels] (variant 0) and as
+    // [1, rows, cols] planes (variant 1, no affine): double sums in different orders on the two
+    // devices, so the last bit may differ.
+    static const char* bn_names[] = {"columns_affine", "planes_no_affine"};
+    const auto bn_x = [](Env& env, const Shape& shape, int v) {
+      const Shape x_shape = v == 0 ? shape : Shape{1, shape[0], shape[1]};
+      return env.uniform(x_shape, -2.0f, 3.0f, "x");
+    };
+    const auto bn_channels = [](const Shape& shape, int v) { return v == 0 ? shape[1] : shape[0]; };
+    t.push_back({Op::kBatchNormTrain, 2, [](int v) { return std::string(bn_names[v]); },
+                 [](const Shape&, int) { return fixed(2e-6, 2e-6); },
+                 [=](Env& env, const Shape& shape, int v) {
+                   const Tensor x = bn_x(env, shape, v);
+                   const std::int64_t c = bn_channels(shape, v);
+                   if (x.numel() / c < 2) return std::vector<Tensor>{};  // one value per channel: refused
+                   Tensor w = v == 0 ? env.uniform(Shape{c}, 0.5f, 1.5f, "weight") : Tensor();
+                   Tensor b = v == 0 ? env.uniform(Shape{c}, -0.5f, 0.5f, "bias") : Tensor();
+                   Tensor y = env.output(x.shape(), "y");
+                   Tensor mean = env.output(Shape{c}, "save_mean"), invstd = env.output(Shape{c}, "save_invstd");
+                   Tensor rm = env.uniform(Shape{c}, -1.0f, 1.0f, "running_mean");
+                   Tensor rv = env.uniform(Shape{c}, 0.5f, 2.0f, "running_var");
+                   axon::batch_norm_train_out(x, w, b, y, mean, invstd, rm, rv, 0.1f, 1e-5f);
+                   return std::vector<Tensor>{y, mean, invstd, rm, rv};
+                 }});
+    t.push_back({Op::kBatchNormEval, 2, [](int v) { return std::string(bn_names[v]); },
+                 [](const Shape&, int) { return fixed(1e-6, 1e-6); },
+                 [=](Env& env, const Shape& shape, int v) {
+                   const Tensor x = bn_x(env, shape, v);
+                   const std::int64_t c = bn_channels(shape, v);
+                   Tensor w = v == 0 ? env.uniform(Shape{c}, 0.5f, 1.5f, "weight") : Tensor();
+                   Tensor b = v == 0 ? env.uniform(Shape{c}, -0.5f, 0.5f, "bias") : Tensor();
+                   Tensor rm = env.uniform(Shape{c}, -1.0f, 1.0f, "running_mean");
+                   Tensor rv = env.uniform(Shape{c}, 0.5f, 2.0f, "running_var");
+                   Tensor y = env.output(x.shape(), "y");
+                   axon::batch_norm_eval_out(x, w, b, rm, rv, y, 1e-5f);
+                   return std::vector<Tensor>{y};
+                 }});
+    t.push_back({Op::kBatchNormBackward, 2, [](int v) { return std::string(bn_names[v]); },
+                 [](const Shape&, int) { return fixed(2e-6, 2e-6); },
+                 [=](Env& env, const Shape& shape, int v) {
+                   const Tensor x = bn_x(env, shape, v);
+                   const std::int64_t c = bn_channels(shape, v);
+                   Tensor w = v == 0 ? env.uniform(Shape{c}, 0.5f, 1.5f, "weight") : Tensor();
+                   Tensor mean = env.uniform(Shape{c}, -0.5f, 0.5f, "save_mean");
+                   Tensor invstd = env.uniform(Shape{c}, 0.5f, 2.0f, "save_invstd");
+                   Tensor grad_y = env.uniform(x.shape(), -1.0f, 1.0f, "grad_y");
+                   Tensor grad_x = env.output(x.shape(), "grad_x");
+                   Tensor grad_w = v == 0 ? env.output(Shape{c}, "grad_weight") : Tensor();
+                   Tensor grad_b = env.output(Shape{c}, "grad_bias");
+                   axon::batch_norm_backward_out(x, grad_y, w, mean, invstd, grad_x, grad_w, grad_b);
+                   return v == 0 ? std::vector<Tensor>{grad_x, grad_w, grad_b} : std::vector<Tensor>{grad_x, grad_b};
+                 }});
+
     // losses: every kind x {mean, sum, none} x {value and gradient, value only}; the sum and
     // none variants with the options (class weights and ignored rows for the label losses, label
     // smoothing for cross-entropy, pos_weight for BCE with logits).

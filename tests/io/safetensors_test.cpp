@@ -151,7 +151,7 @@ TEST(Safetensors, DamagedFilesThrowNamingTheFileAndTheFault) {
       {"bad_json", with_header(R"({"w":{"dtype":"F32",)", four_floats), "invalid JSON"},
       {"bad_utf8", with_header("{\"w\xff\":1}", ""), "invalid UTF-8"},
       {"deep", with_header(std::string(200, '[') + std::string(200, ']'), ""), "nested deeper"},
-      {"dtype", with_header(R"({"w":{"dtype":"I64","shape":[2,1],"data_offsets":[0,16]}})", four_floats), "dtype I64"},
+      {"dtype", with_header(R"({"w":{"dtype":"U8","shape":[16],"data_offsets":[0,16]}})", four_floats), "dtype U8"},
       {"f16_bytes", with_header(R"({"w":{"dtype":"F16","shape":[2,2],"data_offsets":[0,16]}})", four_floats),
        "spans 16 bytes but its shape needs 8 (F16)"},
       {"f64_range", with_header(R"({"w":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}})",

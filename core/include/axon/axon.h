@@ -11,6 +11,7 @@
 #include "axon/error.h"
 #include "axon/io/safetensors.h"
 #include "axon/memory.h"
+#include "axon/nn/batch_norm.h"
 #include "axon/nn/conv.h"
 #include "axon/nn/dense.h"
 #include "axon/nn/gradcheck.h"

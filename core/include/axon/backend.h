@@ -94,6 +94,23 @@ class AXON_API Backend {
   virtual void avg_pool2d(const Pool2dGeometry& g, const Tensor& x, const Tensor& y) = 0;
   virtual void avg_pool2d_backward(const Pool2dGeometry& g, const Tensor& grad_y, const Tensor& grad_x) = 0;
 
+  // ---- batch normalisation (weight and bias undefined: 1 and 0) ----
+  // Training: per channel the mean and biased variance (accumulated in double, in a fixed
+  // order) into save_mean and save_invstd = 1 / sqrt(var + eps); y = (x - mean) * invstd * weight
+  // + bias; when running_mean is defined, running = (1 - momentum) running + momentum * batch
+  // statistic (the variance unbiased: times n / (n - 1)).
+  virtual void batch_norm_train(const BatchNormShape& s, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
+                                const Tensor& running_mean, const Tensor& running_var) = 0;
+  // Evaluation: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias.
+  virtual void batch_norm_eval(const BatchNormShape& s, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                               const Tensor& running_mean, const Tensor& running_var, const Tensor& y) = 0;
+  // The training forward's gradients: grad_x (when defined), grad_weight and grad_bias (when
+  // defined), from x, grad_y and the saved statistics.
+  virtual void batch_norm_backward(const BatchNormShape& s, const Tensor& x, const Tensor& grad_y,
+                                   const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd,
+                                   const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias) = 0;
+
   // ---- losses ----
   // As loss_out (ops.h), arguments checked: value is [1] or, for Reduction::kNone, one element
   // per term; grad (may be undefined: value only) has pred's shape; weight may be undefined.

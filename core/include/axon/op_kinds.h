@@ -134,6 +134,14 @@ struct Pool2dGeometry {
   std::int64_t planes = 0, height = 0, width = 0, out_height = 0, out_width = 0;
 };
 
+// Batch normalisation over x seen as [outer, channels, inner] (channels: axis 1 of [N, C],
+// [N, C, L], [N, C, H, W]): one mean and variance per channel over outer * inner values.
+struct BatchNormShape {
+  std::int64_t outer = 0, channels = 0, inner = 0;
+  float eps = 1e-5f;
+  float momentum = 0.1f;  // the running statistics' update factor
+};
+
 enum class ReduceOp : std::uint8_t { kSum, kMean, kMax };
 inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
 
@@ -166,6 +174,9 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   X(kMaxPool2dBackward, "max_pool2d_backward")                                           \
   X(kAvgPool2d, "avg_pool2d")                                                            \
   X(kAvgPool2dBackward, "avg_pool2d_backward")                                           \
+  X(kBatchNormTrain, "batch_norm_train")       /* batch statistics, y, running update */ \
+  X(kBatchNormEval, "batch_norm_eval")                           /* with running statistics */ \
+  X(kBatchNormBackward, "batch_norm_backward")                  /* grad_x, grad_weight, bias */ \
   X(kReduceAll, "reduce_all")                                                                 \
   X(kReduceRows, "reduce_rows")                                                               \
   X(kArgmaxRows, "argmax_rows")                                                               \

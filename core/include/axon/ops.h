@@ -140,6 +140,22 @@ AXON_API void avg_pool2d_out(const Tensor& x, const Tensor& y, const Pool2dOptio
 AXON_API Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options);
 AXON_API void avg_pool2d_backward_out(const Tensor& grad_y, const Tensor& grad_x, const Pool2dOptions& options);
 
+// ---- batch normalisation, as torch.nn.functional.batch_norm: x [N, C, ...] ----
+// weight and bias [C] or undefined (no affine transform); save_mean and save_invstd [C] receive
+// the batch statistics for the backward; running_mean and running_var [C] are updated with
+// `momentum` when defined. ValueError for one value per channel (torch: "Expected more than 1
+// value per channel when training"), a negative or non-finite eps, a momentum outside [0, 1].
+AXON_API void batch_norm_train_out(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y,
+                                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& running_mean,
+                                   const Tensor& running_var, float momentum = 0.1f, float eps = 1e-5f);
+AXON_API void batch_norm_eval_out(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                  const Tensor& running_mean, const Tensor& running_var, const Tensor& y,
+                                  float eps = 1e-5f);
+// grad_x and grad_bias may be undefined; grad_weight too when weight is.
+AXON_API void batch_norm_backward_out(const Tensor& x, const Tensor& grad_y, const Tensor& weight,
+                                      const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
+                                      const Tensor& grad_weight, const Tensor& grad_bias);
+
 // ---- losses: value and gradient in one pass ----
 struct LossResult {
   Tensor value;  // float32 on pred's device: one element, or one per term for Reduction::kNone

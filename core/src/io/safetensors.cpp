@@ -149,8 +149,8 @@ std::uint64_t as_count(const std::filesystem::path& path, const json::Value& val
 }
 
 // How a tensor is stored in the file: F32 and I32 as they are; F16, BF16 and F64 converted to
-// float32 when read.
-enum class Stored { kF32, kI32, kF16, kBF16, kF64 };
+// float32 when read, I64 (torch's integer default: BatchNorm's num_batches_tracked) to int32.
+enum class Stored { kF32, kI32, kF16, kBF16, kF64, kI64 };
 
 struct StoredKind {
   std::string_view code;
@@ -159,7 +159,7 @@ struct StoredKind {
 };
 constexpr StoredKind kStoredKinds[] = {{"F32", Stored::kF32, 4}, {"I32", Stored::kI32, 4},
                                        {"F16", Stored::kF16, 2}, {"BF16", Stored::kBF16, 2},
-                                       {"F64", Stored::kF64, 8}};
+                                       {"F64", Stored::kF64, 8}, {"I64", Stored::kI64, 8}};
 
 struct Entry {
   std::string name;
@@ -218,37 +218,58 @@ void read_at(const std::filesystem::path& path, int fd, std::uint64_t offset, ch
   }
 }
 
-// Reads an F16, BF16 or F64 tensor in chunks (bounded memory) and converts it into `out`. An F64
-// value beyond float32's range is a FormatError naming the element (it would be a silent inf).
-void convert_to_float(const std::filesystem::path& path, int fd, std::uint64_t offset, const Entry& entry, float* out,
-                      std::size_t count) {
+// Reads a tensor stored in another width in chunks (bounded memory), handing each element's
+// bytes and index to convert().
+template <class Convert>
+void read_converted(const std::filesystem::path& path, int fd, std::uint64_t offset, const Entry& entry,
+                    std::size_t count, const Convert& convert) {
   constexpr std::size_t kChunkElements = 1 << 16;
   std::vector<char> chunk(std::min(count, kChunkElements) * entry.kind.bytes);
   for (std::size_t done = 0; done < count;) {
     const std::size_t n = std::min(count - done, kChunkElements);
     read_at(path, fd, offset + done * entry.kind.bytes, chunk.data(), n * entry.kind.bytes,
             "the data of '" + entry.name + "'");
-    for (std::size_t i = 0; i < n; ++i) {
-      const char* bytes = chunk.data() + i * entry.kind.bytes;
-      if (entry.kind.stored == Stored::kF64) {
-        double value = 0.0;
-        std::memcpy(&value, bytes, 8);
-        const auto narrowed = static_cast<float>(value);  // round to nearest
-        if (std::isinf(narrowed) && std::isfinite(value)) {
-          char text[32];
-          std::snprintf(text, sizeof(text), "%.17g", value);
-          fail(path, "tensor '" + entry.name + "' element " + std::to_string(done + i) + " is " + text +
-                         ", beyond float32's range");
-        }
-        out[done + i] = narrowed;
-      } else {
-        std::uint16_t half = 0;
-        std::memcpy(&half, bytes, 2);
-        out[done + i] = entry.kind.stored == Stored::kF16 ? half_to_float(half) : bfloat16_to_float(half);
-      }
-    }
+    for (std::size_t i = 0; i < n; ++i) convert(chunk.data() + i * entry.kind.bytes, done + i);
     done += n;
   }
+}
+
+// F16, BF16 or F64 into float32. An F64 value beyond float32's range is a FormatError naming
+// the element (it would be a silent inf).
+void convert_to_float(const std::filesystem::path& path, int fd, std::uint64_t offset, const Entry& entry, float* out,
+                      std::size_t count) {
+  read_converted(path, fd, offset, entry, count, [&](const char* bytes, std::size_t i) {
+    if (entry.kind.stored == Stored::kF64) {
+      double value = 0.0;
+      std::memcpy(&value, bytes, 8);
+      const auto narrowed = static_cast<float>(value);  // round to nearest
+      if (std::isinf(narrowed) && std::isfinite(value)) {
+        char text[32];
+        std::snprintf(text, sizeof(text), "%.17g", value);
+        fail(path, "tensor '" + entry.name + "' element " + std::to_string(i) + " is " + text +
+                       ", beyond float32's range");
+      }
+      out[i] = narrowed;
+    } else {
+      std::uint16_t half = 0;
+      std::memcpy(&half, bytes, 2);
+      out[i] = entry.kind.stored == Stored::kF16 ? half_to_float(half) : bfloat16_to_float(half);
+    }
+  });
+}
+
+// I64 into int32; a value outside int32's range is a FormatError naming the element.
+void convert_to_int32(const std::filesystem::path& path, int fd, std::uint64_t offset, const Entry& entry,
+                      std::int32_t* out, std::size_t count) {
+  read_converted(path, fd, offset, entry, count, [&](const char* bytes, std::size_t i) {
+    std::int64_t value = 0;
+    std::memcpy(&value, bytes, 8);
+    if (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max()) {
+      fail(path, "tensor '" + entry.name + "' element " + std::to_string(i) + " is " + std::to_string(value) +
+                     ", beyond int32's range");
+    }
+    out[i] = static_cast<std::int32_t>(value);
+  });
 }
 
 }  // namespace
@@ -311,7 +332,7 @@ Safetensors load_safetensors(const std::filesystem::path& path, Device device) {
                                    [&](const StoredKind& k) { return k.code == dtype->string(); });
     if (kind == std::end(kStoredKinds)) {
       fail(path, "tensor '" + name + "' has dtype " + dtype->string() +
-                     "; axon reads F32 and I32, and F16, BF16 and F64 as float32");
+                     "; axon reads F32 and I32, F16, BF16 and F64 as float32, and I64 as int32");
     }
     Entry entry{name, *kind, {}, 0, 0};
     if (!shape->is_array() || shape->array().size() > static_cast<std::size_t>(Shape::kMaxRank)) {
@@ -353,7 +374,8 @@ Safetensors load_safetensors(const std::filesystem::path& path, Device device) {
   if (covered != data_size) fail(path, std::to_string(data_size - covered) + " bytes after the last tensor");
 
   for (const Entry& entry : entries) {
-    const DType dtype = entry.kind.stored == Stored::kI32 ? DType::kInt32 : DType::kFloat32;
+    const bool integer = entry.kind.stored == Stored::kI32 || entry.kind.stored == Stored::kI64;
+    const DType dtype = integer ? DType::kInt32 : DType::kFloat32;
     Tensor host = Tensor::empty(Shape(std::span<const std::int64_t>(entry.shape)), Device::cpu(), dtype);
     const std::uint64_t at = 8 + header_size + entry.begin;
     const std::string what = "the data of '" + entry.name + "'";
@@ -363,6 +385,8 @@ Safetensors load_safetensors(const std::filesystem::path& path, Device device) {
       char* target = dtype == DType::kFloat32 ? reinterpret_cast<char*>(host.data<float>())
                                               : reinterpret_cast<char*>(host.data<std::int32_t>());
       read_at(path, file.get(), at, target, host.nbytes(), what);
+    } else if (entry.kind.stored == Stored::kI64) {
+      convert_to_int32(path, file.get(), at, entry, host.data<std::int32_t>(), static_cast<std::size_t>(host.numel()));
     } else {
       convert_to_float(path, file.get(), at, entry, host.data<float>(), static_cast<std::size_t>(host.numel()));
     }

@@ -11,4 +11,13 @@ std::vector<NamedParameter> named_parameters(Layer& layer) {
   return named;
 }
 
+std::vector<NamedBuffer> named_buffers(Layer& layer) {
+  std::vector<NamedBuffer> named;
+  for (Buffer* b : layer.buffers()) named.push_back({b->name, b});
+  for (const auto& [child_name, child] : layer.children()) {
+    for (NamedBuffer& b : named_buffers(*child)) named.push_back({child_name + "." + b.name, b.buffer});
+  }
+  return named;
+}
+
 }  // namespace axon::nn

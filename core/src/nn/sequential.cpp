@@ -62,8 +62,14 @@ void Sequential::build_arena() {
   if (arena_built_) return;
   const Device device = arena_.values().defined() ? arena_.device() : Device::cpu();
   std::vector<NamedParameter> named;
+  std::vector<NamedBuffer> buffers;
   int index = 0;
   for (const auto& layer : layers_) {
+    for (const NamedBuffer& named_buffer : named_buffers(*layer)) {
+      Buffer* b = named_buffer.buffer;
+      if (b->value.device() != device) b->value = b->value.to(device);
+      buffers.push_back({std::to_string(index) + "." + named_buffer.name, b});
+    }
     for (const NamedParameter& named_parameter : named_parameters(*layer)) {
       Parameter* p = named_parameter.parameter;
       // Parameters of layers added after a move come to the model's device first.
@@ -76,7 +82,13 @@ void Sequential::build_arena() {
     index += layer->index_span();
   }
   arena_.bind(std::move(named));
+  buffers_ = std::move(buffers);
   arena_built_ = true;
+}
+
+const std::vector<NamedBuffer>& Sequential::buffers() {
+  build_arena();
+  return buffers_;
 }
 
 ParamArena& Sequential::parameters() {
@@ -96,7 +108,11 @@ void Sequential::reset_parameters(Generator& generator) {
 Sequential& Sequential::to(Device device) {
   if (!is_available(device)) (void)Tensor::empty({0}, device);  // throws the one-sentence DeviceError
   build_arena();
+  // The buffers first (each a copy): a failed copy leaves the parameters where they were.
+  std::vector<Tensor> moved;
+  for (const NamedBuffer& b : buffers_) moved.push_back(b.buffer->value.to(device));
   arena_.to(device);
+  for (std::size_t i = 0; i < buffers_.size(); ++i) buffers_[i].buffer->value = std::move(moved[i]);
   return *this;
 }
 

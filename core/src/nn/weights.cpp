@@ -90,6 +90,7 @@ void copy_weights(Sequential& model, const io::Safetensors& file);  // below
 void save_weights(Sequential& model, const std::filesystem::path& path) {
   std::vector<io::NamedTensor> tensors;
   for (const NamedParameter& p : model.parameters().parameters()) tensors.push_back({p.name, p.parameter->value});
+  for (const NamedBuffer& b : model.buffers()) tensors.push_back({b.name, b.buffer->value});
   std::string layers = "[";
   for (std::size_t i = 0; i < model.size(); ++i) {
     if (i > 0) layers += ',';
@@ -230,33 +231,37 @@ namespace {
 // not take n^2 string comparisons).
 void copy_weights(Sequential& model, const io::Safetensors& file) {
   const std::filesystem::path& path = file.path;
-  const auto& parameters = model.parameters().parameters();
+  // What the file must hold: every parameter and every buffer, by name.
+  std::vector<std::pair<std::string_view, Tensor*>> targets;
+  for (const NamedParameter& p : model.parameters().parameters()) targets.emplace_back(p.name, &p.parameter->value);
+  for (const NamedBuffer& b : model.buffers()) targets.emplace_back(b.name, &b.buffer->value);
   std::map<std::string_view, const Tensor*> by_name;
   for (const io::NamedTensor& t : file.tensors) by_name.emplace(t.name, &t.tensor);
   std::vector<const Tensor*> sources;
-  for (const NamedParameter& p : parameters) {
-    const auto found = by_name.find(p.name);
+  for (const auto& [name, target] : targets) {
+    const auto found = by_name.find(name);
     if (found == by_name.end()) {
-      throw FormatError("safetensors file " + path.string() + ": has no tensor named '" + p.name + "'");
+      throw FormatError("safetensors file " + path.string() + ": has no tensor named '" + std::string(name) + "'");
     }
     const Tensor& source = *found->second;
-    if (source.dtype() != p.parameter->value.dtype() || source.shape() != p.parameter->value.shape()) {
-      throw FormatError("safetensors file " + path.string() + ": tensor '" + p.name + "' is " + source.describe() +
-                        ", the model's is " + p.parameter->value.describe());
+    if (source.dtype() != target->dtype() || source.shape() != target->shape()) {
+      throw FormatError("safetensors file " + path.string() + ": tensor '" + std::string(name) + "' is " +
+                        source.describe() + ", the model's is " + target->describe());
     }
     sources.push_back(&source);
   }
-  if (file.tensors.size() > parameters.size()) {  // names are unique, so one is not a parameter
+  if (file.tensors.size() > targets.size()) {  // names are unique, so one is not the model's
     std::map<std::string_view, bool> known;
-    for (const NamedParameter& p : parameters) known.emplace(p.name, true);
+    for (const auto& [name, target] : targets) known.emplace(name, true);
     for (const io::NamedTensor& t : file.tensors) {
       if (!known.count(t.name)) {
         throw FormatError("safetensors file " + path.string() + ": tensor '" + t.name +
-                          "' is not a parameter of the model (its parameters are named 0.weight, 0.bias, ...)");
+                          "' is not a parameter or buffer of the model (its parameters are named 0.weight, 0.bias, ...)");
       }
     }
   }
-  for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].parameter->value.copy_from(*sources[i]);
+  for (std::size_t i = 0; i < targets.size(); ++i) targets[i].second->copy_from(*sources[i]);
+  for (std::size_t i = 0; i < model.size(); ++i) model.layer(i).on_buffers_loaded();
 }
 
 }  // namespace

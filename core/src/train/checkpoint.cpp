@@ -100,6 +100,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) {
   nn::ParamArena& arena = model_.parameters();
   std::vector<io::NamedTensor> tensors;
   for (const nn::NamedParameter& p : arena.parameters()) tensors.push_back({"model." + p.name, p.parameter->value});
+  for (const nn::NamedBuffer& b : model_.buffers()) tensors.push_back({"model." + b.name, b.buffer->value});
   std::map<std::string, std::string> metadata{
       {"format", "axon-checkpoint"},
       {"format_version", "2"},
@@ -156,21 +157,25 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   nn::ParamArena& arena = model_.parameters();
 
   // Check everything before changing anything. The parameters: as strict as load_weights.
+  // The buffers (BatchNorm's running statistics) likewise.
+  std::vector<std::pair<std::string_view, Tensor>> targets;
+  for (const nn::NamedParameter& p : arena.parameters()) targets.emplace_back(p.name, p.parameter->value);
+  for (const nn::NamedBuffer& b : model_.buffers()) targets.emplace_back(b.name, b.buffer->value);
   std::vector<std::pair<Tensor, const Tensor*>> copies;
   std::set<std::string_view> known;
-  for (const nn::NamedParameter& p : arena.parameters()) {
-    known.insert(p.name);
-    const std::string name = "model." + p.name;
+  for (const auto& [target_name, target] : targets) {
+    known.insert(target_name);
+    const std::string name = "model." + std::string(target_name);
     const Tensor* source = nullptr;
     for (const io::NamedTensor& t : file.tensors) {
       if (t.name == name) source = &t.tensor;
     }
-    if (source == nullptr) bad_checkpoint(path, "has no parameter " + p.name);
-    if (source->shape() != p.parameter->value.shape() || source->dtype() != p.parameter->value.dtype()) {
-      bad_checkpoint(path, "parameter " + p.name + " is " + source->describe() + ", the model's " +
-                               p.parameter->value.describe());
+    if (source == nullptr) bad_checkpoint(path, "has no parameter " + std::string(target_name));
+    if (source->shape() != target.shape() || source->dtype() != target.dtype()) {
+      bad_checkpoint(path, "parameter " + std::string(target_name) + " is " + source->describe() + ", the model's " +
+                               target.describe());
     }
-    copies.emplace_back(p.parameter->value, source);
+    copies.emplace_back(target, source);
   }
   for (const io::NamedTensor& t : file.tensors) {
     if (t.name.starts_with("model.") && !known.count(std::string_view(t.name).substr(6))) {
@@ -246,6 +251,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
 
   // Everything checked: now change the trainer.
   for (const auto& [target, source] : copies) target.copy_from(*source);
+  for (std::size_t i = 0; i < model_.size(); ++i) model_.layer(i).on_buffers_loaded();
   if (schedule_ != nullptr) {
     schedule_->set_last_epoch(schedule_epoch);
     if (schedule_state != file.metadata.end()) schedule_->set_state(schedule_state->second);

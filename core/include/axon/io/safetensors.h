@@ -34,7 +34,7 @@ struct NamedTensor {
 struct AXON_API Safetensors {
   std::vector<NamedTensor> tensors;              // in the order of their data in the file
   std::map<std::string, std::string> metadata;   // the header's "__metadata__"
-  // Each tensor's dtype as the file stores it ("F32", "I32", "F16", "BF16", "F64"): the
+  // Each tensor's dtype as the file stores it ("F32", "I32", "F16", "BF16", "F64", "I64"): the
   // tensors themselves are float32 or int32.
   std::map<std::string, std::string> file_dtypes;
   // The tensor called `name`; FormatError naming the file when there is none.

@@ -56,6 +56,13 @@ class AXON_API Layer {
 
   // The parameters it owns itself, in a stable order, named within the layer ("weight").
   virtual std::vector<Parameter*> parameters() { return {}; }
+  // Its buffers (state that is not trained: running statistics), in a stable order.
+  virtual std::vector<Buffer*> buffers() { return {}; }
+  // Called after a model file or checkpoint wrote the buffers' values (a layer that keeps a
+  // host copy of one reads it again); by default, its children's.
+  virtual void on_buffers_loaded() {
+    for (const auto& [name, child] : children()) child->on_buffers_loaded();
+  }
   // A composite's sublayers, by name, in a stable order: their parameters are the composite's
   // too, named "<child>.<parameter>" as in a PyTorch state_dict (see named_parameters).
   virtual std::vector<std::pair<std::string, Layer*>> children() { return {}; }
@@ -88,5 +95,7 @@ class AXON_API Layer {
 // Every parameter of `layer` with its name within the layer: its own first, then each child's
 // as "<child>.<name>", recursively ("fc1.weight", "block.fc2.bias").
 AXON_API std::vector<NamedParameter> named_parameters(Layer& layer);
+// ... and its buffers, named the same way.
+AXON_API std::vector<NamedBuffer> named_buffers(Layer& layer);
 
 }  // namespace axon::nn

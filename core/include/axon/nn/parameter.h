@@ -29,6 +29,19 @@ struct NamedParameter {
   Parameter* parameter = nullptr;
 };
 
+// State a layer keeps that is not trained (BatchNorm's running statistics, as torch's
+// buffers): saved and loaded with the parameters under the same kind of name ("1.running_mean"),
+// kept in checkpoints, moved with the model, never seen by an optimizer.
+struct Buffer {
+  std::string name;  // within its layer
+  Tensor value;
+};
+
+struct NamedBuffer {
+  std::string name;  // within its model
+  Buffer* buffer = nullptr;
+};
+
 class AXON_API ParamArena {
  public:
   ParamArena() = default;

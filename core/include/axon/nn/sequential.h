@@ -54,6 +54,8 @@ class AXON_API Sequential {
   // The arena of every parameter (built on first use, rebuilt after add()).
   ParamArena& parameters();
   std::int64_t parameter_count();
+  // Every layer's buffers with their full names ("1.running_mean"), on the model's device.
+  const std::vector<NamedBuffer>& buffers();
   void zero_grad();
   // Draws every layer's initial values again from `generator`.
   void reset_parameters(Generator& generator = default_generator());
@@ -97,6 +99,7 @@ class AXON_API Sequential {
 
   std::vector<std::unique_ptr<Layer>> layers_;
   ParamArena arena_;
+  std::vector<NamedBuffer> buffers_;  // made with the arena
   bool arena_built_ = false;
   bool training_ = true;
   Generator* generator_ = nullptr;

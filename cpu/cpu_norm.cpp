@@ -1,0 +1,106 @@
+// Batch normalisation: the shared formulas (core/src/kernels/norm_math.h), each channel's sums
+// in double by one thread in element order, so the bits do not depend on the thread count.
+// oneDNN's batch normalisation is not used: its statistics are float sums in its own order,
+// while these match CUDA's to rounding and torch's float64 truth closer (measured later beside
+// oneDNN in the benchmarks).
+#include "core/src/kernels/norm_math.h"
+#include "cpu/cpu_backend.h"
+#include "cpu/parallel.h"
+
+namespace axon::cpu {
+
+namespace {
+const float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
+
+// visit(i) for the flat index of every element of channel c, in element order.
+template <class Visit>
+void for_channel_elements(const BatchNormShape& s, std::int64_t c, const Visit& visit) {
+  for (std::int64_t p = 0; p < s.outer; ++p) {
+    const std::int64_t start = (p * s.channels + c) * s.inner;
+    for (std::int64_t i = start; i < start + s.inner; ++i) visit(i);
+  }
+}
+
+template <class Body>
+void for_each_channel(const BatchNormShape& s, const Body& body) {
+  const bool parallel = s.channels > 1 && s.outer * s.channels * s.inner >= kParallelElements;
+  parallel_chunks(parallel, s.channels, 1, [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t c = first; c < last; ++c) body(c);
+  });
+}
+}  // namespace
+
+void CpuBackend::batch_norm_train(const BatchNormShape& s, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                  const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
+                                  const Tensor& running_mean, const Tensor& running_var) {
+  const float* in = x.data<float>();
+  float* out = y.data<float>();
+  const float* w = data_or_null(weight);
+  const float* b = data_or_null(bias);
+  float* mean_out = save_mean.data<float>();
+  float* invstd_out = save_invstd.data<float>();
+  float* rm = running_mean.defined() ? running_mean.data<float>() : nullptr;
+  float* rv = running_var.defined() ? running_var.data<float>() : nullptr;
+  const std::int64_t n = s.outer * s.inner;
+  for_each_channel(s, [&](std::int64_t c) {
+    double sum = 0.0;
+    for_channel_elements(s, c, [&](std::int64_t i) { sum += in[i]; });
+    const double mean = sum / static_cast<double>(n);
+    double squares = 0.0;
+    for_channel_elements(s, c, [&](std::int64_t i) {
+      const double d = in[i] - mean;
+      squares += d * d;
+    });
+    const double var = squares / static_cast<double>(n);
+    const double invstd = 1.0 / std::sqrt(var + static_cast<double>(s.eps));
+    mean_out[c] = static_cast<float>(mean);
+    invstd_out[c] = static_cast<float>(invstd);
+    if (rm != nullptr) kernels::update_running(s, mean, var, n, rm, rv, c);
+    const kernels::ChannelAffine a = kernels::train_affine(mean, invstd, w, b, c);
+    for_channel_elements(s, c, [&](std::int64_t i) { out[i] = kernels::apply_affine(a, in[i]); });
+  });
+}
+
+void CpuBackend::batch_norm_eval(const BatchNormShape& s, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                 const Tensor& running_mean, const Tensor& running_var, const Tensor& y) {
+  const float* in = x.data<float>();
+  float* out = y.data<float>();
+  const float* w = data_or_null(weight);
+  const float* b = data_or_null(bias);
+  const float* rm = running_mean.data<float>();
+  const float* rv = running_var.data<float>();
+  for_each_channel(s, [&](std::int64_t c) {
+    const kernels::ChannelAffine a = kernels::eval_affine(s, w, b, rm, rv, c);
+    for_channel_elements(s, c, [&](std::int64_t i) { out[i] = kernels::apply_affine(a, in[i]); });
+  });
+}
+
+void CpuBackend::batch_norm_backward(const BatchNormShape& s, const Tensor& x, const Tensor& grad_y,
+                                     const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd,
+                                     const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias) {
+  const float* in = x.data<float>();
+  const float* dy = grad_y.data<float>();
+  const float* w = data_or_null(weight);
+  const float* mean_in = save_mean.data<float>();
+  const float* invstd_in = save_invstd.data<float>();
+  float* dx = grad_x.defined() ? grad_x.data<float>() : nullptr;
+  float* dw = grad_weight.defined() ? grad_weight.data<float>() : nullptr;
+  float* db = grad_bias.defined() ? grad_bias.data<float>() : nullptr;
+  const std::int64_t n = s.outer * s.inner;
+  for_each_channel(s, [&](std::int64_t c) {
+    const double mean = mean_in[c], invstd = invstd_in[c];
+    double sum_dy = 0.0, dot = 0.0;
+    for_channel_elements(s, c, [&](std::int64_t i) {
+      sum_dy += dy[i];
+      dot += static_cast<double>(dy[i]) * (static_cast<double>(in[i]) - mean);
+    });
+    if (dw != nullptr) dw[c] = static_cast<float>(dot * invstd);
+    if (db != nullptr) db[c] = static_cast<float>(sum_dy);
+    if (dx == nullptr) return;
+    const kernels::ChannelGrad g =
+        kernels::channel_grad(mean, invstd, w != nullptr ? static_cast<double>(w[c]) : 1.0, sum_dy, dot, n);
+    for_channel_elements(s, c, [&](std::int64_t i) { dx[i] = kernels::input_grad(g, in[i], dy[i]); });
+  });
+}
+
+}  // namespace axon::cpu

@@ -18,16 +18,27 @@ if(_axon_cuda STREQUAL "AUTO" OR _axon_cuda STREQUAL "ON")
     enable_language(CUDA)
     find_package(CUDAToolkit 12.5 REQUIRED)  # cudaGetDriverEntryPointByVersion
     set(AXON_WITH_CUDA ON)
-    # cuDNN 9 for the convolutions; it ships in the CUDA toolkit folder of our machines.
-    find_path(AXON_CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
-    find_library(AXON_CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
-    if(NOT AXON_CUDNN_INCLUDE_DIR OR NOT AXON_CUDNN_LIBRARY)
-      message(FATAL_ERROR "The CUDA backend needs cuDNN 9 (cudnn.h, libcudnn.so) and it was not found "
-                          "beside the CUDA toolkit: install it, set AXON_CUDNN_INCLUDE_DIR and "
-                          "AXON_CUDNN_LIBRARY, or build without CUDA (-DAXON_CUDA=OFF).")
+    # cuDNN 9 for the convolutions: beside the CUDA toolkit on our machines, or inside a Python
+    # environment's nvidia-cudnn wheel (where PyTorch from PyPI puts it). Without it the CUDA
+    # backend is built all the same and its convolutions throw BackendError saying so.
+    set(_axon_cudnn_hints ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda $ENV{CUDNN_ROOT})
+    find_program(_axon_python python3)
+    if(_axon_python)
+      execute_process(COMMAND ${_axon_python} -c "import nvidia.cudnn as m, os; print(os.path.dirname(m.__file__))"
+                      OUTPUT_VARIABLE _axon_cudnn_wheel OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+      if(_axon_cudnn_wheel)
+        list(APPEND _axon_cudnn_hints ${_axon_cudnn_wheel})
+      endif()
     endif()
-    # An installed libaxon finds the CUDA libraries it was built against without ld.so.conf.
-    list(APPEND CMAKE_INSTALL_RPATH "${CUDAToolkit_LIBRARY_DIR}")
+    find_path(AXON_CUDNN_INCLUDE_DIR cudnn.h HINTS ${_axon_cudnn_hints} PATH_SUFFIXES include)
+    find_library(AXON_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${_axon_cudnn_hints} PATH_SUFFIXES lib lib64)
+    if(AXON_CUDNN_INCLUDE_DIR AND AXON_CUDNN_LIBRARY)
+      set(AXON_WITH_CUDNN ON)
+    else()
+      set(AXON_WITH_CUDNN OFF)
+      message(WARNING "cuDNN 9 (cudnn.h, libcudnn.so) was not found: the CUDA backend is built without it and "
+                      "its convolutions throw. Set CUDNN_ROOT or AXON_CUDNN_INCLUDE_DIR and AXON_CUDNN_LIBRARY.")
+    endif()
   elseif(_axon_cuda STREQUAL "ON")
     message(FATAL_ERROR "AXON_CUDA=ON but no CUDA compiler (nvcc) was found. "
                         "Install the CUDA toolkit, put nvcc on PATH, or use -DAXON_CUDA=AUTO|OFF.")

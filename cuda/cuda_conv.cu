@@ -5,8 +5,6 @@
 // option of the GPU-step issue covers convolutions too). The workspace comes from the caching
 // allocator per call. Asymmetric padding (padding="same" with an even kernel) is not served by
 // this API and is refused naming it.
-#include <cudnn.h>
-
 #include <algorithm>
 #include <limits>
 #include <memory>
@@ -14,11 +12,17 @@
 #include <string>
 #include <unordered_map>
 
+#if AXON_WITH_CUDNN
+#include <cudnn.h>
+#endif
+
 #include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_memory.h"
 
 namespace axon::cuda {
+
+#if AXON_WITH_CUDNN
 
 namespace {
 
@@ -225,5 +229,32 @@ void CudaBackend::conv2d_backward_weights(const Conv2dGeometry& g, const Tensor&
                                                   grad_bias.data<float>()));
   }
 }
+
+#else  // built without cuDNN: the convolutions say so
+
+struct ConvEngine {};
+
+void ConvEngineDeleter::operator()(ConvEngine* engine) const noexcept { std::default_delete<ConvEngine>()(engine); }
+
+namespace {
+[[noreturn]] void no_cudnn() {
+  throw BackendError("cuda conv2d: this axon was built without cuDNN (not found at configure time: set CUDNN_ROOT "
+                     "and rebuild), and the CUDA convolutions run on it");
+}
+}  // namespace
+
+ConvEngine& CudaBackend::conv_engine() { no_cudnn(); }
+void CudaBackend::conv2d(const Conv2dGeometry&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  no_cudnn();
+}
+void CudaBackend::conv2d_backward_data(const Conv2dGeometry&, const Tensor&, const Tensor&, const Tensor&) {
+  no_cudnn();
+}
+void CudaBackend::conv2d_backward_weights(const Conv2dGeometry&, const Tensor&, const Tensor&, const Tensor&,
+                                          const Tensor&) {
+  no_cudnn();
+}
+
+#endif
 
 }  // namespace axon::cuda

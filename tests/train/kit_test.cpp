@@ -168,6 +168,73 @@ TEST(TrainingKit, TheRollbackSnapshotIsACopy) {
   EXPECT_EQ(trainer.step(), 2);
 }
 
+// Buffers roll back with the weights: a poisoned batch's NaN statistics must not stay in
+// BatchNorm's running statistics (they would make every later evaluation NaN).
+TEST(TrainingKit, BuffersRollBackWithTheWeights) {
+  axon::Generator generator(9);
+  nn::Sequential model;
+  model.add(nn::Dense(4, 6, nn::DenseOptions{.generator = &generator}))
+      .add(nn::BatchNorm1d(6))
+      .add(nn::ReLU())
+      .add(nn::Dense(6, 3, nn::DenseOptions{.generator = &generator}));
+  optim::SGD sgd(model.parameters(), {.lr = 0.1});
+  data::Dataset set = blobs(48, 5);
+  std::vector<float> x = set.features().to_vector();
+  x[4 * 40] = std::numeric_limits<float>::quiet_NaN();  // batch 3 of 3
+  const data::Dataset poisoned(Tensor::from_vector({48, 4}, std::span<const float>(x)), set.targets());
+  train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
+  train::FitOptions options = quiet(1);
+  options.shuffle = false;
+  options.nan_policy = train::NanPolicy::kRollback;
+  const auto& buffers = model.buffers();
+  ASSERT_EQ(buffers.size(), 3u);
+  const std::vector<float> mean_before = buffers[0].buffer->value.to_vector();
+  (void)trainer.fit(poisoned, nullptr, options);
+  EXPECT_EQ(buffers[0].buffer->value.to_vector(), mean_before);  // back to the fit's start, not NaN
+  EXPECT_EQ(buffers[2].buffer->value.to_int_vector(), std::vector<std::int32_t>{0});
+  EXPECT_EQ(dynamic_cast<const nn::BatchNorm&>(model.layer(1)).num_batches_tracked(), 0);
+}
+
+// A model with BatchNorm resumes exactly: its running statistics and num_batches_tracked travel
+// in the checkpoint, so the resumed run ends with the straight run's weights and buffers.
+TEST(TrainingKit, BatchNormBuffersResumeExactly) {
+  const auto bn_model = [](std::uint64_t seed) {
+    axon::Generator generator(seed);
+    nn::Sequential model;
+    model.add(nn::Dense(4, 6, nn::DenseOptions{.generator = &generator}))
+        .add(nn::BatchNorm1d(6, {.momentum = std::nullopt}))
+        .add(nn::ReLU())
+        .add(nn::Dense(6, 3, nn::DenseOptions{.generator = &generator}));
+    return model;
+  };
+  const data::Dataset set = blobs(64, 13);
+  nn::Sequential straight = bn_model(3);
+  optim::Adam straight_adam(straight.parameters(), {.lr = 0.01});
+  train::Trainer straight_trainer(straight, straight_adam, nn::CrossEntropyLoss());
+  (void)straight_trainer.fit(set, nullptr, quiet(4));
+
+  const axon_test::TempDir dir;
+  nn::Sequential first = bn_model(3);
+  optim::Adam first_adam(first.parameters(), {.lr = 0.01});
+  train::Trainer first_trainer(first, first_adam, nn::CrossEntropyLoss());
+  (void)first_trainer.fit(set, nullptr, quiet(2));
+  first_trainer.save_checkpoint(dir / "bn.safetensors");
+
+  nn::Sequential resumed = bn_model(77);
+  optim::Adam resumed_adam(resumed.parameters(), {.lr = 0.01});
+  train::Trainer resumed_trainer(resumed, resumed_adam, nn::CrossEntropyLoss());
+  resumed_trainer.load_checkpoint(dir / "bn.safetensors");
+  EXPECT_EQ(dynamic_cast<const nn::BatchNorm&>(resumed.layer(1)).num_batches_tracked(), 8);  // 2 epochs of 4 batches
+  train::FitOptions go_on = quiet(4);
+  go_on.resume = true;
+  (void)resumed_trainer.fit(set, nullptr, go_on);
+  EXPECT_EQ(resumed.parameters().values().to_vector(), straight.parameters().values().to_vector());
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(resumed.buffers()[i].buffer->value.to_vector(), straight.buffers()[i].buffer->value.to_vector()) << i;
+  }
+  EXPECT_EQ(resumed.buffers()[2].buffer->value.to_int_vector(), std::vector<std::int32_t>{16});
+}
+
 // Parameter groups as torch.optim's: no weight decay on biases. A group's parameters move with
 // its own settings, the others with the optimizer's; groups are kept in checkpoints.
 TEST(TrainingKit, ParameterGroupsTakeTheirOwnSettings) {

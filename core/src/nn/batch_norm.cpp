@@ -28,8 +28,10 @@ const bool kRegistered = [] {
           o.track_running_stats = c.boolean_or("track_running_stats", true);
           return std::make_unique<BatchNorm>(dims, c.integer("num_features", 1, kMaxFeatures), o);
         },
-        [](const LayerConfig& c) {
-          return c.boolean_or("affine", true) ? 2 * c.integer("num_features", 1, kMaxFeatures) : 0;
+        [](const LayerConfig& c) {  // the values of its parameters and buffers
+          const std::int64_t features = c.integer("num_features", 1, kMaxFeatures);
+          return (c.boolean_or("affine", true) ? 2 * features : 0) +
+                 (c.boolean_or("track_running_stats", true) ? 2 * features + 1 : 0);
         });
   }
   return true;
@@ -73,8 +75,13 @@ LayerConfig BatchNorm::config() const {
 
 std::string BatchNorm::settings() const {
   char text[96];
-  std::snprintf(text, sizeof(text), "%lld, eps=%g, momentum=%s", static_cast<long long>(features_), options_.eps,
-                options_.momentum ? std::to_string(*options_.momentum).c_str() : "cumulative");
+  if (options_.momentum) {
+    std::snprintf(text, sizeof(text), "%lld, eps=%g, momentum=%g", static_cast<long long>(features_), options_.eps,
+                  *options_.momentum);
+  } else {
+    std::snprintf(text, sizeof(text), "%lld, eps=%g, momentum=cumulative", static_cast<long long>(features_),
+                  options_.eps);
+  }
   std::string result = text;
   if (!options_.affine) result += ", no affine";
   if (!options_.track_running_stats) result += ", batch statistics only";

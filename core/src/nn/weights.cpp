@@ -175,6 +175,7 @@ Sequential load_model(const std::filesystem::path& path, Device device) {
       std::unique_ptr<Layer> layer = make_layer(type, config);
       if (!parameter_count(type, config)) {
         for (const NamedParameter& p : named_parameters(*layer)) listed += p.parameter->value.numel();
+        for (const NamedBuffer& b : named_buffers(*layer)) listed += b.buffer->value.numel();
         if (listed > file_elements) fail(where + " has more parameters than the file holds");
       }
       model.add(std::move(layer));

@@ -126,6 +126,10 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) {
       for (const auto& [name, slot] : last_good_->slots) rollback.tensors.emplace_back(name, slot);
       rollback.values["steps"] = std::to_string(last_good_->optimizer_steps);
       add_part(rollback, "rollback.", tensors, metadata);
+      const auto& buffers = model_.buffers();
+      for (std::size_t i = 0; i < last_good_->buffers.size() && i < buffers.size(); ++i) {
+        tensors.push_back({"rollback_buffers." + buffers[i].name, last_good_->buffers[i]});
+      }
     }
   }
   // The running fit's callbacks; after a fit, the built-in ones it made (early stopping).
@@ -233,6 +237,19 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     const auto steps = saved.values.find("steps");
     if (steps == saved.values.end()) bad_checkpoint(path, "rollback state without steps");
     rollback->optimizer_steps = metadata_count(file, "rollback.steps");
+    for (const nn::NamedBuffer& b : model_.buffers()) {  // the buffers' rollback values, strictly
+      const std::string name = "rollback_buffers." + b.name;
+      const io::NamedTensor* found = nullptr;
+      for (const io::NamedTensor& t : file.tensors) {
+        if (t.name == name) found = &t;
+      }
+      if (found == nullptr) bad_checkpoint(path, "rollback state without buffer " + b.name);
+      if (found->tensor.shape() != b.buffer->value.shape() || found->tensor.dtype() != b.buffer->value.dtype()) {
+        bad_checkpoint(path, "rollback buffer " + b.name + " is " + found->tensor.describe() + ", the model's " +
+                                 b.buffer->value.describe());
+      }
+      rollback->buffers.push_back(found->tensor);
+    }
   }
   // The callbacks' state, kept for a resumed fit to give back by key.
   std::map<std::string, SavedState> callback_state;

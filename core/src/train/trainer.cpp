@@ -203,7 +203,7 @@ void Trainer::run_batch(std::int64_t b, EpochMetrics& metrics) {
     samples_in_epoch_ += rows;
   } else {  // the NaN guard dropped the batch
     ++skipped_in_epoch_;
-    if (options_.nan_policy == NanPolicy::kRollback) last_good_->restore(model_.parameters(), &optimizer_);
+    if (options_.nan_policy == NanPolicy::kRollback) last_good_->restore(model_, &optimizer_);
   }
   if (schedule_ != nullptr && schedule_per_batch_) schedule_->step();
   ++batch_;
@@ -230,7 +230,7 @@ EpochMetrics Trainer::finish_epoch(EpochMetrics metrics) {
   batch_ = 0;
   samples_in_epoch_ = skipped_in_epoch_ = 0;
   seconds_in_epoch_before_ = 0;
-  if (options_.nan_policy == NanPolicy::kRollback) last_good_->take(model_.parameters(), optimizer_.steps());
+  if (options_.nan_policy == NanPolicy::kRollback) last_good_->take(model_, optimizer_.steps());
   // The monitored metric for the schedule (ReduceLROnPlateau reads it; others just step).
   if (schedule_ != nullptr && !schedule_per_batch_) {
     schedule_->step_after_epoch(metrics.val_loss.value_or(metrics.loss));
@@ -267,7 +267,7 @@ void Trainer::start_fit(const data::Dataset& train, const data::Dataset* validat
   batches_ = n / options_.batch_size + (n % options_.batch_size != 0 ? 1 : 0);
   if (options_.nan_policy == NanPolicy::kRollback && !last_good_) {
     last_good_ = std::make_unique<Snapshot>();
-    last_good_->take(model_.parameters(), optimizer_.steps());
+    last_good_->take(model_, optimizer_.steps());
   }
 }
 

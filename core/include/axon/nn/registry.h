@@ -22,8 +22,9 @@ namespace axon::nn {
 
 // Builds a layer from its settings; throws ValueError for settings it cannot take.
 using LayerFactory = std::function<std::unique_ptr<Layer>(const LayerConfig&)>;
-// How many parameter values a layer of these settings would hold, without building it: a model
-// file's layer list is checked against the tensors the file holds before anything is allocated.
+// How many values a layer of these settings would hold in its parameters and buffers, without
+// building it: a model file's layer list is checked against the tensors the file holds before
+// anything is allocated.
 // Left empty for a type, load_model builds the layer and counts after.
 using ParameterCount = std::function<std::int64_t(const LayerConfig&)>;
 

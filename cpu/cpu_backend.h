@@ -60,6 +60,11 @@ class CpuBackend final : public Backend {
   void batch_norm_backward(const BatchNormShape& s, const Tensor& x, const Tensor& grad_y, const Tensor& weight,
                            const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
                            const Tensor& grad_weight, const Tensor& grad_bias) override;
+  void layer_norm(std::int64_t size, float eps, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                  const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd) override;
+  void layer_norm_backward(std::int64_t size, const Tensor& x, const Tensor& grad_y, const Tensor& weight,
+                           const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
+                           const Tensor& grad_weight, const Tensor& grad_bias) override;
   void prelu(const Tensor& x, const Tensor& weight, std::int64_t inner, const Tensor& y) override;
   void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
                       const Tensor& grad_x, const Tensor& grad_weight) override;

@@ -1,8 +1,12 @@
-// Batch normalisation: the shared formulas (core/src/kernels/norm_math.h), each channel's sums
-// in double by one thread in element order, so the bits do not depend on the thread count.
+// Batch and layer normalisation: the shared formulas (core/src/kernels/norm_math.h), each
+// channel's (row's, column's) sums in double by one thread in element order, so the bits do not
+// depend on the thread count.
 // oneDNN's batch normalisation is not used: its statistics are float sums in its own order,
 // while these match CUDA's to rounding and torch's float64 truth closer (measured later beside
 // oneDNN in the benchmarks).
+#include <algorithm>
+#include <cmath>
+
 #include "core/src/kernels/norm_math.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
@@ -100,6 +104,87 @@ void CpuBackend::batch_norm_backward(const BatchNormShape& s, const Tensor& x, c
     const kernels::ChannelGrad g =
         kernels::channel_grad(mean, invstd, w != nullptr ? static_cast<double>(w[c]) : 1.0, sum_dy, dot, n);
     for_channel_elements(s, c, [&](std::int64_t i) { dx[i] = kernels::input_grad(g, in[i], dy[i]); });
+  });
+}
+
+// ---- layer normalisation: rows on the pool's threads; the weight and bias gradients as column
+// sums over the rows in row order, 64 columns per thread at a time ----
+
+void CpuBackend::layer_norm(std::int64_t size, float eps, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                            const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd) {
+  const float* in = x.data<float>();
+  float* out = y.data<float>();
+  const float* w = data_or_null(weight);
+  const float* b = data_or_null(bias);
+  float* mean_out = save_mean.data<float>();
+  float* invstd_out = save_invstd.data<float>();
+  const std::int64_t rows = x.numel() / size;
+  parallel_for_rows(rows, size, [&](std::int64_t first, std::int64_t end) {
+    for (std::int64_t r = first; r < end; ++r) {
+      const float* row = in + r * size;
+      double sum = 0.0;
+      for (std::int64_t j = 0; j < size; ++j) sum += row[j];
+      const double mean = sum / static_cast<double>(size);
+      double squares = 0.0;
+      for (std::int64_t j = 0; j < size; ++j) squares += (row[j] - mean) * (row[j] - mean);
+      const double invstd = 1.0 / std::sqrt(squares / static_cast<double>(size) + static_cast<double>(eps));
+      mean_out[r] = static_cast<float>(mean);
+      invstd_out[r] = static_cast<float>(invstd);
+      for (std::int64_t j = 0; j < size; ++j) out[r * size + j] = kernels::layer_norm_value(row[j], mean, invstd, w, b, j);
+    }
+  });
+}
+
+void CpuBackend::layer_norm_backward(std::int64_t size, const Tensor& x, const Tensor& grad_y, const Tensor& weight,
+                                     const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
+                                     const Tensor& grad_weight, const Tensor& grad_bias) {
+  const float* in = x.data<float>();
+  const float* dy = grad_y.data<float>();
+  const float* w = data_or_null(weight);
+  const float* mean_in = save_mean.data<float>();
+  const float* invstd_in = save_invstd.data<float>();
+  const std::int64_t rows = x.numel() / size;
+  // The parameters' gradients first: grad_x may be grad_y's memory.
+  float* dw = grad_weight.defined() ? grad_weight.data<float>() : nullptr;
+  float* db = grad_bias.defined() ? grad_bias.data<float>() : nullptr;
+  if (dw != nullptr || db != nullptr) {
+    constexpr std::int64_t kBlock = 64;
+    parallel_chunks(size > kBlock && rows * size >= kParallelElements, size, kBlock,
+                    [&](std::int64_t first, std::int64_t end) {
+                      for (std::int64_t j0 = first; j0 < end; j0 += kBlock) {
+                        const std::int64_t j1 = std::min(end, j0 + kBlock);
+                        double acc_w[kBlock] = {}, acc_b[kBlock] = {};
+                        for (std::int64_t r = 0; r < rows; ++r) {
+                          const double mean = mean_in[r], invstd = invstd_in[r];
+                          for (std::int64_t j = j0; j < j1; ++j) {
+                            const double g = dy[r * size + j];
+                            acc_w[j - j0] += g * (static_cast<double>(in[r * size + j]) - mean) * invstd;
+                            acc_b[j - j0] += g;
+                          }
+                        }
+                        for (std::int64_t j = j0; j < j1; ++j) {
+                          if (dw != nullptr) dw[j] = static_cast<float>(acc_w[j - j0]);
+                          if (db != nullptr) db[j] = static_cast<float>(acc_b[j - j0]);
+                        }
+                      }
+                    });
+  }
+  if (!grad_x.defined()) return;
+  float* dx = grad_x.data<float>();
+  parallel_for_rows(rows, size, [&](std::int64_t first, std::int64_t end) {
+    for (std::int64_t r = first; r < end; ++r) {
+      const double mean = mean_in[r], invstd = invstd_in[r];
+      double sum_g = 0.0, dot = 0.0;
+      for (std::int64_t j = 0; j < size; ++j) {
+        const double g = kernels::layer_norm_g(dy[r * size + j], w, j);
+        sum_g += g;
+        dot += g * (static_cast<double>(in[r * size + j]) - mean);
+      }
+      for (std::int64_t j = 0; j < size; ++j) {
+        const std::int64_t i = r * size + j;
+        dx[i] = kernels::layer_norm_input_grad(kernels::layer_norm_g(dy[i], w, j), in[i], mean, invstd, sum_g, dot, size);
+      }
+    }
   });
 }
 

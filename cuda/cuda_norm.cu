@@ -1,4 +1,4 @@
-// Batch normalisation: the CPU backend's formulas (core/src/kernels/norm_math.h), one block per
+// Batch and layer normalisation: the CPU backend's formulas (core/src/kernels/norm_math.h), one block per
 // channel: its threads stride over the channel's elements, the double sums go through the
 // block's fixed reduction tree (deterministic; the order differs from the CPU's, so the two
 // agree to rounding). cuDNN's batch normalisation is not used, for the same reasons as
@@ -78,6 +78,65 @@ __global__ void batch_norm_backward_kernel(BatchNormShape s, const float* x, con
   }
 }
 
+// Layer normalisation: one block per row (row sums through the block's fixed tree), and the
+// weight and bias gradients one thread per column walking the rows in order.
+__global__ void layer_norm_kernel(std::int64_t size, float eps, const float* x, const float* weight,
+                                  const float* bias, float* y, float* save_mean, float* save_invstd) {
+  __shared__ double shared[32];
+  const std::int64_t r = blockIdx.x;
+  const float* row = x + r * size;
+  double sum = 0.0;
+  for (std::int64_t j = threadIdx.x; j < size; j += blockDim.x) sum += row[j];
+  const double mean = block_reduce(sum, SumOp{}, 0.0, shared) / static_cast<double>(size);
+  double squares = 0.0;
+  for (std::int64_t j = threadIdx.x; j < size; j += blockDim.x) squares += (row[j] - mean) * (row[j] - mean);
+  const double var = block_reduce(squares, SumOp{}, 0.0, shared) / static_cast<double>(size);
+  const double invstd = 1.0 / ::sqrt(var + static_cast<double>(eps));
+  if (threadIdx.x == 0) {
+    save_mean[r] = static_cast<float>(mean);
+    save_invstd[r] = static_cast<float>(invstd);
+  }
+  for (std::int64_t j = threadIdx.x; j < size; j += blockDim.x) {
+    y[r * size + j] = kernels::layer_norm_value(row[j], mean, invstd, weight, bias, j);
+  }
+}
+
+__global__ void layer_norm_param_grad_kernel(std::int64_t rows, std::int64_t size, const float* x, const float* grad_y,
+                                             const float* save_mean, const float* save_invstd, float* grad_weight,
+                                             float* grad_bias) {
+  for (std::int64_t j = global_thread(); j < size; j += grid_stride()) {
+    double acc_w = 0.0, acc_b = 0.0;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const double g = grad_y[r * size + j];
+      acc_w += g * (static_cast<double>(x[r * size + j]) - save_mean[r]) * static_cast<double>(save_invstd[r]);
+      acc_b += g;
+    }
+    if (grad_weight != nullptr) grad_weight[j] = static_cast<float>(acc_w);
+    if (grad_bias != nullptr) grad_bias[j] = static_cast<float>(acc_b);
+  }
+}
+
+__global__ void layer_norm_input_grad_kernel(std::int64_t size, const float* x, const float* grad_y,
+                                             const float* weight, const float* save_mean, const float* save_invstd,
+                                             float* grad_x) {
+  __shared__ double shared[32];
+  const std::int64_t r = blockIdx.x;
+  const double mean = save_mean[r], invstd = save_invstd[r];
+  double sum_g = 0.0, dot = 0.0;
+  for (std::int64_t j = threadIdx.x; j < size; j += blockDim.x) {
+    const double g = kernels::layer_norm_g(grad_y[r * size + j], weight, j);
+    sum_g += g;
+    dot += g * (static_cast<double>(x[r * size + j]) - mean);
+  }
+  sum_g = block_reduce(sum_g, SumOp{}, 0.0, shared);
+  dot = block_reduce(dot, SumOp{}, 0.0, shared);
+  for (std::int64_t j = threadIdx.x; j < size; j += blockDim.x) {
+    const std::int64_t i = r * size + j;
+    grad_x[i] = kernels::layer_norm_input_grad(kernels::layer_norm_g(grad_y[i], weight, j), x[i], mean, invstd, sum_g,
+                                               dot, size);
+  }
+}
+
 unsigned channel_blocks(const BatchNormShape& s) { return static_cast<unsigned>(s.channels); }
 
 }  // namespace
@@ -112,6 +171,36 @@ void CudaBackend::batch_norm_backward(const BatchNormShape& s, const Tensor& x, 
       grad_weight.defined() ? grad_weight.data<float>() : nullptr,
       grad_bias.defined() ? grad_bias.data<float>() : nullptr);
   AXON_KERNEL_CHECK("batch_norm_backward_kernel");
+}
+
+void CudaBackend::layer_norm(std::int64_t size, float eps, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                             const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd) {
+  DeviceGuard guard(index_);
+  const std::int64_t rows = x.numel() / size;
+  layer_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream_.get()>>>(
+      size, eps, x.data<float>(), data_or_null(weight), data_or_null(bias), y.data<float>(), save_mean.data<float>(),
+      save_invstd.data<float>());
+  AXON_KERNEL_CHECK("layer_norm_kernel");
+}
+
+void CudaBackend::layer_norm_backward(std::int64_t size, const Tensor& x, const Tensor& grad_y, const Tensor& weight,
+                                      const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
+                                      const Tensor& grad_weight, const Tensor& grad_bias) {
+  DeviceGuard guard(index_);
+  const std::int64_t rows = x.numel() / size;
+  // The parameters' gradients first: grad_x may be grad_y's memory (the stream orders the two).
+  if (grad_weight.defined() || grad_bias.defined()) {
+    layer_norm_param_grad_kernel<<<grid_for(launch(), size), kThreads, 0, stream_.get()>>>(
+        rows, size, x.data<float>(), grad_y.data<float>(), save_mean.data<float>(), save_invstd.data<float>(),
+        grad_weight.defined() ? grad_weight.data<float>() : nullptr,
+        grad_bias.defined() ? grad_bias.data<float>() : nullptr);
+    AXON_KERNEL_CHECK("layer_norm_param_grad_kernel");
+  }
+  if (!grad_x.defined()) return;
+  layer_norm_input_grad_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream_.get()>>>(
+      size, x.data<float>(), grad_y.data<float>(), data_or_null(weight), save_mean.data<float>(),
+      save_invstd.data<float>(), grad_x.data<float>());
+  AXON_KERNEL_CHECK("layer_norm_input_grad_kernel");
 }
 
 }  // namespace axon::cuda

@@ -22,7 +22,7 @@ int main(int argc, char** argv) try {
   namespace nn = axon::nn;
   example::Options defaults;
   defaults.name = "fashion_mnist_cnn";
-  defaults.epochs = 8;
+  defaults.epochs = 12;
   defaults.batch_size = 128;
   const example::Options o = example::parse(argc, argv, defaults, {"data", "channels", "save", "load"});
   const auto last = [&](const char* key) { return o.extra.count(key) ? o.extra.at(key).back() : std::string(); };

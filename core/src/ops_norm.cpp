@@ -1,4 +1,4 @@
-// Batch normalisation: the checks, then the backend's kernels (core/src/kernels/norm_math.h).
+// Batch and layer normalisation: the checks, then the backend's kernels (core/src/kernels/norm_math.h).
 #include <cmath>
 #include <string>
 
@@ -129,6 +129,93 @@ void batch_norm_backward_out(const Tensor& x, const Tensor& grad_y, const Tensor
     return;
   }
   detail::backend_of(device).batch_norm_backward(s, x, grad_y, weight, save_mean, save_invstd, grad_x, grad_weight,
+                                                 grad_bias);
+}
+
+// ---- layer normalisation ----
+
+namespace {
+
+// The rows of x when its trailing axes, multiplied, make `size`; ValueError otherwise.
+std::int64_t layer_norm_rows(const OpName& op, const Tensor& x, std::int64_t size) {
+  std::int64_t product = 1;
+  int axis = x.rank();
+  while (axis > 0 && product < size) product *= x.dim(--axis);
+  if (size < 1 || product != size) {
+    throw ValueError(detail::prefix(op) + "size " + std::to_string(size) +
+                     " is not the product of trailing axes of x " + x.describe());
+  }
+  return x.numel() / size;
+}
+
+void check_size_tensor(const OpName& op, const Arg& arg, std::int64_t count, const Tensor& x) {
+  if (!arg.second->defined()) return;
+  detail::check_dtype(op, arg, DType::kFloat32);
+  if (arg.second->numel() != count) {
+    detail::throw_shape(op, std::string(arg.first) + " must hold " + std::to_string(count) + " values", {{"x", &x}, arg});
+  }
+}
+
+}  // namespace
+
+void layer_norm_out(const Tensor& x, std::int64_t size, const Tensor& weight, const Tensor& bias, const Tensor& y,
+                    const Tensor& save_mean, const Tensor& save_invstd, float eps) {
+  constexpr const char* kOp = "layer_norm";
+  const Device device =
+      detail::check_same_device(kOp, {{"x", &x}, {"y", &y}, {"save_mean", &save_mean}, {"save_invstd", &save_invstd}});
+  for (const Tensor* t : {&weight, &bias}) {
+    if (t->defined() && t->device() != device) detail::check_same_device(kOp, {{"x", &x}, {"weight or bias", t}});
+  }
+  detail::check_dtype(kOp, {{"x", &x}, {"y", &y}}, DType::kFloat32);
+  detail::check_same_shape(kOp, {"x", &x}, {"y", &y});
+  const std::int64_t rows = layer_norm_rows(kOp, x, size);
+  check_size_tensor(kOp, {"weight", &weight}, size, x);
+  check_size_tensor(kOp, {"bias", &bias}, size, x);
+  check_size_tensor(kOp, {"save_mean", &save_mean}, rows, x);
+  check_size_tensor(kOp, {"save_invstd", &save_invstd}, rows, x);
+  check_eps(kOp, eps);
+  detail::check_in_place_or_disjoint(kOp, {"y", &y}, {{"x", &x}});
+  detail::check_disjoint(kOp, {"save_mean", &save_mean}, {{"x", &x}, {"y", &y}, {"save_invstd", &save_invstd}});
+  detail::check_disjoint(kOp, {"save_invstd", &save_invstd}, {{"x", &x}, {"y", &y}});
+  if (rows == 0) return;
+  detail::backend_of(device).layer_norm(size, eps, x, weight, bias, y, save_mean, save_invstd);
+}
+
+void layer_norm_backward_out(const Tensor& x, std::int64_t size, const Tensor& grad_y, const Tensor& weight,
+                             const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
+                             const Tensor& grad_weight, const Tensor& grad_bias) {
+  constexpr const char* kOp = "layer_norm_backward";
+  const Device device = detail::check_same_device(
+      kOp, {{"x", &x}, {"grad_y", &grad_y}, {"save_mean", &save_mean}, {"save_invstd", &save_invstd}});
+  for (const Tensor* t : {&weight, &grad_x, &grad_weight, &grad_bias}) {
+    if (t->defined() && t->device() != device) detail::check_same_device(kOp, {{"x", &x}, {"a gradient or weight", t}});
+  }
+  detail::check_dtype(kOp, {{"x", &x}, {"grad_y", &grad_y}}, DType::kFloat32);
+  detail::check_same_shape(kOp, {"x", &x}, {"grad_y", &grad_y});
+  const std::int64_t rows = layer_norm_rows(kOp, x, size);
+  check_size_tensor(kOp, {"weight", &weight}, size, x);
+  check_size_tensor(kOp, {"save_mean", &save_mean}, rows, x);
+  check_size_tensor(kOp, {"save_invstd", &save_invstd}, rows, x);
+  check_size_tensor(kOp, {"grad_weight", &grad_weight}, size, x);
+  check_size_tensor(kOp, {"grad_bias", &grad_bias}, size, x);
+  if (grad_weight.defined() && !weight.defined()) {
+    throw ValueError(detail::prefix(kOp) + "grad_weight needs the weight (without one there is no affine transform)");
+  }
+  if (grad_x.defined()) {
+    detail::check_dtype(kOp, {"grad_x", &grad_x}, DType::kFloat32);
+    detail::check_same_shape(kOp, {"x", &x}, {"grad_x", &grad_x});
+    detail::check_in_place_or_disjoint(kOp, {"grad_x", &grad_x}, {{"grad_y", &grad_y}});
+    detail::check_disjoint(kOp, {"grad_x", &grad_x}, {{"x", &x}});
+  }
+  for (const Tensor* t : {&grad_weight, &grad_bias}) {
+    if (t->defined()) detail::check_disjoint(kOp, {"grad_weight or grad_bias", t}, {{"x", &x}, {"grad_y", &grad_y}});
+  }
+  if (rows == 0) {
+    if (grad_weight.defined()) fill(grad_weight, 0.0f);
+    if (grad_bias.defined()) fill(grad_bias, 0.0f);
+    return;
+  }
+  detail::backend_of(device).layer_norm_backward(size, x, grad_y, weight, save_mean, save_invstd, grad_x, grad_weight,
                                                  grad_bias);
 }
 

@@ -525,6 +525,39 @@ const std::vector<OpEntry>& op_table() {
                    return v == 0 ? std::vector<Tensor>{grad_x, grad_w, grad_b} : std::vector<Tensor>{grad_x, grad_b};
                  }});
 
+    // Layer normalisation of the table's rows (variant 0, with weight and bias) and of the whole
+    // shape as one sample (variant 1, no affine): double sums in different orders.
+    static const char* ln_names[] = {"rows_affine", "one_sample_no_affine"};
+    t.push_back({Op::kLayerNorm, 2, [](int v) { return std::string(ln_names[v]); },
+                 [](const Shape&, int) { return fixed(2e-6, 2e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const Shape x_shape = v == 0 ? shape : Shape{1, shape[0], shape[1]};
+                   const std::int64_t size = v == 0 ? shape[1] : shape.numel(), rows = x_shape.numel() / size;
+                   Tensor x = env.uniform(x_shape, -2.0f, 3.0f, "x");
+                   Tensor w = v == 0 ? env.uniform(Shape{size}, 0.5f, 1.5f, "weight") : Tensor();
+                   Tensor b = v == 0 ? env.uniform(Shape{size}, -0.5f, 0.5f, "bias") : Tensor();
+                   Tensor y = env.output(x_shape, "y");
+                   Tensor mean = env.output(Shape{rows}, "save_mean"), invstd = env.output(Shape{rows}, "save_invstd");
+                   axon::layer_norm_out(x, size, w, b, y, mean, invstd, 1e-5f);
+                   return std::vector<Tensor>{y, mean, invstd};
+                 }});
+    t.push_back({Op::kLayerNormBackward, 2, [](int v) { return std::string(ln_names[v]); },
+                 [](const Shape& shape, int) { return fixed(2e-6, 1e-6 * static_cast<double>(shape[0])); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const Shape x_shape = v == 0 ? shape : Shape{1, shape[0], shape[1]};
+                   const std::int64_t size = v == 0 ? shape[1] : shape.numel(), rows = x_shape.numel() / size;
+                   Tensor x = env.uniform(x_shape, -2.0f, 3.0f, "x");
+                   Tensor w = v == 0 ? env.uniform(Shape{size}, 0.5f, 1.5f, "weight") : Tensor();
+                   Tensor mean = env.uniform(Shape{rows}, -0.5f, 0.5f, "save_mean");
+                   Tensor invstd = env.uniform(Shape{rows}, 0.5f, 2.0f, "save_invstd");
+                   Tensor grad_y = env.uniform(x_shape, -1.0f, 1.0f, "grad_y");
+                   Tensor grad_x = env.output(x_shape, "grad_x");
+                   Tensor grad_w = v == 0 ? env.output(Shape{size}, "grad_weight") : Tensor();
+                   Tensor grad_b = env.output(Shape{size}, "grad_bias");
+                   axon::layer_norm_backward_out(x, size, grad_y, w, mean, invstd, grad_x, grad_w, grad_b);
+                   return v == 0 ? std::vector<Tensor>{grad_x, grad_w, grad_b} : std::vector<Tensor>{grad_x, grad_b};
+                 }});
+
     // losses: every kind x {mean, sum, none} x {value and gradient, value only}; the sum and
     // none variants with the options (class weights and ignored rows for the label losses, label
     // smoothing for cross-entropy, pos_weight for BCE with logits).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # check_example.sh EXAMPLE_BINARY OUT_DIR FIELD... -- [ARGS...]
-# Runs an example with --metrics and checks that it exits 0 and that its JSON holds each FIELD.
+# Runs an example with --metrics and checks that it exits 0 and that its JSON holds each FIELD;
+# a FIELD written NAME>=VALUE must also hold a number of at least VALUE.
 set -euo pipefail
 binary=$1 out=$2
 shift 2
@@ -12,6 +13,12 @@ metrics="$out/$(basename "$binary").json"
 rm -f "$metrics"
 "$binary" --metrics "$metrics" "$@"
 for field in "${fields[@]}"; do
-  grep -q "\"$field\": " "$metrics" || { echo "check_example: $metrics lacks \"$field\"" >&2; cat "$metrics" >&2; exit 1; }
+  name=${field%%>=*}
+  grep -q "\"$name\": " "$metrics" || { echo "check_example: $metrics lacks \"$name\"" >&2; cat "$metrics" >&2; exit 1; }
+  if [[ $field == *">="* ]]; then
+    value=$(sed -n "s/.*\"$name\": \([-0-9.eE+]*\).*/\1/p" "$metrics")
+    awk -v got="$value" -v least="${field#*>=}" 'BEGIN { exit !(got + 0 >= least + 0) }' ||
+      { echo "check_example: $name is $value, below ${field#*>=}" >&2; exit 1; }
+  fi
 done
 echo "check_example: $(basename "$binary") ok: $(cat "$metrics")"

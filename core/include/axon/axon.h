@@ -18,6 +18,7 @@
 #include "axon/nn/init.h"
 #include "axon/nn/layer.h"
 #include "axon/nn/layer_config.h"
+#include "axon/nn/layer_norm.h"
 #include "axon/nn/layers.h"
 #include "axon/nn/loss.h"
 #include "axon/nn/metrics.h"

@@ -111,6 +111,16 @@ class AXON_API Backend {
                                    const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd,
                                    const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias) = 0;
 
+  // ---- layer normalisation: x as [rows, size], each row normalised by its own mean and biased
+  // variance (double sums), then weight and bias [size] (undefined: 1 and 0) per column ----
+  virtual void layer_norm(std::int64_t size, float eps, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                          const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd) = 0;
+  // grad_x (when defined) per row; grad_weight and grad_bias (when defined) as column sums over
+  // the rows in row order.
+  virtual void layer_norm_backward(std::int64_t size, const Tensor& x, const Tensor& grad_y, const Tensor& weight,
+                                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
+                                   const Tensor& grad_weight, const Tensor& grad_bias) = 0;
+
   // ---- losses ----
   // As loss_out (ops.h), arguments checked: value is [1] or, for Reduction::kNone, one element
   // per term; grad (may be undefined: value only) has pred's shape; weight may be undefined.

@@ -177,6 +177,8 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   X(kBatchNormTrain, "batch_norm_train")       /* batch statistics, y, running update */ \
   X(kBatchNormEval, "batch_norm_eval")                           /* with running statistics */ \
   X(kBatchNormBackward, "batch_norm_backward")                  /* grad_x, grad_weight, bias */ \
+  X(kLayerNorm, "layer_norm")                      /* per row of the normalised size */ \
+  X(kLayerNormBackward, "layer_norm_backward")                                           \
   X(kReduceAll, "reduce_all")                                                                 \
   X(kReduceRows, "reduce_rows")                                                               \
   X(kArgmaxRows, "argmax_rows")                                                               \

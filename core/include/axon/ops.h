@@ -156,6 +156,16 @@ AXON_API void batch_norm_backward_out(const Tensor& x, const Tensor& grad_y, con
                                       const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
                                       const Tensor& grad_weight, const Tensor& grad_bias);
 
+// ---- layer normalisation, as torch.nn.functional.layer_norm over the last axes of x whose
+// sizes multiply to `size` (normalized_shape's product); weight and bias hold `size` values or
+// are undefined; save_mean and save_invstd hold one value per row (x.numel() / size) for the
+// backward. ValueError for a size that does not divide x's trailing axes, a negative eps ----
+AXON_API void layer_norm_out(const Tensor& x, std::int64_t size, const Tensor& weight, const Tensor& bias,
+                             const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, float eps = 1e-5f);
+AXON_API void layer_norm_backward_out(const Tensor& x, std::int64_t size, const Tensor& grad_y, const Tensor& weight,
+                                      const Tensor& save_mean, const Tensor& save_invstd, const Tensor& grad_x,
+                                      const Tensor& grad_weight, const Tensor& grad_bias);
+
 // ---- losses: value and gradient in one pass ----
 struct LossResult {
   Tensor value;  // float32 on pred's device: one element, or one per term for Reduction::kNone

@@ -65,4 +65,28 @@ AXON_HOST_DEVICE float input_grad(const ChannelGrad& g, float x, float dy) {
   return static_cast<float>((static_cast<double>(dy) - g.grad_mean - centred * g.projection) * g.invstd * g.weight);
 }
 
+// ---- layer normalisation: each row of `size` values by its own statistics ----
+
+// y_j = (x_j - mean) * invstd * w_j + b_j, in double, rounded once.
+AXON_HOST_DEVICE float layer_norm_value(float x, double mean, double invstd, const float* weight, const float* bias,
+                                        std::int64_t j) {
+  double v = (static_cast<double>(x) - mean) * invstd;
+  if (weight != nullptr) v *= static_cast<double>(weight[j]);
+  if (bias != nullptr) v += static_cast<double>(bias[j]);
+  return static_cast<float>(v);
+}
+
+// dx_j = invstd * (g_j - sum(g) / n - (x_j - mean) * invstd^2 * sum(g * (x - mean)) / n) with
+// g = dy * w: torch's layer_norm backward, in double.
+AXON_HOST_DEVICE double layer_norm_g(float dy, const float* weight, std::int64_t j) {
+  return static_cast<double>(dy) * (weight != nullptr ? static_cast<double>(weight[j]) : 1.0);
+}
+
+AXON_HOST_DEVICE float layer_norm_input_grad(double g, float x, double mean, double invstd, double sum_g, double dot,
+                                             std::int64_t n) {
+  const double count = static_cast<double>(n);
+  const double centred = static_cast<double>(x) - mean;
+  return static_cast<float>(invstd * (g - sum_g / count - centred * invstd * invstd * dot / count));
+}
+
 }  // namespace axon::kernels

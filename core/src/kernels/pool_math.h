@@ -13,18 +13,19 @@
 
 namespace axon::kernels {
 
-// Element `o` of the output (planes x out_height x out_width, row-major): its maximum and the
-// maximum's index h * width + w in the plane.
-AXON_HOST_DEVICE void max_pool_one(const Pool2dGeometry& g, const float* x, std::int64_t o, float& value,
-                                   std::int32_t& index) {
+// The first kernel offset whose (dilated) position start + k * dilation is >= 0.
+AXON_HOST_DEVICE std::int64_t first_inside(std::int64_t start, std::int64_t dilation) {
+  return start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+}
+
+// Output (oh, ow) of a plane `in` (height x width): its maximum and the maximum's index
+// h * width + w in the plane.
+AXON_HOST_DEVICE void max_pool_window(const Pool2dGeometry& g, const float* in, std::int64_t oh, std::int64_t ow,
+                                      float& value, std::int32_t& index) {
   const Pool2dOptions& p = g.options;
-  const std::int64_t ow = o % g.out_width, oh = (o / g.out_width) % g.out_height, plane = o / (g.out_width * g.out_height);
-  const float* in = x + plane * g.height * g.width;
-  std::int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
+  const std::int64_t h0 = oh * p.stride_h - p.pad_h, w0 = ow * p.stride_w - p.pad_w;
   // The first row and column inside the input (a window always reaches into it).
-  std::int64_t kh0 = 0, kw0 = 0;
-  while (h0 + kh0 * p.dilation_h < 0) ++kh0;
-  while (w0 + kw0 * p.dilation_w < 0) ++kw0;
+  const std::int64_t kh0 = first_inside(h0, p.dilation_h), kw0 = first_inside(w0, p.dilation_w);
   float best = -INFINITY;
   std::int64_t best_index = (h0 + kh0 * p.dilation_h) * g.width + (w0 + kw0 * p.dilation_w);
   for (std::int64_t kh = kh0; kh < p.kernel_h; ++kh) {
@@ -42,6 +43,13 @@ AXON_HOST_DEVICE void max_pool_one(const Pool2dGeometry& g, const float* x, std:
   }
   value = best;
   index = static_cast<std::int32_t>(best_index);
+}
+
+// Element `o` of the output (planes x out_height x out_width, row-major).
+AXON_HOST_DEVICE void max_pool_one(const Pool2dGeometry& g, const float* x, std::int64_t o, float& value,
+                                   std::int32_t& index) {
+  const std::int64_t ow = o % g.out_width, oh = (o / g.out_width) % g.out_height, plane = o / (g.out_width * g.out_height);
+  max_pool_window(g, x + plane * g.height * g.width, oh, ow, value, index);
 }
 
 // The outputs whose windows hold input row h (along one axis): o = (h + pad - k * dilation) /

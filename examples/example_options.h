@@ -117,4 +117,31 @@ inline Fields with_run_fields(Fields fields, const axon::train::History& history
   return fields;
 }
 
+// The image classifiers' two endings. evaluate_saved: --load FILE evaluates a saved model on the
+// test set, no training. finish_run: after training, evaluates, saves the model when asked
+// (--save), prints the result and writes the metrics.
+inline void evaluate_saved(const Options& o, axon::nn::Sequential& model, axon::train::Trainer& trainer,
+                           const axon::data::Dataset& test, const std::string& file) {
+  axon::nn::load_weights(model, file);
+  const axon::train::Evaluation loaded = trainer.evaluate(test);
+  std::printf("%s: test accuracy %.4f, test loss %.4f\n", file.c_str(), *loaded.accuracy, loaded.loss);
+  const Fields own = {{"test_accuracy", number(*loaded.accuracy)}, {"test_loss", number(loaded.loss)}};
+  write_metrics(o, with_run_fields(own, axon::train::History{}, trainer.device()));  // no training
+}
+
+inline void finish_run(const Options& o, axon::nn::Sequential& model, axon::train::Trainer& trainer,
+                       const axon::data::Dataset& test, const axon::train::History& history,
+                       const std::string& save) {
+  const axon::train::Evaluation result = trainer.evaluate(test);
+  if (!save.empty()) {
+    axon::nn::save_weights(model, save);
+    std::printf("saved the model to %s\n", save.c_str());
+  }
+  std::printf("test accuracy %.4f, test loss %.4f (%s, %.1f s training, %.0f samples/s)\n", *result.accuracy,
+              result.loss, axon::train::stop_reason_name(history.stop_reason), history.train_seconds,
+              static_cast<double>(history.samples) / history.train_seconds);
+  const Fields own = {{"test_accuracy", number(*result.accuracy)}, {"test_loss", number(result.loss)}};
+  write_metrics(o, with_run_fields(own, history, trainer.device()));
+}
+
 }  // namespace example

@@ -67,12 +67,7 @@ int main(int argc, char** argv) try {
   axon::optim::CosineAnnealingLR schedule(*optimizer, std::max<std::int64_t>(o.epochs, 1));
   trainer.set_schedule(&schedule);
   if (!last("load").empty()) {  // evaluate a saved model, no training
-    axon::nn::load_weights(model, last("load"));
-    const axon::train::Evaluation loaded = trainer.evaluate(test);
-    std::printf("%s: test accuracy %.4f, test loss %.4f\n", last("load").c_str(), *loaded.accuracy, loaded.loss);
-    const example::Fields own = {{"test_accuracy", example::number(*loaded.accuracy)},
-                                 {"test_loss", example::number(loaded.loss)}};
-    example::write_metrics(o, example::with_run_fields(own, axon::train::History{}, trainer.device()));  // no training
+    example::evaluate_saved(o, model, trainer, test, last("load"));
     return 0;
   }
   axon::train::FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .seed = o.seed};
@@ -94,17 +89,7 @@ int main(int argc, char** argv) try {
   }
   SwitchDevice switcher(switches);
   const axon::train::History history = trainer.fit(train, nullptr, fit, {&switcher});
-  const axon::train::Evaluation result = trainer.evaluate(test);
-  if (!last("save").empty()) {
-    axon::nn::save_weights(model, last("save"));
-    std::printf("saved the weights to %s\n", last("save").c_str());
-  }
-  std::printf("test accuracy %.4f, test loss %.4f (%s, %.1f s training, %.0f samples/s)\n", *result.accuracy,
-              result.loss, axon::train::stop_reason_name(history.stop_reason), history.train_seconds,
-              static_cast<double>(history.samples) / history.train_seconds);
-  const example::Fields own = {{"test_accuracy", example::number(*result.accuracy)},
-                               {"test_loss", example::number(result.loss)}};
-  example::write_metrics(o, example::with_run_fields(own, history, trainer.device()));
+  example::finish_run(o, model, trainer, test, history, last("save"));
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "fashion_mnist: %s\n", e.what());

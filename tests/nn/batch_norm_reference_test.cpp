@@ -5,13 +5,9 @@
 // built through the registry from torch's names, on the CPU and, with a GPU, on CUDA; then a
 // gradient check, state_dicts both ways, exact resume and refusals.
 #include <algorithm>
-#include <cmath>
 #include <cstring>
-#include <fstream>
-#include <map>
-#include <sstream>
 
-#include "test_util.h"
+#include "nn/reference_fixture.h"
 
 namespace {
 
@@ -19,131 +15,77 @@ using axon::Shape;
 using axon::Tensor;
 namespace nn = axon::nn;
 
-struct BnCase {
-  std::string line;
-  std::map<std::string, std::string> settings;
-  Shape x_shape;
-  std::map<std::string, std::vector<float>> f32;
-  std::map<std::string, std::vector<double>> f64;
-  std::int64_t batches = -1;
-};
-
-const std::vector<BnCase>& cases() {
-  static const std::vector<BnCase> loaded = [] {
-    std::vector<BnCase> all;
-    std::ifstream file(AXON_TEST_FIXTURE_DIR "/batch_norm_reference.txt");
-    EXPECT_TRUE(file.good()) << "cannot open " AXON_TEST_FIXTURE_DIR "/batch_norm_reference.txt";
-    std::string line;
-    while (std::getline(file, line)) {
-      std::istringstream in(line);
-      std::string record;
-      in >> record;
-      if (record == "batch_norm") {
-        BnCase c;
-        c.line = line;
-        for (std::string token; in >> token;) {
-          const auto eq = token.find('=');
-          c.settings[token.substr(0, eq)] = token.substr(eq + 1);
-        }
-        std::vector<std::int64_t> dims;
-        std::istringstream shape(c.settings["x"]);
-        for (std::string d; std::getline(shape, d, ',');) dims.push_back(std::stoll(d));
-        c.x_shape = Shape(std::span<const std::int64_t>(dims));
-        all.push_back(std::move(c));
-      } else if (all.empty() || record.empty() || record[0] == '#') {
-        continue;
-      } else if (record == "num_batches_tracked") {
-        in >> all.back().batches;
-      } else if (record.ends_with("64")) {
-        all.back().f64[record] = axon_test::read_doubles(in);
-      } else {
-        all.back().f32[record] = axon_test::read_floats(in);
-      }
-    }
-    return all;
-  }();
+const std::vector<axon_test::FixtureCase>& cases() {
+  static const std::vector<axon_test::FixtureCase> loaded =
+      axon_test::read_fixture("batch_norm_reference.txt", "batch_norm", false);
   return loaded;
 }
 
-std::unique_ptr<nn::Layer> layer_of(const BnCase& c) {
+Shape x_shape_of(const axon_test::FixtureCase& c) {
+  const auto dims = axon_test::integers(c.settings.at("x"));
+  return Shape(std::span<const std::int64_t>(dims));
+}
+
+std::unique_ptr<nn::Layer> layer_of(const axon_test::FixtureCase& c) {
   nn::LayerConfig config;
-  config.set("num_features", c.x_shape[1]).set("eps", std::stod(c.settings.at("eps")));
+  config.set("num_features", x_shape_of(c)[1]).set("eps", std::stod(c.settings.at("eps")));
   if (c.settings.at("momentum") != "none") config.set("momentum", std::stod(c.settings.at("momentum")));
   config.set("affine", c.settings.at("affine") == "1").set("track_running_stats", c.settings.at("track") == "1");
   return nn::make_layer(c.settings.at("dims") == "1" ? "BatchNorm1d" : "BatchNorm2d", config);
 }
 
-// Within float32 rounding of the float64 truth, as near as torch's float32 or nearer.
-::testing::AssertionResult near_truth(const std::vector<float>& got, const std::vector<float>& torch32,
-                                      const std::vector<double>& truth) {
-  if (got.size() != truth.size() || got.size() != torch32.size()) {
-    return ::testing::AssertionFailure() << "sizes " << got.size() << ", " << torch32.size() << ", " << truth.size();
-  }
-  double worst_torch = 0.0;
-  for (std::size_t i = 0; i < got.size(); ++i) worst_torch = std::max(worst_torch, std::abs(torch32[i] - truth[i]));
-  const double bound = std::max(2e-6, 2.0 * worst_torch);
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    if (!(std::abs(got[i] - truth[i]) <= bound)) {
-      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i] << ", float64 " << truth[i]
-                                           << ", torch " << torch32[i] << " (bound " << bound << ")";
-    }
-  }
-  return ::testing::AssertionSuccess();
+::testing::AssertionResult near_truth(const axon_test::FixtureCase& c, const std::string& name, const Tensor& got) {
+  return axon_test::near_truth(got.to_vector(), c.floats(name), c.truth(name), 2e-6, 2.0);
 }
 
 void run_cases(axon::Device device) {
   ASSERT_GE(cases().size(), 7u);
-  for (const BnCase& c : cases()) {
+  for (const axon_test::FixtureCase& c : cases()) {
     SCOPED_TRACE(c.line + " on " + device.str());
+    const Shape x_shape = x_shape_of(c);
     nn::Sequential model;
     model.add(layer_of(c));
     const bool affine = c.settings.at("affine") == "1", track = c.settings.at("track") == "1";
     if (affine) {
       auto params = model.layer(0).parameters();
-      params[0]->value.copy_from(Tensor::from_vector({c.x_shape[1]}, std::span<const float>(c.f32.at("weight"))));
-      params[1]->value.copy_from(Tensor::from_vector({c.x_shape[1]}, std::span<const float>(c.f32.at("bias"))));
+      params[0]->value.copy_from(Tensor::from_vector({x_shape[1]}, std::span<const float>(c.floats("weight"))));
+      params[1]->value.copy_from(Tensor::from_vector({x_shape[1]}, std::span<const float>(c.floats("bias"))));
     }
     model.to(device);
-    const int steps = std::stoi(c.settings.at("steps"));
     const auto on = [&](const std::string& name) {
-      return Tensor::from_vector(c.x_shape, std::span<const float>(c.f32.at(name)), device);
+      return Tensor::from_vector(x_shape, std::span<const float>(c.floats(name)), device);
     };
+    const int steps = std::stoi(c.settings.at("steps"));
     for (int k = 0; k < steps; ++k) {
-      const std::string y = "y" + std::to_string(k);
-      const Tensor out = model.forward(on("x" + std::to_string(k)));
-      EXPECT_TRUE(near_truth(out.to_vector(), c.f32.at(y), c.f64.at(y + "64"))) << "training step " << k;
+      EXPECT_TRUE(near_truth(c, "y" + std::to_string(k), model.forward(on("x" + std::to_string(k))))) << "step " << k;
     }
     Tensor grad_y = on("grad_y");
-    const Tensor grad_x = model.backward(grad_y, /*want_input_grad=*/true);
-    EXPECT_TRUE(near_truth(grad_x.to_vector(), c.f32.at("grad_x"), c.f64.at("grad_x64"))) << "input gradient";
+    EXPECT_TRUE(near_truth(c, "grad_x", model.backward(grad_y, /*want_input_grad=*/true))) << "input gradient";
     if (affine) {
       auto params = model.layer(0).parameters();
-      EXPECT_TRUE(near_truth(params[0]->grad.to_vector(), c.f32.at("grad_weight"), c.f64.at("grad_weight64")));
-      EXPECT_TRUE(near_truth(params[1]->grad.to_vector(), c.f32.at("grad_bias"), c.f64.at("grad_bias64")));
+      EXPECT_TRUE(near_truth(c, "grad_weight", params[0]->grad));
+      EXPECT_TRUE(near_truth(c, "grad_bias", params[1]->grad));
     }
     if (track) {
       const auto& buffers = model.buffers();
       ASSERT_EQ(buffers.size(), 3u);
       EXPECT_EQ(buffers[0].name, "0.running_mean");
-      EXPECT_TRUE(near_truth(buffers[0].buffer->value.to_vector(), c.f32.at("running_mean"), c.f64.at("running_mean64")));
-      EXPECT_TRUE(near_truth(buffers[1].buffer->value.to_vector(), c.f32.at("running_var"), c.f64.at("running_var64")));
-      EXPECT_EQ(buffers[2].buffer->value.to_int_vector(), std::vector<std::int32_t>{static_cast<std::int32_t>(c.batches)});
+      EXPECT_TRUE(near_truth(c, "running_mean", buffers[0].buffer->value));
+      EXPECT_TRUE(near_truth(c, "running_var", buffers[1].buffer->value));
+      const float batches = c.floats("num_batches_tracked").at(0);
+      EXPECT_EQ(buffers[2].buffer->value.to_int_vector(), std::vector<std::int32_t>{static_cast<std::int32_t>(batches)});
     } else {
       EXPECT_TRUE(model.buffers().empty());
     }
     model.eval();
-    const Tensor eval_y = model.forward(on("eval_x"));
-    EXPECT_TRUE(near_truth(eval_y.to_vector(), c.f32.at("eval_y"), c.f64.at("eval_y64"))) << "evaluation";
+    EXPECT_TRUE(near_truth(c, "eval_y", model.forward(on("eval_x")))) << "evaluation";
   }
 }
 
 TEST(BatchNormReference, MatchesPyTorchOnTheCpu) { run_cases(axon::Device::cpu()); }
 
 TEST(BatchNormReference, MatchesPyTorchOnCuda) {
-  if (!axon_test::have_cuda()) {
-    if (axon_test::cuda_required()) FAIL() << "AXON_REQUIRE_CUDA=1 but no CUDA device";
-    GTEST_SKIP() << "no CUDA device";
-  }
+  AXON_SKIP_WITHOUT_CUDA();
   run_cases(axon::Device::cuda(0));
 }
 

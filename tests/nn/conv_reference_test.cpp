@@ -3,12 +3,7 @@
 // bias gradients, in float32 and float64, over strides, per-side paddings, dilations, groups,
 // 1x1 and 5x5 kernels, with and without a bias. On the CPU (oneDNN) and, with a GPU, on CUDA
 // (cuDNN). Then the ops' refusals.
-#include <cmath>
-#include <fstream>
-#include <map>
-#include <sstream>
-
-#include "test_util.h"
+#include "nn/reference_fixture.h"
 
 namespace {
 
@@ -16,55 +11,27 @@ using axon::Conv2dOptions;
 using axon::Shape;
 using axon::Tensor;
 
+// A case's geometry, from its header's settings.
 struct ConvCase {
-  std::string line;
+  const axon_test::FixtureCase* fixture;
   Shape x_shape, w_shape;
   Conv2dOptions options;
   bool bias = true;
-  std::map<std::string, std::vector<float>> f32;   // x, weight, bias, grad_y, y, grad_x, ...
-  std::map<std::string, std::vector<double>> f64;  // y64, grad_x64, ...
 };
 
-std::vector<std::int64_t> integers(const std::string& text) {
-  std::vector<std::int64_t> values;
-  std::istringstream in(text);
-  for (std::string v; std::getline(in, v, ',');) values.push_back(std::stoll(v));
-  return values;
-}
-
 const std::vector<ConvCase>& cases() {
+  static const std::vector<axon_test::FixtureCase> fixtures = axon_test::read_fixture("conv_reference.txt", "conv2d", false);
   static const std::vector<ConvCase> loaded = [] {
     std::vector<ConvCase> all;
-    std::ifstream file(AXON_TEST_FIXTURE_DIR "/conv_reference.txt");
-    EXPECT_TRUE(file.good()) << "cannot open " AXON_TEST_FIXTURE_DIR "/conv_reference.txt";
-    std::string line;
-    while (std::getline(file, line)) {
-      std::istringstream in(line);
-      std::string record;
-      in >> record;
-      if (record == "conv2d") {
-        ConvCase c;
-        c.line = line;
-        std::map<std::string, std::vector<std::int64_t>> settings;
-        for (std::string token; in >> token;) {
-          const auto eq = token.find('=');
-          settings[token.substr(0, eq)] = integers(token.substr(eq + 1));
-        }
-        c.x_shape = Shape(std::span<const std::int64_t>(settings["x"]));
-        c.w_shape = Shape(std::span<const std::int64_t>(settings["weight"]));
-        const auto& stride = settings["stride"];
-        const auto& pad = settings["pad"];
-        const auto& dilation = settings["dilation"];
-        c.options = {.stride_h = stride[0], .stride_w = stride[1], .pad_top = pad[0], .pad_left = pad[1],
-                     .pad_bottom = pad[2], .pad_right = pad[3], .dilation_h = dilation[0],
-                     .dilation_w = dilation[1], .groups = settings["groups"][0]};
-        c.bias = settings["bias"][0] != 0;
-        all.push_back(std::move(c));
-      } else if (!all.empty() && record.size() > 2 && record.ends_with("64")) {
-        all.back().f64[record] = axon_test::read_doubles(in);
-      } else if (!all.empty() && !record.empty() && record[0] != '#') {
-        all.back().f32[record] = axon_test::read_floats(in);
-      }
+    for (const axon_test::FixtureCase& f : fixtures) {
+      const auto x = axon_test::integers(f.settings.at("x")), w = axon_test::integers(f.settings.at("weight"));
+      const auto stride = axon_test::integers(f.settings.at("stride")), pad = axon_test::integers(f.settings.at("pad"));
+      const auto dilation = axon_test::integers(f.settings.at("dilation"));
+      all.push_back({&f, Shape(std::span<const std::int64_t>(x)), Shape(std::span<const std::int64_t>(w)),
+                     {.stride_h = stride[0], .stride_w = stride[1], .pad_top = pad[0], .pad_left = pad[1],
+                      .pad_bottom = pad[2], .pad_right = pad[3], .dilation_h = dilation[0],
+                      .dilation_w = dilation[1], .groups = std::stoll(f.settings.at("groups"))},
+                     f.settings.at("bias") != "0"});
     }
     return all;
   }();
@@ -72,23 +39,9 @@ const std::vector<ConvCase>& cases() {
 }
 
 // Each output is a sum of products in the engine's own order (oneDNN's, cuDNN's, torch's
-// differ): within float32 rounding of the float64 truth, scaled by the terms' size (inputs in
-// [-1, 1], so a few units at most), as near as torch's own float32 is, or nearer.
-::testing::AssertionResult near_truth(const std::vector<float>& got, const std::vector<float>& torch32,
-                                      const std::vector<double>& truth) {
-  if (got.size() != truth.size() || got.size() != torch32.size()) {
-    return ::testing::AssertionFailure() << "sizes " << got.size() << ", " << torch32.size() << ", " << truth.size();
-  }
-  double worst_torch = 0.0;
-  for (std::size_t i = 0; i < got.size(); ++i) worst_torch = std::max(worst_torch, std::abs(torch32[i] - truth[i]));
-  const double bound = std::max(4e-6, 4.0 * worst_torch);
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    if (!(std::abs(got[i] - truth[i]) <= bound)) {
-      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i] << ", float64 " << truth[i]
-                                           << ", torch " << torch32[i] << " (bound " << bound << ")";
-    }
-  }
-  return ::testing::AssertionSuccess();
+// differ): within float32 rounding of the float64 truth, as near as torch's float32 or nearer.
+::testing::AssertionResult near_truth(const axon_test::FixtureCase& c, const std::string& name, const Tensor& got) {
+  return axon_test::near_truth(got.to_vector(), c.floats(name), c.truth(name), 4e-6, 4.0);
 }
 
 bool symmetric(const Conv2dOptions& o) { return o.pad_top == o.pad_bottom && o.pad_left == o.pad_right; }
@@ -96,45 +49,38 @@ bool symmetric(const Conv2dOptions& o) { return o.pad_top == o.pad_bottom && o.p
 void run_cases(axon::Device device) {
   ASSERT_GE(cases().size(), 10u);
   for (const ConvCase& c : cases()) {
-    SCOPED_TRACE(c.line + " on " + device.str());
+    const axon_test::FixtureCase& f = *c.fixture;
+    SCOPED_TRACE(f.line + " on " + device.str());
     const auto on = [&](const std::string& name, const Shape& shape) {
-      return Tensor::from_vector(shape, std::span<const float>(c.f32.at(name)), device);
+      return Tensor::from_vector(shape, std::span<const float>(f.floats(name)), device);
     };
     const Tensor x = on("x", c.x_shape);
     const Tensor weight = on("weight", c.w_shape);
     const Tensor bias = c.bias ? on("bias", Shape{c.w_shape[0]}) : Tensor();
     const Shape y_shape = axon::conv2d_output_shape(c.x_shape, c.w_shape, c.options);
-    ASSERT_EQ(y_shape.numel(), static_cast<std::int64_t>(c.f32.at("y").size()));
+    ASSERT_EQ(y_shape.numel(), static_cast<std::int64_t>(f.floats("y").size()));
     if (device.is_cuda() && !symmetric(c.options)) {  // not served by cuDNN's legacy API yet
       axon_test::expect_error<axon::BackendError>([&] { (void)axon::conv2d(x, weight, bias, c.options); },
                                                   {"asymmetric padding"});
       continue;
     }
-    const Tensor y = axon::conv2d(x, weight, bias, c.options);
-    EXPECT_TRUE(near_truth(y.to_vector(), c.f32.at("y"), c.f64.at("y64"))) << "forward";
+    EXPECT_TRUE(near_truth(f, "y", axon::conv2d(x, weight, bias, c.options))) << "forward";
     const Tensor grad_y = on("grad_y", y_shape);
     const Tensor grad_x = Tensor::empty(c.x_shape, device);
     axon::conv2d_backward_data_out(grad_y, weight, grad_x, c.options);
-    EXPECT_TRUE(near_truth(grad_x.to_vector(), c.f32.at("grad_x"), c.f64.at("grad_x64"))) << "input gradient";
+    EXPECT_TRUE(near_truth(f, "grad_x", grad_x)) << "input gradient";
     const Tensor grad_weight = Tensor::empty(c.w_shape, device);
     const Tensor grad_bias = c.bias ? Tensor::empty({c.w_shape[0]}, device) : Tensor();
     axon::conv2d_backward_weights_out(x, grad_y, grad_weight, grad_bias, c.options);
-    EXPECT_TRUE(near_truth(grad_weight.to_vector(), c.f32.at("grad_weight"), c.f64.at("grad_weight64")))
-        << "weight gradient";
-    if (c.bias) {
-      EXPECT_TRUE(near_truth(grad_bias.to_vector(), c.f32.at("grad_bias"), c.f64.at("grad_bias64")))
-          << "bias gradient";
-    }
+    EXPECT_TRUE(near_truth(f, "grad_weight", grad_weight)) << "weight gradient";
+    if (c.bias) EXPECT_TRUE(near_truth(f, "grad_bias", grad_bias)) << "bias gradient";
   }
 }
 
 TEST(ConvReference, MatchesPyTorchOnTheCpu) { run_cases(axon::Device::cpu()); }
 
 TEST(ConvReference, MatchesPyTorchOnCuda) {
-  if (!axon_test::have_cuda()) {
-    if (axon_test::cuda_required()) FAIL() << "AXON_REQUIRE_CUDA=1 but no CUDA device";
-    GTEST_SKIP() << "no CUDA device";
-  }
+  AXON_SKIP_WITHOUT_CUDA();
   run_cases(axon::Device::cuda(0));
 }
 

@@ -3,12 +3,7 @@
 // bias gradients over one and several normalised axes, without the affine transform, without
 // the bias. The layer is built through the registry, on the CPU and, with a GPU, on CUDA; then a
 // gradient check, a model file and refusals.
-#include <cmath>
-#include <fstream>
-#include <map>
-#include <sstream>
-
-#include "test_util.h"
+#include "nn/reference_fixture.h"
 
 namespace {
 
@@ -16,100 +11,43 @@ using axon::Shape;
 using axon::Tensor;
 namespace nn = axon::nn;
 
-struct LnCase {
-  std::string line;
-  std::map<std::string, std::string> settings;
-  Shape x_shape;
-  std::vector<std::int64_t> normalized;
-  std::map<std::string, std::vector<float>> f32;
-  std::map<std::string, std::vector<double>> f64;
-};
-
-std::vector<std::int64_t> integers(const std::string& text) {
-  std::vector<std::int64_t> values;
-  std::istringstream in(text);
-  for (std::string v; std::getline(in, v, ',');) values.push_back(std::stoll(v));
-  return values;
-}
-
-const std::vector<LnCase>& cases() {
-  static const std::vector<LnCase> loaded = [] {
-    std::vector<LnCase> all;
-    std::ifstream file(AXON_TEST_FIXTURE_DIR "/layer_norm_reference.txt");
-    EXPECT_TRUE(file.good()) << "cannot open " AXON_TEST_FIXTURE_DIR "/layer_norm_reference.txt";
-    std::string line;
-    while (std::getline(file, line)) {
-      std::istringstream in(line);
-      std::string record;
-      in >> record;
-      if (record == "layer_norm") {
-        LnCase c;
-        c.line = line;
-        for (std::string token; in >> token;) {
-          const auto eq = token.find('=');
-          c.settings[token.substr(0, eq)] = token.substr(eq + 1);
-        }
-        const auto dims = integers(c.settings["x"]);
-        c.x_shape = Shape(std::span<const std::int64_t>(dims));
-        c.normalized = integers(c.settings["normalized"]);
-        all.push_back(std::move(c));
-      } else if (all.empty() || record.empty() || record[0] == '#') {
-        continue;
-      } else if (record.ends_with("64")) {
-        all.back().f64[record] = axon_test::read_doubles(in);
-      } else {
-        all.back().f32[record] = axon_test::read_floats(in);
-      }
-    }
-    return all;
-  }();
+const std::vector<axon_test::FixtureCase>& cases() {
+  static const std::vector<axon_test::FixtureCase> loaded =
+      axon_test::read_fixture("layer_norm_reference.txt", "layer_norm", false);
   return loaded;
 }
 
-::testing::AssertionResult near_truth(const std::vector<float>& got, const std::vector<float>& torch32,
-                                      const std::vector<double>& truth) {
-  if (got.size() != truth.size() || got.size() != torch32.size()) {
-    return ::testing::AssertionFailure() << "sizes " << got.size() << ", " << torch32.size() << ", " << truth.size();
-  }
-  double worst_torch = 0.0;
-  for (std::size_t i = 0; i < got.size(); ++i) worst_torch = std::max(worst_torch, std::abs(torch32[i] - truth[i]));
-  const double bound = std::max(2e-6, 2.0 * worst_torch);
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    if (!(std::abs(got[i] - truth[i]) <= bound)) {
-      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i] << ", float64 " << truth[i]
-                                           << ", torch " << torch32[i] << " (bound " << bound << ")";
-    }
-  }
-  return ::testing::AssertionSuccess();
+::testing::AssertionResult near_truth(const axon_test::FixtureCase& c, const std::string& name, const Tensor& got) {
+  return axon_test::near_truth(got.to_vector(), c.floats(name), c.truth(name), 2e-6, 2.0);
 }
 
 void run_cases(axon::Device device) {
   ASSERT_GE(cases().size(), 6u);
-  for (const LnCase& c : cases()) {
+  for (const axon_test::FixtureCase& c : cases()) {
     SCOPED_TRACE(c.line + " on " + device.str());
     const bool affine = c.settings.at("affine") == "1", bias = c.settings.at("bias") == "1";
+    const auto dims = axon_test::integers(c.settings.at("x")), normalized = axon_test::integers(c.settings.at("normalized"));
+    const Shape x_shape{std::span<const std::int64_t>(dims)}, p_shape{std::span<const std::int64_t>(normalized)};
     nn::Sequential model;
     model.add(nn::make_layer("LayerNorm", nn::LayerConfig()
-                                              .set("normalized_shape", c.normalized)
+                                              .set("normalized_shape", normalized)
                                               .set("eps", std::stod(c.settings.at("eps")))
                                               .set("elementwise_affine", affine)
                                               .set("bias", bias)));
-    const Shape p_shape{std::span<const std::int64_t>(c.normalized)};
     if (affine) {
       auto params = model.layer(0).parameters();
-      params[0]->value.copy_from(Tensor::from_vector(p_shape, std::span<const float>(c.f32.at("weight"))));
-      if (bias) params[1]->value.copy_from(Tensor::from_vector(p_shape, std::span<const float>(c.f32.at("bias"))));
+      params[0]->value.copy_from(Tensor::from_vector(p_shape, std::span<const float>(c.floats("weight"))));
+      if (bias) params[1]->value.copy_from(Tensor::from_vector(p_shape, std::span<const float>(c.floats("bias"))));
     }
     model.to(device);
-    const Tensor x = Tensor::from_vector(c.x_shape, std::span<const float>(c.f32.at("x")), device);
-    EXPECT_TRUE(near_truth(model.forward(x).to_vector(), c.f32.at("y"), c.f64.at("y64"))) << "forward";
-    Tensor grad_y = Tensor::from_vector(c.x_shape, std::span<const float>(c.f32.at("grad_y")), device);
-    const Tensor grad_x = model.backward(grad_y, /*want_input_grad=*/true);
-    EXPECT_TRUE(near_truth(grad_x.to_vector(), c.f32.at("grad_x"), c.f64.at("grad_x64"))) << "input gradient";
+    const Tensor x = Tensor::from_vector(x_shape, std::span<const float>(c.floats("x")), device);
+    EXPECT_TRUE(near_truth(c, "y", model.forward(x))) << "forward";
+    Tensor grad_y = Tensor::from_vector(x_shape, std::span<const float>(c.floats("grad_y")), device);
+    EXPECT_TRUE(near_truth(c, "grad_x", model.backward(grad_y, /*want_input_grad=*/true))) << "input gradient";
     if (affine) {
       auto params = model.layer(0).parameters();
-      EXPECT_TRUE(near_truth(params[0]->grad.to_vector(), c.f32.at("grad_weight"), c.f64.at("grad_weight64")));
-      if (bias) EXPECT_TRUE(near_truth(params[1]->grad.to_vector(), c.f32.at("grad_bias"), c.f64.at("grad_bias64")));
+      EXPECT_TRUE(near_truth(c, "grad_weight", params[0]->grad));
+      if (bias) EXPECT_TRUE(near_truth(c, "grad_bias", params[1]->grad));
     }
   }
 }
@@ -117,10 +55,7 @@ void run_cases(axon::Device device) {
 TEST(LayerNormReference, MatchesPyTorchOnTheCpu) { run_cases(axon::Device::cpu()); }
 
 TEST(LayerNormReference, MatchesPyTorchOnCuda) {
-  if (!axon_test::have_cuda()) {
-    if (axon_test::cuda_required()) FAIL() << "AXON_REQUIRE_CUDA=1 but no CUDA device";
-    GTEST_SKIP() << "no CUDA device";
-  }
+  AXON_SKIP_WITHOUT_CUDA();
   run_cases(axon::Device::cuda(0));
 }
 

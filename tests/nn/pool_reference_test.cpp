@@ -3,12 +3,7 @@
 // gradients over strides, paddings, dilation, ceil_mode, count_include_pad, overlapping
 // windows, ties and NaN. Each layer is built through the registry from torch's argument names,
 // on the CPU and, with a GPU, on CUDA; then gradient checks, a model file and refusals.
-#include <cmath>
-#include <fstream>
-#include <map>
-#include <sstream>
-
-#include "test_util.h"
+#include "nn/reference_fixture.h"
 
 namespace {
 
@@ -16,129 +11,67 @@ using axon::Shape;
 using axon::Tensor;
 namespace nn = axon::nn;
 
-struct PoolCase {
-  std::string line, kind;
-  Shape x_shape;
-  std::map<std::string, std::vector<std::int64_t>> settings;
-  std::map<std::string, std::vector<float>> f32;
-  std::map<std::string, std::vector<double>> f64;
-  std::vector<std::int32_t> indices;
-};
-
-std::vector<std::int64_t> integers(const std::string& text) {
-  std::vector<std::int64_t> values;
-  std::istringstream in(text);
-  for (std::string v; std::getline(in, v, ',');) values.push_back(std::stoll(v));
-  return values;
-}
-
-const std::vector<PoolCase>& cases() {
-  static const std::vector<PoolCase> loaded = [] {
-    std::vector<PoolCase> all;
-    std::ifstream file(AXON_TEST_FIXTURE_DIR "/pool_reference.txt");
-    EXPECT_TRUE(file.good()) << "cannot open " AXON_TEST_FIXTURE_DIR "/pool_reference.txt";
-    std::string line;
-    while (std::getline(file, line)) {
-      std::istringstream in(line);
-      std::string record;
-      in >> record;
-      if (record == "pool") {
-        PoolCase c;
-        c.line = line;
-        in >> c.kind;
-        for (std::string token; in >> token;) {
-          const auto eq = token.find('=');
-          c.settings[token.substr(0, eq)] = integers(token.substr(eq + 1));
-        }
-        c.x_shape = Shape(std::span<const std::int64_t>(c.settings["x"]));
-        all.push_back(std::move(c));
-      } else if (all.empty() || record.empty() || record[0] == '#') {
-        continue;
-      } else if (record == "indices") {
-        for (std::int32_t v = 0; in >> v;) all.back().indices.push_back(v);
-      } else if (record.ends_with("64")) {
-        all.back().f64[record] = axon_test::read_doubles(in);
-      } else {
-        all.back().f32[record] = axon_test::read_floats(in);
-      }
-    }
-    return all;
-  }();
+const std::vector<axon_test::FixtureCase>& cases() {
+  static const std::vector<axon_test::FixtureCase> loaded = axon_test::read_fixture("pool_reference.txt", "pool", true);
   return loaded;
 }
 
+Shape x_shape_of(const axon_test::FixtureCase& c) {
+  const auto dims = axon_test::integers(c.settings.at("x"));
+  return Shape(std::span<const std::int64_t>(dims));
+}
+
 // The case's layer as a model file would rebuild it, from torch's argument names.
-std::unique_ptr<nn::Layer> layer_of(const PoolCase& c) {
-  const auto& s = c.settings;
-  if (c.kind == "adaptive") {
-    return nn::make_layer("AdaptiveAvgPool2d", nn::LayerConfig().set("output_size", s.at("kernel")));
-  }
+std::unique_ptr<nn::Layer> layer_of(const axon_test::FixtureCase& c) {
+  const auto setting = [&](const char* key) { return axon_test::integers(c.settings.at(key)); };
+  if (c.kind == "adaptive") return nn::make_layer("AdaptiveAvgPool2d", nn::LayerConfig().set("output_size", setting("kernel")));
   nn::LayerConfig config;
-  config.set("kernel_size", s.at("kernel")).set("stride", s.at("stride")).set("padding", s.at("pad"));
-  config.set("ceil_mode", s.at("ceil")[0] != 0);
+  config.set("kernel_size", setting("kernel")).set("stride", setting("stride")).set("padding", setting("pad"));
+  config.set("ceil_mode", c.settings.at("ceil") != "0");
   if (c.kind == "max") {
-    config.set("dilation", s.at("dilation"));
+    config.set("dilation", setting("dilation"));
     return nn::make_layer("MaxPool2d", config);
   }
-  config.set("count_include_pad", s.at("include_pad")[0] != 0);
+  config.set("count_include_pad", c.settings.at("include_pad") != "0");
   return nn::make_layer("AvgPool2d", config);
 }
 
-// Within float32 rounding of the float64 truth, as near as torch's float32 or nearer; NaN
-// where torch has NaN.
-::testing::AssertionResult near_truth(const std::vector<float>& got, const std::vector<float>& torch32,
-                                      const std::vector<double>& truth) {
-  if (got.size() != truth.size() || got.size() != torch32.size()) {
-    return ::testing::AssertionFailure() << "sizes " << got.size() << ", " << torch32.size() << ", " << truth.size();
-  }
-  double worst_torch = 0.0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    if (!std::isnan(truth[i])) worst_torch = std::max(worst_torch, std::abs(torch32[i] - truth[i]));
-  }
-  const double bound = std::max(1e-6, 4.0 * worst_torch);
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    if (std::isnan(truth[i]) != std::isnan(got[i]) || std::abs(got[i] - truth[i]) > bound) {
-      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i] << ", float64 " << truth[i]
-                                           << ", torch " << torch32[i] << " (bound " << bound << ")";
-    }
-  }
-  return ::testing::AssertionSuccess();
+::testing::AssertionResult near_truth(const axon_test::FixtureCase& c, const std::string& name, const Tensor& got) {
+  return axon_test::near_truth(got.to_vector(), c.floats(name), c.truth(name), 1e-6, 4.0);
 }
 
 void run_cases(axon::Device device) {
   ASSERT_GE(cases().size(), 11u);
-  for (const PoolCase& c : cases()) {
+  for (const axon_test::FixtureCase& c : cases()) {
     SCOPED_TRACE(c.line + " on " + device.str());
     nn::Sequential model;
     model.add(layer_of(c));
     model.to(device);
-    const Tensor x = Tensor::from_vector(c.x_shape, std::span<const float>(c.f32.at("x")), device);
+    const Shape x_shape = x_shape_of(c);
+    const Tensor x = Tensor::from_vector(x_shape, std::span<const float>(c.floats("x")), device);
     const Tensor y = model.forward(x);
-    EXPECT_TRUE(near_truth(y.to_vector(), c.f32.at("y"), c.f64.at("y64"))) << "forward";
+    EXPECT_TRUE(near_truth(c, "y", y)) << "forward";
     if (c.kind == "max") {  // the maximum itself: exactly torch's value, at torch's index
       const auto got = y.to_vector();
       for (std::size_t i = 0; i < got.size(); ++i) {
-        const float want = c.f32.at("y")[i];
+        const float want = c.floats("y")[i];
         EXPECT_TRUE(got[i] == want || (std::isnan(got[i]) && std::isnan(want))) << i;
       }
       const Tensor indices = Tensor::empty(y.shape(), device, axon::DType::kInt32);
-      const Tensor y2 = Tensor::empty(y.shape(), device);
-      axon::max_pool2d_out(x, y2, indices, dynamic_cast<const nn::MaxPool2d&>(model.layer(0)).options());
-      EXPECT_EQ(indices.to_int_vector(), c.indices);
+      axon::max_pool2d_out(x, Tensor::empty(y.shape(), device), indices,
+                           dynamic_cast<const nn::MaxPool2d&>(model.layer(0)).options());
+      const std::vector<float>& want = c.floats("indices");
+      EXPECT_EQ(indices.to_int_vector(), std::vector<std::int32_t>(want.begin(), want.end()));
     }
-    Tensor grad_y = Tensor::from_vector(y.shape(), std::span<const float>(c.f32.at("grad_y")), device);
-    const Tensor grad_x = model.backward(grad_y, /*want_input_grad=*/true);
-    EXPECT_TRUE(near_truth(grad_x.to_vector(), c.f32.at("grad_x"), c.f64.at("grad_x64"))) << "input gradient";
+    Tensor grad_y = Tensor::from_vector(y.shape(), std::span<const float>(c.floats("grad_y")), device);
+    EXPECT_TRUE(near_truth(c, "grad_x", model.backward(grad_y, /*want_input_grad=*/true))) << "input gradient";
   }
 }
 
 TEST(PoolReference, MatchesPyTorchOnTheCpu) { run_cases(axon::Device::cpu()); }
 
 TEST(PoolReference, MatchesPyTorchOnCuda) {
-  if (!axon_test::have_cuda()) {
-    if (axon_test::cuda_required()) FAIL() << "AXON_REQUIRE_CUDA=1 but no CUDA device";
-    GTEST_SKIP() << "no CUDA device";
-  }
+  AXON_SKIP_WITHOUT_CUDA();
   run_cases(axon::Device::cuda(0));
 }
 

@@ -3,11 +3,10 @@
 // gradients for one shared slope and for one slope per channel, over inputs of rank 1 to 4. On
 // the CPU and, with a GPU, on CUDA. Then the layer by finite differences, in a model file, and
 // its refusals.
+#include <bit>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
-#include "test_util.h"
+#include "nn/reference_fixture.h"
 
 namespace {
 
@@ -15,46 +14,8 @@ using axon::Shape;
 using axon::Tensor;
 namespace nn = axon::nn;
 
-struct PreluCase {
-  std::vector<std::int64_t> shape;
-  std::int64_t num_parameters = 1;
-  std::vector<float> x, weight, grad_y, y, grad_x, grad_weight;
-  std::vector<double> grad_weight64;
-};
-
-const std::vector<PreluCase>& cases() {
-  static const std::vector<PreluCase> loaded = [] {
-    std::vector<PreluCase> all;
-    std::ifstream file(AXON_TEST_FIXTURE_DIR "/prelu_reference.txt");
-    EXPECT_TRUE(file.good()) << "cannot open " AXON_TEST_FIXTURE_DIR "/prelu_reference.txt";
-    std::string line;
-    while (std::getline(file, line)) {
-      std::istringstream in(line);
-      std::string record;
-      in >> record;
-      if (record == "prelu") {
-        all.emplace_back();
-        std::string shape, count;
-        in >> shape >> count;
-        std::istringstream dims(shape.substr(shape.find('=') + 1));
-        for (std::string dim; std::getline(dims, dim, ',');) all.back().shape.push_back(std::stoll(dim));
-        all.back().num_parameters = std::stoll(count.substr(count.find('=') + 1));
-      } else if (record == "grad_weight64") {
-        all.back().grad_weight64 = axon_test::read_doubles(in);
-      } else if (!all.empty()) {
-        PreluCase& c = all.back();
-        std::vector<float>* to = record == "x"             ? &c.x
-                                 : record == "weight"      ? &c.weight
-                                 : record == "grad_y"      ? &c.grad_y
-                                 : record == "y"           ? &c.y
-                                 : record == "grad_x"      ? &c.grad_x
-                                 : record == "grad_weight" ? &c.grad_weight
-                                                           : nullptr;
-        if (to != nullptr) *to = axon_test::read_floats(in);
-      }
-    }
-    return all;
-  }();
+const std::vector<axon_test::FixtureCase>& cases() {
+  static const std::vector<axon_test::FixtureCase> loaded = axon_test::read_fixture("prelu_reference.txt", "prelu", false);
   return loaded;
 }
 
@@ -92,21 +53,23 @@ const std::vector<PreluCase>& cases() {
 
 void run_cases(axon::Device device) {
   ASSERT_GE(cases().size(), 8u);
-  for (const PreluCase& c : cases()) {
-    const Shape shape{std::span<const std::int64_t>(c.shape)};
-    SCOPED_TRACE(shape.str() + " num_parameters=" + std::to_string(c.num_parameters) + " on " + device.str());
+  for (const axon_test::FixtureCase& c : cases()) {
+    const auto dims = axon_test::integers(c.settings.at("shape"));
+    const Shape shape{std::span<const std::int64_t>(dims)};
+    const std::int64_t slopes = std::stoll(c.settings.at("num_parameters"));
+    SCOPED_TRACE(c.line + " on " + device.str());
     nn::Sequential model;
-    model.add(nn::make_layer("PReLU", nn::LayerConfig().set("num_parameters", c.num_parameters)));
-    model.layer(0).parameters()[0]->value.copy_from(
-        Tensor::from_vector({c.num_parameters}, std::span<const float>(c.weight)));
+    model.add(nn::make_layer("PReLU", nn::LayerConfig().set("num_parameters", slopes)));
+    model.layer(0).parameters()[0]->value.copy_from(Tensor::from_vector({slopes}, std::span<const float>(c.floats("weight"))));
     model.to(device);
-    const Tensor x = Tensor::from_vector(shape, std::span<const float>(c.x), device);
+    const Tensor x = Tensor::from_vector(shape, std::span<const float>(c.floats("x")), device);
     const Tensor y = model.forward(x);
-    EXPECT_TRUE(same_bits(y.to_vector(), c.y)) << "forward";
-    Tensor grad_y = Tensor::from_vector(shape, std::span<const float>(c.grad_y), device);
+    EXPECT_TRUE(same_bits(y.to_vector(), c.floats("y"))) << "forward";
+    Tensor grad_y = Tensor::from_vector(shape, std::span<const float>(c.floats("grad_y")), device);
     const Tensor grad_x = model.backward(grad_y, /*want_input_grad=*/true);
-    EXPECT_TRUE(same_bits(grad_x.to_vector(), c.grad_x)) << "input gradient";
-    EXPECT_TRUE(near_truth(model.layer(0).parameters()[0]->grad.to_vector(), c.grad_weight, c.grad_weight64))
+    EXPECT_TRUE(same_bits(grad_x.to_vector(), c.floats("grad_x"))) << "input gradient";
+    EXPECT_TRUE(near_truth(model.layer(0).parameters()[0]->grad.to_vector(), c.floats("grad_weight"),
+                           c.truth("grad_weight")))
         << "slope gradient";
   }
 }
@@ -114,10 +77,7 @@ void run_cases(axon::Device device) {
 TEST(PreluReference, MatchesPyTorchOnTheCpu) { run_cases(axon::Device::cpu()); }
 
 TEST(PreluReference, MatchesPyTorchOnCuda) {
-  if (!axon_test::have_cuda()) {
-    if (axon_test::cuda_required()) FAIL() << "AXON_REQUIRE_CUDA=1 but no CUDA device";
-    GTEST_SKIP() << "no CUDA device";
-  }
+  AXON_SKIP_WITHOUT_CUDA();
   run_cases(axon::Device::cuda(0));
 }
 

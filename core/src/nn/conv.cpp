@@ -17,22 +17,11 @@ constexpr std::int64_t kMaxChannels = std::int64_t{1} << 20;
 constexpr std::int64_t kMaxKernel = std::int64_t{1} << 10;
 constexpr std::int64_t kMaxStep = std::int64_t{1} << 24;  // strides, dilations, paddings (the ops' bound)
 
-std::array<std::int64_t, 2> pair_of(const LayerConfig& c, const char* key, std::array<std::int64_t, 2> fallback,
-                                    std::int64_t low, std::int64_t high) {
-  if (!c.has(key)) return fallback;
-  const std::vector<std::int64_t>& values = c.integers(key);
-  if (values.size() != 2 || values[0] < low || values[0] > high || values[1] < low || values[1] > high) {
-    throw ValueError(std::string("layer setting '") + key + "' must be two integers in [" + std::to_string(low) +
-                     ", " + std::to_string(high) + "]");
-  }
-  return {values[0], values[1]};
-}
-
 std::int64_t groups_of(const LayerConfig& c) { return c.has("groups") ? c.integer("groups", 1, kMaxChannels) : 1; }
 
 std::int64_t parameter_count(const LayerConfig& c) {
   const std::int64_t in = c.integer("in_channels", 1, kMaxChannels), out = c.integer("out_channels", 1, kMaxChannels);
-  const auto kernel = pair_of(c, "kernel_size", {0, 0}, 1, kMaxKernel);
+  const auto kernel = c.integer_pair("kernel_size", {0, 0}, 1, kMaxKernel);
   if (kernel[0] == 0) throw ValueError("layer setting 'kernel_size' is missing");
   const std::int64_t groups = groups_of(c);
   if (in % groups != 0) throw ValueError("layer setting 'groups' must divide in_channels");
@@ -117,8 +106,8 @@ LayerConfig Conv2d::config() const {
 
 std::unique_ptr<Conv2d> Conv2d::from_config(const LayerConfig& c) {
   ConvOptions o;
-  o.stride = pair_of(c, "stride", {1, 1}, 1, kMaxStep);
-  o.dilation = pair_of(c, "dilation", {1, 1}, 1, kMaxStep);
+  o.stride = c.integer_pair("stride", {1, 1}, 1, kMaxStep);
+  o.dilation = c.integer_pair("dilation", {1, 1}, 1, kMaxStep);
   const auto* padding = c.has("padding") ? &c.values().find("padding")->second : nullptr;
   if (padding != nullptr && std::holds_alternative<std::string>(*padding)) {
     const std::string& mode = std::get<std::string>(*padding);
@@ -127,13 +116,13 @@ std::unique_ptr<Conv2d> Conv2d::from_config(const LayerConfig& c) {
     }
     o.padding_mode = mode == "same" ? Padding::kSame : Padding::kValid;
   } else {
-    o.padding = pair_of(c, "padding", {0, 0}, 0, kMaxStep);
+    o.padding = c.integer_pair("padding", {0, 0}, 0, kMaxStep);
   }
   o.groups = groups_of(c);
   o.bias = c.boolean_or("bias", true);
   o.weight_init = get_initializer(c, "weight_init");
   o.bias_init = get_initializer(c, "bias_init");
-  const auto kernel = pair_of(c, "kernel_size", {0, 0}, 1, kMaxKernel);
+  const auto kernel = c.integer_pair("kernel_size", {0, 0}, 1, kMaxKernel);
   if (kernel[0] == 0) throw ValueError("layer setting 'kernel_size' is missing");
   return std::make_unique<Conv2d>(c.integer("in_channels", 1, kMaxChannels), c.integer("out_channels", 1, kMaxChannels),
                                   kernel, o);

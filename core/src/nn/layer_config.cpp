@@ -77,4 +77,15 @@ const std::vector<std::int64_t>& LayerConfig::integers(std::string_view key) con
   wrong(key, "a list of integers", value);
 }
 
+std::array<std::int64_t, 2> LayerConfig::integer_pair(std::string_view key, std::array<std::int64_t, 2> fallback,
+                                                      std::int64_t low, std::int64_t high) const {
+  if (!has(key)) return fallback;
+  const std::vector<std::int64_t>& values = integers(key);
+  if (values.size() != 2 || values[0] < low || values[0] > high || values[1] < low || values[1] > high) {
+    throw ValueError("layer setting '" + std::string(key) + "' must be two integers in [" + std::to_string(low) +
+                     ", " + std::to_string(high) + "]");
+  }
+  return {values[0], values[1]};
+}
+
 }  // namespace axon::nn

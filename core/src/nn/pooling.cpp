@@ -13,17 +13,6 @@ namespace {
 constexpr std::int64_t kMaxKernel = std::int64_t{1} << 10;
 constexpr std::int64_t kMaxStep = std::int64_t{1} << 24;
 
-std::array<std::int64_t, 2> pair_of(const LayerConfig& c, const char* key, std::array<std::int64_t, 2> fallback,
-                                    std::int64_t low, std::int64_t high) {
-  if (!c.has(key)) return fallback;
-  const std::vector<std::int64_t>& values = c.integers(key);
-  if (values.size() != 2 || values[0] < low || values[0] > high || values[1] < low || values[1] > high) {
-    throw ValueError(std::string("layer setting '") + key + "' must be two integers in [" + std::to_string(low) +
-                     ", " + std::to_string(high) + "]");
-  }
-  return {values[0], values[1]};
-}
-
 std::vector<std::int64_t> list(std::int64_t a, std::int64_t b) { return {a, b}; }
 
 std::string pair_text(std::int64_t a, std::int64_t b) { return "(" + std::to_string(a) + ", " + std::to_string(b) + ")"; }
@@ -56,24 +45,24 @@ Pool2dOptions pool_options(std::array<std::int64_t, 2> kernel, std::array<std::i
 
 const bool kRegistered = [] {
   register_layer("MaxPool2d", [](const LayerConfig& c) {
-    const auto kernel = pair_of(c, "kernel_size", {0, 0}, 1, kMaxKernel);
+    const auto kernel = c.integer_pair("kernel_size", {0, 0}, 1, kMaxKernel);
     if (kernel[0] == 0) throw ValueError("layer setting 'kernel_size' is missing");
-    return std::make_unique<MaxPool2d>(kernel, MaxPoolOptions{.stride = pair_of(c, "stride", kernel, 1, kMaxStep),
-                                                              .padding = pair_of(c, "padding", {0, 0}, 0, kMaxStep),
-                                                              .dilation = pair_of(c, "dilation", {1, 1}, 1, kMaxStep),
+    return std::make_unique<MaxPool2d>(kernel, MaxPoolOptions{.stride = c.integer_pair("stride", kernel, 1, kMaxStep),
+                                                              .padding = c.integer_pair("padding", {0, 0}, 0, kMaxStep),
+                                                              .dilation = c.integer_pair("dilation", {1, 1}, 1, kMaxStep),
                                                               .ceil_mode = c.boolean_or("ceil_mode", false)});
   });
   register_layer("AvgPool2d", [](const LayerConfig& c) {
-    const auto kernel = pair_of(c, "kernel_size", {0, 0}, 1, kMaxKernel);
+    const auto kernel = c.integer_pair("kernel_size", {0, 0}, 1, kMaxKernel);
     if (kernel[0] == 0) throw ValueError("layer setting 'kernel_size' is missing");
     return std::make_unique<AvgPool2d>(
-        kernel, AvgPoolOptions{.stride = pair_of(c, "stride", kernel, 1, kMaxStep),
-                               .padding = pair_of(c, "padding", {0, 0}, 0, kMaxStep),
+        kernel, AvgPoolOptions{.stride = c.integer_pair("stride", kernel, 1, kMaxStep),
+                               .padding = c.integer_pair("padding", {0, 0}, 0, kMaxStep),
                                .ceil_mode = c.boolean_or("ceil_mode", false),
                                .count_include_pad = c.boolean_or("count_include_pad", true)});
   });
   register_layer("AdaptiveAvgPool2d", [](const LayerConfig& c) {
-    return std::make_unique<AdaptiveAvgPool2d>(pair_of(c, "output_size", {1, 1}, 1, kMaxStep));
+    return std::make_unique<AdaptiveAvgPool2d>(c.integer_pair("output_size", {1, 1}, 1, kMaxStep));
   });
   return true;
 }();

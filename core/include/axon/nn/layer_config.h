@@ -6,6 +6,7 @@
 //   LayerConfig config;
 //   config.set("in", 784).set("out", 256).set("bias", true).set("activation", "relu");
 //   config.integer("in", 1, 1'000'000'000);   // 784; ValueError naming the key otherwise
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -50,6 +51,10 @@ class AXON_API LayerConfig {
   const std::string& text(std::string_view key) const;
   std::string text_or(std::string_view key, std::string_view fallback) const;
   const std::vector<std::int64_t>& integers(std::string_view key) const;
+  // Two integers in [low, high] (a kernel size, a stride: torch's (h, w) pairs); `fallback` for a
+  // missing key.
+  std::array<std::int64_t, 2> integer_pair(std::string_view key, std::array<std::int64_t, 2> fallback,
+                                           std::int64_t low, std::int64_t high) const;
 
   bool operator==(const LayerConfig&) const = default;
 

@@ -1,7 +1,7 @@
 // Writes the safetensors seed corpus with axon's own writers: a model file of the fuzz target's
 // model (with its layer list), a model of every kind of layer setting (activation constants, no
 // bias, an initializer, PReLU's slopes, Dropout, Flatten, an input shape), a model of
-// convolutions, a checkpoint of the target's trainer after two epochs (Adam's moments and
+// convolutions, pooling and normalisation, a checkpoint of the target's trainer after two epochs (Adam's moments and
 // ReduceLROnPlateau's state in it), and a plain file.
 //   fuzz_make_corpus <folder>
 #include <cstdio>
@@ -34,13 +34,22 @@ int main(int argc, char** argv) {
       .add(axon::nn::Softmax());
   (void)settings.predict(axon::Tensor::ones({1, 2, 2}));  // the input shape goes into the file
   axon::nn::save_weights(settings, folder / "settings.safetensors");
-  axon::nn::Sequential images;  // convolution settings: per-axis pairs, "same", groups, no bias
+  // Convolution settings (per-axis pairs, "same", groups, no bias), pooling and normalisation
+  // layers with their buffers (running statistics, num_batches_tracked).
+  axon::nn::Sequential images;
   images.add(axon::nn::Conv2d(1, 4, 2, {.padding_mode = axon::nn::Padding::kSame, .generator = &generator}))
+      .add(axon::nn::BatchNorm2d(4, {.momentum = std::nullopt}))
+      .add(axon::nn::MaxPool2d(2, {.stride = {1, 1}, .padding = {1, 0}, .ceil_mode = true}))
       .add(axon::nn::Conv2d(4, 2, {3, 2},
                             {.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2, .bias = false,
                              .generator = &generator}))
+      .add(axon::nn::AvgPool2d({2, 1}, {.count_include_pad = false}))
+      .add(axon::nn::AdaptiveAvgPool2d({1, 3}))
+      .add(axon::nn::LayerNorm(std::vector<std::int64_t>{2, 1, 3}))
       .add(axon::nn::Flatten())
-      .add(axon::nn::Dense(2 * 3 * 4, 2, axon::nn::DenseOptions{.generator = &generator}));
+      .add(axon::nn::Dense(6, 2, axon::nn::DenseOptions{.generator = &generator}))
+      .add(axon::nn::BatchNorm1d(2, {.affine = false}));
+  (void)images.forward(axon::Tensor::uniform({3, 1, 6, 6}, -1, 1, axon::Device::cpu(), generator));  // statistics move
   (void)images.predict(axon::Tensor::ones({1, 1, 6, 6}));
   axon::nn::save_weights(images, folder / "conv.safetensors");
   const std::int32_t labels[] = {0, 1, 1, 0, 1, 0};

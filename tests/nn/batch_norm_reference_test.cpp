@@ -152,6 +152,7 @@ TEST(BatchNormLayer, RefusesBadSettingsAndShapes) {
   model.add(nn::BatchNorm1d(3));
   expect_error<axon::ValueError>([&] { (void)model.forward(Tensor::zeros({1, 3})); },
                                  {"more than 1 value per channel"});
+  EXPECT_EQ(dynamic_cast<const nn::BatchNorm&>(model.layer(0)).num_batches_tracked(), 0);  // refused: not counted
   expect_error<axon::ValueError>(
       [] {
         axon::batch_norm_train_out(Tensor::zeros({4, 2}), Tensor(), Tensor(), Tensor::zeros({4, 2}), Tensor::zeros({2}),

@@ -146,16 +146,18 @@ void BatchNorm::forward(const Tensor& x, const Tensor& y, const StepContext& con
     batch_norm_eval_out(x, weight, bias, running_mean_.value, running_var_.value, y, eps);
     return;
   }
-  double momentum = 0.0;
-  if (context.training && options_.track_running_stats) {
-    ++tracked_;
-    // The buffer holds int32, written through fill's float: exact up to 2^24 batches.
-    fill(batches_.value, static_cast<float>(std::min<std::int64_t>(tracked_, (std::int64_t{1} << 31) - 1)));
-    momentum = options_.momentum ? *options_.momentum : 1.0 / static_cast<double>(tracked_);
-  }
+  // The running statistics move in training; num_batches_tracked counts the batch once the op
+  // took it (a refused batch changes nothing).
   const bool update = context.training && options_.track_running_stats;
+  const std::int64_t batches = tracked_ + 1;
+  const double momentum = !update ? 0.0 : options_.momentum ? *options_.momentum : 1.0 / static_cast<double>(batches);
   batch_norm_train_out(x, weight, bias, y, save_mean_, save_invstd_, update ? running_mean_.value : Tensor(),
                        update ? running_var_.value : Tensor(), static_cast<float>(momentum), eps);
+  if (update) {
+    tracked_ = batches;
+    // The buffer holds int32, written through fill's float: exact up to 2^24 batches.
+    fill(batches_.value, static_cast<float>(std::min<std::int64_t>(tracked_, (std::int64_t{1} << 31) - 1)));
+  }
 }
 
 void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& grad_y, const Tensor& grad_x) {

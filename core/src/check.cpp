@@ -30,6 +30,12 @@ Device check_same_device(const OpName& op, std::initializer_list<Arg> args) {
   return device;
 }
 
+void check_same_device_where_defined(const OpName& op, const Arg& on, std::initializer_list<Arg> optional) {
+  for (const Arg& arg : optional) {
+    if (arg.second->defined() && arg.second->device() != on.second->device()) check_same_device(op, {on, arg});
+  }
+}
+
 void check_dtype(const OpName& op, const Arg& arg, DType dtype) {
   if (arg.second->dtype() != dtype) {
     throw DTypeError(prefix(op) + std::string(arg.first) + " must be " +

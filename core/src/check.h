@@ -36,6 +36,8 @@ std::string describe(std::initializer_list<Arg> args);
 
 // Every argument is defined and all are on one device; returns that device.
 Device check_same_device(const OpName& op, std::initializer_list<Arg> args);
+// Each optional argument that is defined is on `on`'s device (DeviceError naming both, else).
+void check_same_device_where_defined(const OpName& op, const Arg& on, std::initializer_list<Arg> optional);
 void check_dtype(const OpName& op, const Arg& arg, DType dtype);
 void check_dtype(const OpName& op, std::initializer_list<Arg> args, DType dtype);  // each of them
 void check_shape(const OpName& op, const Arg& arg, const Shape& expected,

@@ -91,8 +91,8 @@ Shape conv2d_output_shape(const Shape& x, const Shape& weight, const Conv2dOptio
 
 void conv2d_out(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y, const Conv2dOptions& options) {
   constexpr const char* kOp = "conv2d";
-  const Device device = bias.defined() ? detail::check_same_device(kOp, {{"x", &x}, {"weight", &weight}, {"bias", &bias}, {"y", &y}})
-                                       : detail::check_same_device(kOp, {{"x", &x}, {"weight", &weight}, {"y", &y}});
+  const Device device = detail::check_same_device(kOp, {{"x", &x}, {"weight", &weight}, {"y", &y}});
+  detail::check_same_device_where_defined(kOp, {"x", &x}, {{"bias", &bias}});
   detail::check_dtype(kOp, {{"x", &x}, {"weight", &weight}, {"y", &y}}, DType::kFloat32);
   const Conv2dGeometry g = geometry_of(kOp, x.shape(), weight.shape(), options);
   check_bias(kOp, bias, g.out_channels, {{"weight", &weight}});
@@ -128,10 +128,8 @@ void conv2d_backward_data_out(const Tensor& grad_y, const Tensor& weight, const 
 void conv2d_backward_weights_out(const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight,
                                  const Tensor& grad_bias, const Conv2dOptions& options) {
   constexpr const char* kOp = "conv2d_backward_weights";
-  const Device device =
-      grad_bias.defined()
-          ? detail::check_same_device(kOp, {{"x", &x}, {"grad_y", &grad_y}, {"grad_weight", &grad_weight}, {"grad_bias", &grad_bias}})
-          : detail::check_same_device(kOp, {{"x", &x}, {"grad_y", &grad_y}, {"grad_weight", &grad_weight}});
+  const Device device = detail::check_same_device(kOp, {{"x", &x}, {"grad_y", &grad_y}, {"grad_weight", &grad_weight}});
+  detail::check_same_device_where_defined(kOp, {"x", &x}, {{"grad_bias", &grad_bias}});
   detail::check_dtype(kOp, {{"x", &x}, {"grad_y", &grad_y}, {"grad_weight", &grad_weight}}, DType::kFloat32);
   const Conv2dGeometry g = geometry_of(kOp, x.shape(), grad_weight.shape(), options);
   check_bias(kOp, grad_bias, g.out_channels, {{"grad_weight", &grad_weight}});

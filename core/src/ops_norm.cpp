@@ -44,9 +44,8 @@ void batch_norm_train_out(const Tensor& x, const Tensor& weight, const Tensor& b
                           const Tensor& running_var, float momentum, float eps) {
   constexpr const char* kOp = "batch_norm_train";
   const Device device = detail::check_same_device(kOp, {{"x", &x}, {"y", &y}, {"save_mean", &save_mean}, {"save_invstd", &save_invstd}});
-  for (const Tensor* t : {&weight, &bias, &running_mean, &running_var}) {
-    if (t->defined() && t->device() != device) detail::check_same_device(kOp, {{"x", &x}, {"weight, bias or running statistics", t}});
-  }
+  detail::check_same_device_where_defined(
+      kOp, {"x", &x}, {{"weight", &weight}, {"bias", &bias}, {"running_mean", &running_mean}, {"running_var", &running_var}});
   detail::check_dtype(kOp, {{"x", &x}, {"y", &y}}, DType::kFloat32);
   detail::check_same_shape(kOp, {"x", &x}, {"y", &y});
   BatchNormShape s = shape_of(kOp, x);
@@ -80,9 +79,7 @@ void batch_norm_eval_out(const Tensor& x, const Tensor& weight, const Tensor& bi
   constexpr const char* kOp = "batch_norm_eval";
   const Device device = detail::check_same_device(
       kOp, {{"x", &x}, {"running_mean", &running_mean}, {"running_var", &running_var}, {"y", &y}});
-  for (const Tensor* t : {&weight, &bias}) {
-    if (t->defined() && t->device() != device) detail::check_same_device(kOp, {{"x", &x}, {"weight or bias", t}});
-  }
+  detail::check_same_device_where_defined(kOp, {"x", &x}, {{"weight", &weight}, {"bias", &bias}});
   detail::check_dtype(kOp, {{"x", &x}, {"y", &y}}, DType::kFloat32);
   detail::check_same_shape(kOp, {"x", &x}, {"y", &y});
   BatchNormShape s = shape_of(kOp, x);
@@ -103,9 +100,8 @@ void batch_norm_backward_out(const Tensor& x, const Tensor& grad_y, const Tensor
   constexpr const char* kOp = "batch_norm_backward";
   const Device device = detail::check_same_device(
       kOp, {{"x", &x}, {"grad_y", &grad_y}, {"save_mean", &save_mean}, {"save_invstd", &save_invstd}});
-  for (const Tensor* t : {&weight, &grad_x, &grad_weight, &grad_bias}) {
-    if (t->defined() && t->device() != device) detail::check_same_device(kOp, {{"x", &x}, {"a gradient or weight", t}});
-  }
+  detail::check_same_device_where_defined(
+      kOp, {"x", &x}, {{"weight", &weight}, {"grad_x", &grad_x}, {"grad_weight", &grad_weight}, {"grad_bias", &grad_bias}});
   detail::check_dtype(kOp, {{"x", &x}, {"grad_y", &grad_y}}, DType::kFloat32);
   detail::check_same_shape(kOp, {"x", &x}, {"grad_y", &grad_y});
   const BatchNormShape s = shape_of(kOp, x);
@@ -163,9 +159,7 @@ void layer_norm_out(const Tensor& x, std::int64_t size, const Tensor& weight, co
   constexpr const char* kOp = "layer_norm";
   const Device device =
       detail::check_same_device(kOp, {{"x", &x}, {"y", &y}, {"save_mean", &save_mean}, {"save_invstd", &save_invstd}});
-  for (const Tensor* t : {&weight, &bias}) {
-    if (t->defined() && t->device() != device) detail::check_same_device(kOp, {{"x", &x}, {"weight or bias", t}});
-  }
+  detail::check_same_device_where_defined(kOp, {"x", &x}, {{"weight", &weight}, {"bias", &bias}});
   detail::check_dtype(kOp, {{"x", &x}, {"y", &y}}, DType::kFloat32);
   detail::check_same_shape(kOp, {"x", &x}, {"y", &y});
   const std::int64_t rows = layer_norm_rows(kOp, x, size);
@@ -187,9 +181,8 @@ void layer_norm_backward_out(const Tensor& x, std::int64_t size, const Tensor& g
   constexpr const char* kOp = "layer_norm_backward";
   const Device device = detail::check_same_device(
       kOp, {{"x", &x}, {"grad_y", &grad_y}, {"save_mean", &save_mean}, {"save_invstd", &save_invstd}});
-  for (const Tensor* t : {&weight, &grad_x, &grad_weight, &grad_bias}) {
-    if (t->defined() && t->device() != device) detail::check_same_device(kOp, {{"x", &x}, {"a gradient or weight", t}});
-  }
+  detail::check_same_device_where_defined(
+      kOp, {"x", &x}, {{"weight", &weight}, {"grad_x", &grad_x}, {"grad_weight", &grad_weight}, {"grad_bias", &grad_bias}});
   detail::check_dtype(kOp, {{"x", &x}, {"grad_y", &grad_y}}, DType::kFloat32);
   detail::check_same_shape(kOp, {"x", &x}, {"grad_y", &grad_y});
   const std::int64_t rows = layer_norm_rows(kOp, x, size);

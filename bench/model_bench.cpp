@@ -1,9 +1,9 @@
-// Whole-model benchmarks: axon's training step, epoch and inference of 784-256-128-10 and of a
-// wide MLP through the real Sequential + optimizer + Trainer path, optimizer steps over 1M and
-// 100M parameters, and the same steps' GEMMs alone (the floor a step can approach), on every
-// device present; the hand-written BLAS MLP and libtorch in the same run (peers/). Each timed
-// iteration ends with a synchronize, so GPU times are real. bench/summarize.py turns the JSON
-// into ratios per case; scripts/bench runs it all.
+// Whole-model benchmarks: through the real Sequential + optimizer + Trainer path, the training
+// step, epoch and inference of 784-256-128-10, the step of a wide MLP, the step and inference of
+// the Fashion-MNIST CNN, optimizer steps over 1M and 100M parameters, and the MLP steps' GEMMs
+// alone (the floor a step can approach), on every device present; the hand-written BLAS MLP and
+// libtorch in the same run (peers/). Each timed iteration ends with a synchronize, so GPU times
+// are real. bench/report_models.py turns the JSON into ratios per case; scripts/bench runs it all.
 #include <axon/axon.h>
 #include <axon/train/trainer.h>
 
@@ -45,20 +45,76 @@ Data data(std::int64_t rows, const std::vector<std::int64_t>& sizes, Device devi
           Tensor::from_vector({rows}, std::span<const std::int32_t>(b.labels), device)};
 }
 
+// Trainer::train_on_batch on one fixed batch, timed after a first step that plans the buffers
+// and allocates the optimizer's state.
+void time_training(benchmark::State& state, Device device, axon::train::Trainer& trainer, const Data& d) {
+  (void)trainer.train_on_batch(d.x, d.labels);
+  axon::synchronize(device);
+  for (auto _ : state) {
+    (void)trainer.train_on_batch(d.x, d.labels);
+    axon::synchronize(device);
+  }
+}
+
+// Eval-mode forward passes on one fixed batch, timed after a first one that plans the buffers.
+void time_inference(benchmark::State& state, Device device, nn::Sequential& model, const Tensor& x) {
+  model.eval();
+  (void)model.forward(x);
+  axon::synchronize(device);
+  for (auto _ : state) {
+    const Tensor& out = model.forward(x);
+    benchmark::DoNotOptimize(&out);
+    axon::synchronize(device);
+  }
+}
+
 // One Trainer step (forward, softmax cross-entropy, backward, SGD with momentum).
 void step(benchmark::State& state, Device device, std::vector<std::int64_t> sizes, std::int64_t batch, int threads) {
   axon::set_num_threads(threads);
   nn::Sequential model = mlp(sizes, device);
   axon::optim::SGD sgd(model.parameters(), {.lr = kLearningRate, .momentum = kMomentum});
   axon::train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
-  const Data d = data(batch, sizes, device);
-  (void)trainer.train_on_batch(d.x, d.labels);  // buffers planned, momentum allocated
-  axon::synchronize(device);
-  for (auto _ : state) {
-    (void)trainer.train_on_batch(d.x, d.labels);
-    axon::synchronize(device);
-  }
+  time_training(state, device, trainer, data(batch, sizes, device));
   set_rates(state, static_cast<double>(batch), step_flops(sizes, batch));
+}
+
+// The CNN of model_cases.h, built as examples/fashion_mnist_cnn.cpp builds it.
+nn::Sequential cnn(Device device) {
+  axon::Generator generator(3);
+  const nn::ConvOptions conv{.padding = {1, 1}, .bias = false, .generator = &generator};
+  nn::Sequential model;
+  model.add(nn::Conv2d(1, kCnnChannels1, 3, conv)).add(nn::BatchNorm2d(kCnnChannels1)).add(nn::ReLU());
+  model.add(nn::MaxPool2d(2));
+  model.add(nn::Conv2d(kCnnChannels1, kCnnChannels2, 3, conv)).add(nn::BatchNorm2d(kCnnChannels2)).add(nn::ReLU());
+  model.add(nn::MaxPool2d(2));
+  model.add(nn::Flatten()).add(nn::Dense(kCnnFlat, kCnnHidden, nn::DenseOptions{.generator = &generator}));
+  model.add(nn::ReLU()).add(nn::Dropout(0.3f));
+  model.add(nn::Dense(kCnnHidden, kCnnClasses, nn::DenseOptions{.generator = &generator}));
+  model.to(device);
+  return model;
+}
+
+Data cnn_data(std::int64_t rows, Device device) {
+  const Batch b = synthetic_batch(rows, kCnnSide * kCnnSide, kCnnClasses);
+  return {Tensor::from_vector({rows, 1, kCnnSide, kCnnSide}, std::span<const float>(b.x), device),
+          Tensor::from_vector({rows}, std::span<const std::int32_t>(b.labels), device)};
+}
+
+// One CNN training step: forward, softmax cross-entropy, backward, Adam.
+void cnn_step(benchmark::State& state, Device device, std::int64_t batch, int threads) {
+  axon::set_num_threads(threads);
+  nn::Sequential model = cnn(device);
+  axon::optim::Adam adam(model.parameters(), {.lr = kCnnLearningRate});
+  axon::train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
+  time_training(state, device, trainer, cnn_data(batch, device));
+  set_rates(state, static_cast<double>(batch), cnn_step_flops(batch));
+}
+
+void cnn_infer(benchmark::State& state, Device device, std::int64_t batch, int threads) {
+  axon::set_num_threads(threads);
+  nn::Sequential model = cnn(device);
+  time_inference(state, device, model, cnn_data(batch, device).x);
+  set_rates(state, static_cast<double>(batch), cnn_forward_flops(batch));
 }
 
 // The step without its update: forward, softmax cross-entropy and backward through the same
@@ -100,15 +156,7 @@ void epoch(benchmark::State& state, Device device, std::int64_t batch, int threa
 void infer(benchmark::State& state, Device device, std::vector<std::int64_t> sizes, std::int64_t batch, int threads) {
   axon::set_num_threads(threads);
   nn::Sequential model = mlp(sizes, device);
-  model.eval();
-  const Data d = data(batch, sizes, device);
-  (void)model.forward(d.x);
-  axon::synchronize(device);
-  for (auto _ : state) {
-    const Tensor& out = model.forward(d.x);
-    benchmark::DoNotOptimize(&out);
-    axon::synchronize(device);
-  }
+  time_inference(state, device, model, data(batch, sizes, device).x);
   set_rates(state, static_cast<double>(batch), forward_flops(sizes, batch));
 }
 
@@ -208,6 +256,10 @@ void register_axon_cases() {
       const std::string b = std::to_string(batch);
       add_case("mlp_infer_b" + b + "/axon" + d, infer, device, kMlp, batch, t);
       add_gemm_only("mlp_infer_b" + b, device, config, kMlp, batch, false, t);
+    }
+    add_case("cnn_step_b128/axon" + d, cnn_step, device, std::int64_t{128}, t);
+    for (const std::int64_t batch : {std::int64_t{1}, std::int64_t{1024}}) {
+      add_case("cnn_infer_b" + std::to_string(batch) + "/axon" + d, cnn_infer, device, batch, t);
     }
     add_case("wide_step_b4096/axon" + d, step, device, kWide, std::int64_t{4096}, t);
     add_gemm_only("wide_step_b4096", device, config, kWide, std::int64_t{4096}, true, t);

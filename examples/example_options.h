@@ -75,6 +75,30 @@ inline Options parse(int argc, char** argv, Options defaults, const std::vector<
   return o;
 }
 
+// --switch-device EPOCH:DEVICE, repeatable: the run moves to DEVICE at the start of EPOCH
+// (Trainer::set_device between two steps: weights, optimizer state and buffers move with it).
+class SwitchDevice final : public axon::train::Callback {
+ public:
+  explicit SwitchDevice(const Options& o) {
+    const auto given = o.extra.find("switch-device");
+    if (given == o.extra.end()) return;
+    for (const std::string& s : given->second) {
+      const auto colon = s.find(':');
+      if (colon == std::string::npos) throw axon::ValueError(o.name + ": --switch-device wants EPOCH:DEVICE, got " + s);
+      plan_[std::stoll(s.substr(0, colon))] = axon::Device::parse(s.substr(colon + 1));
+    }
+  }
+  void on_epoch_begin(axon::train::Trainer& trainer, std::int64_t epoch) override {
+    const auto it = plan_.find(epoch);
+    if (it == plan_.end()) return;
+    std::printf("moving to %s before epoch %lld\n", it->second.str().c_str(), static_cast<long long>(epoch));
+    trainer.set_device(it->second);
+  }
+
+ private:
+  std::map<std::int64_t, axon::Device> plan_;
+};
+
 inline std::unique_ptr<axon::optim::Optimizer> make_optimizer(const Options& o, axon::nn::ParamArena& parameters) {
   namespace optim = axon::optim;
   if (o.optimizer == "sgd") return std::make_unique<optim::SGD>(parameters, optim::SgdOptions{.lr = o.lr, .momentum = o.momentum});

@@ -10,25 +10,6 @@
 // continues from the newest one there.
 #include "example_options.h"
 
-namespace {
-
-// Moves the run at the start of the epochs the user named.
-class SwitchDevice final : public axon::train::Callback {
- public:
-  explicit SwitchDevice(std::map<std::int64_t, axon::Device> plan) : plan_(std::move(plan)) {}
-  void on_epoch_begin(axon::train::Trainer& trainer, std::int64_t epoch) override {
-    const auto it = plan_.find(epoch);
-    if (it == plan_.end()) return;
-    std::printf("moving to %s before epoch %lld\n", it->second.str().c_str(), static_cast<long long>(epoch));
-    trainer.set_device(it->second);
-  }
-
- private:
-  std::map<std::int64_t, axon::Device> plan_;
-};
-
-}  // namespace
-
 int main(int argc, char** argv) try {
   namespace nn = axon::nn;
   example::Options defaults;
@@ -39,12 +20,7 @@ int main(int argc, char** argv) try {
       example::parse(argc, argv, defaults, {"data", "switch-device", "save", "load", "checkpoint-dir", "resume"});
   const auto last = [&](const char* key) { return o.extra.count(key) ? o.extra.at(key).back() : std::string(); };
   const std::string folder = o.extra.count("data") ? o.extra.at("data").back() : "/usr/share/datasets/fashion-mnist";
-  std::map<std::int64_t, axon::Device> switches;
-  for (const std::string& s : o.extra.count("switch-device") ? o.extra.at("switch-device") : std::vector<std::string>{}) {
-    const auto colon = s.find(':');
-    if (colon == std::string::npos) throw axon::ValueError("fashion_mnist: --switch-device wants EPOCH:DEVICE, got " + s);
-    switches[std::stoll(s.substr(0, colon))] = axon::Device::parse(s.substr(colon + 1));
-  }
+  example::SwitchDevice switcher(o);  // before the data loads: a bad plan fails fast
 
   const axon::data::Dataset train = axon::data::load_mnist_folder(folder, true);
   const axon::data::Dataset test = axon::data::load_mnist_folder(folder, false);
@@ -87,7 +63,6 @@ int main(int argc, char** argv) try {
     fit.resume = true;
     std::printf("resuming from %s (epoch %lld)\n", newest.c_str(), static_cast<long long>(trainer.epoch()));
   }
-  SwitchDevice switcher(switches);
   const axon::train::History history = trainer.fit(train, nullptr, fit, {&switcher});
   example::finish_run(o, model, trainer, test, history, last("save"));
   return 0;

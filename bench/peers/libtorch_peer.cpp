@@ -81,6 +81,50 @@ void infer(benchmark::State& state, std::int64_t batch, int tt, int bt) {
   set_rates(state, double(batch), forward_flops(kMlp, batch));
 }
 
+// The CNN of model_cases.h in torch::nn, in PyTorch's default init.
+torch::nn::Sequential cnn() {
+  torch::manual_seed(3);
+  namespace tnn = torch::nn;
+  const auto conv = [](std::int64_t in, std::int64_t out) {
+    return tnn::Conv2d(tnn::Conv2dOptions(in, out, 3).padding(1).bias(false));
+  };
+  return tnn::Sequential(conv(1, kCnnChannels1), tnn::BatchNorm2d(kCnnChannels1), tnn::ReLU(), tnn::MaxPool2d(2),
+                         conv(kCnnChannels1, kCnnChannels2), tnn::BatchNorm2d(kCnnChannels2), tnn::ReLU(),
+                         tnn::MaxPool2d(2), tnn::Flatten(), tnn::Linear(kCnnFlat, kCnnHidden), tnn::ReLU(),
+                         tnn::Dropout(0.3), tnn::Linear(kCnnHidden, kCnnClasses));
+}
+
+TorchData cnn_data(std::int64_t rows) {
+  TorchData d = data(rows, {kCnnSide * kCnnSide, kCnnClasses});
+  d.x = d.x.view({rows, 1, kCnnSide, kCnnSide});
+  return d;
+}
+
+void cnn_step(benchmark::State& state, std::int64_t batch, int tt, int bt) {
+  use_threads(tt, bt);
+  auto model = cnn();
+  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(kCnnLearningRate));
+  const TorchData d = cnn_data(batch);
+  const auto train_step = [&] {
+    adam.zero_grad();
+    torch::nn::functional::cross_entropy(model->forward(d.x), d.labels).backward();
+    adam.step();
+  };
+  train_step();
+  for (auto _ : state) train_step();
+  set_rates(state, double(batch), cnn_step_flops(batch));
+}
+
+void cnn_infer(benchmark::State& state, std::int64_t batch, int tt, int bt) {
+  use_threads(tt, bt);
+  auto model = cnn();
+  model->eval();
+  const TorchData d = cnn_data(batch);
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(model->forward(d.x).data_ptr());
+  set_rates(state, double(batch), cnn_forward_flops(batch));
+}
+
 template <typename Optimizer, typename Options>
 void optimizer_step(benchmark::State& state, std::int64_t parameters, Options options, int tt, int bt) {
   use_threads(tt, bt);
@@ -104,6 +148,8 @@ void register_libtorch_peer() {
         add_case("mlp_epoch_b" + std::to_string(batch) + "/libtorch" + d, epoch, batch, tt, bt);
       }
       for (const std::int64_t batch : {1, 1024}) add_case("mlp_infer_b" + std::to_string(batch) + "/libtorch" + d, infer, batch, tt, bt);
+      add_case("cnn_step_b128/libtorch" + d, cnn_step, std::int64_t{128}, tt, bt);
+      for (const std::int64_t batch : {1, 1024}) add_case("cnn_infer_b" + std::to_string(batch) + "/libtorch" + d, cnn_infer, batch, tt, bt);
       add_case("wide_step_b4096/libtorch" + d, step, kWide, std::int64_t{4096}, tt, bt);
       for (const std::int64_t n : {std::int64_t{1'000'000}, std::int64_t{100'000'000}}) {
         const std::string p = n == 1'000'000 ? "1M" : "100M";

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch (the python package: PyPI's on a CPU machine, the GPU machine's own there) on the
-whole-model cases of bench/model_bench.cpp: same shapes, same data sizes, same optimizer.
+whole-model cases of bench/model_bench.cpp: same shapes, same data sizes, same optimizer
+(the CNN also in channels_last and with fused Adam, as configurations of their own).
 Every thread count up to --threads is tried on the CPU (torch.set_num_threads); bench/
 report_models.py keeps the best. Writes JSON {"cases": {"<case>/pytorch/<device>/t<n>": us}}.
 --variants picks the PyTorch setups: eager (always), graphs (CUDA only: the whole training
@@ -28,6 +29,46 @@ def mlp(sizes, device):
         if i + 2 < len(sizes):
             layers.append(torch.nn.ReLU())
     return torch.nn.Sequential(*layers).to(device)
+
+
+def cnn(device):
+    """The Fashion-MNIST CNN of bench/model_cases.h (examples/fashion_mnist_cnn.cpp)."""
+    torch.manual_seed(3)
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10)).to(device)
+
+
+def cnn_cases(device, variant):
+    """The CNN's step at batch 128 and inference at 1 and 1024, in every setup a user would try:
+    NCHW and channels_last (oneDNN's preferred layout on the CPU), Adam's for-loop and fused
+    implementations; each setup is its own configuration (".cl", ".fused"), the report keeps the best."""
+    formats = [("", torch.contiguous_format), (".cl", torch.channels_last)]
+    if variant == "graphs":
+        formats = formats[:1]
+    for tag, fmt in formats:
+        for adam_tag, adam in (("", {}), (".fused", {"fused": True})):
+            if variant == "graphs":  # capture needs Adam's device-side step count
+                adam = {"capturable": True}
+            model = cnn(device).to(memory_format=fmt)
+            x = torch.rand(128, 1, 28, 28, device=device).contiguous(memory_format=fmt)
+            y = torch.randint(0, 10, (128,), device=device)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3, **adam)
+            if variant == "graphs":
+                yield "cnn_step_b128", graphed_step(model, opt, x, y), tag
+                break
+            yield "cnn_step_b128", step_fn(variant_model(model, variant, device), opt, x, y), tag + adam_tag
+        if variant == "graphs":
+            continue
+        for batch in (1, 1024):
+            model = variant_model(cnn(device).to(memory_format=fmt).eval(), variant, device)
+            x = torch.rand(batch, 1, 28, 28, device=device).contiguous(memory_format=fmt)
+            def infer(model=model, x=x):
+                with torch.no_grad():
+                    model(x)
+            yield f"cnn_infer_b{batch}", infer, tag
 
 
 def data(rows, sizes, device):
@@ -78,6 +119,7 @@ def cases(device, quick, variant="eager"):
             yield f"mlp_step_b{batch}", graphed_step(model, opt, x, y)
         else:
             yield f"mlp_step_b{batch}", step_fn(variant_model(model, variant, device), opt, x, y)
+    yield from cnn_cases(device, variant)
     if variant == "graphs":
         model = mlp(WIDE, device)
         x, y = data(4096, WIDE, device)
@@ -138,9 +180,9 @@ def main():
         for threads in counts if device.type == "cpu" else [torch.get_num_threads()]:
             torch.set_num_threads(threads)
             try:
-                for name, fn in cases(device, args.quick, variant):
+                for name, fn, *tag in cases(device, args.quick, variant):
                     us = timed(fn, device, args.min_time, min_samples=3)
-                    key = f"{name}/{impl}/{dev}/t{threads}"
+                    key = f"{name}/{impl}/{dev}/t{threads}{tag[0] if tag else ''}"
                     results[key] = us
                     print(f"{key:50s} {us:12.1f} us", flush=True)
             except Exception as error:  # torch.compile where it does not run: say so, go on

@@ -243,23 +243,62 @@ TEST(Trainer, NanGuardSkipsOrRollsBack) {
 
 // ---- determinism and device switching ----
 
-std::vector<float> train_weights(const std::function<void(train::Trainer&, std::int64_t)>& at_epoch) {
-  nn::Sequential model = classifier(11);
+// A small CNN on the blobs seen as 2x2 images: convolution, BatchNorm2d (running statistics
+// that must move with the model), ReLU, max pooling, dense.
+nn::Sequential small_cnn(std::uint64_t seed) {
+  axon::Generator generator(seed);
+  nn::Sequential model;
+  model.add(nn::Conv2d(1, 4, 2, nn::ConvOptions{.padding = {1, 1}, .generator = &generator}))
+      .add(nn::BatchNorm2d(4))
+      .add(nn::ReLU())
+      .add(nn::MaxPool2d(2))
+      .add(nn::Flatten())
+      .add(nn::Dense(4, 3, nn::DenseOptions{.generator = &generator}));
+  return model;
+}
+
+enum class Net { kMlp, kCnn };
+
+// What a run leaves: the weights and every buffer (BatchNorm's running statistics and count),
+// read on the CPU.
+struct Trained {
+  std::vector<float> weights;
+  std::vector<double> buffers;
+};
+
+Trained train_run(Net net, const std::function<void(train::Trainer&, std::int64_t)>& at_step) {
+  nn::Sequential model = net == Net::kMlp ? classifier(11) : small_cnn(11);
+  data::Dataset set = blobs(120, 12);
+  if (net == Net::kCnn) set = data::Dataset(set.features().reshape({set.size(), 1, 2, 2}), set.targets());
   axon::optim::Adam adam(model.parameters(), {.lr = 0.01});
   train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
   struct Hook final : train::Callback {
-    std::function<void(train::Trainer&, std::int64_t)> at_epoch;
-    void on_batch_end(train::Trainer& t, std::int64_t step) override { at_epoch(t, step); }
+    std::function<void(train::Trainer&, std::int64_t)> at_step;
+    void on_batch_end(train::Trainer& t, std::int64_t step) override { at_step(t, step); }
   } hook;
-  hook.at_epoch = at_epoch;
-  (void)trainer.fit(blobs(120, 12), nullptr, quiet(4), {&hook});
+  hook.at_step = at_step;
+  (void)trainer.fit(set, nullptr, quiet(4), {&hook});
   trainer.set_device(Device::cpu());
-  return model.parameters().values().to_vector();
+  Trained out{model.parameters().values().to_vector(), {}};
+  for (const nn::NamedBuffer& b : model.buffers()) {
+    const Tensor& v = b.buffer->value;
+    if (v.dtype() == axon::DType::kInt32) {
+      for (const std::int32_t x : v.to_int_vector()) out.buffers.push_back(x);
+    } else {
+      for (const float x : v.to_vector()) out.buffers.push_back(x);
+    }
+  }
+  return out;
+}
+
+void expect_identical(const Trained& a, const Trained& b) {
+  EXPECT_EQ(a.weights, b.weights);
+  EXPECT_EQ(a.buffers, b.buffers);
 }
 
 TEST(Trainer, TheSameSeedGivesBitIdenticalWeightsOnTheCpu) {
   const auto nothing = [](train::Trainer&, std::int64_t) {};
-  EXPECT_EQ(train_weights(nothing), train_weights(nothing));
+  for (const Net net : {Net::kMlp, Net::kCnn}) expect_identical(train_run(net, nothing), train_run(net, nothing));
 }
 
 // On a machine with only the CPU a "switch to the CPU" is the device it is on: set_device must
@@ -269,9 +308,11 @@ TEST(Trainer, SetDeviceToTheCurrentDeviceMidEpochIsBitIdentical) {
   const auto hop = [](train::Trainer& t, std::int64_t step) {
     if (step % 3 == 0) t.set_device(Device::cpu());
   };
-  EXPECT_EQ(train_weights(hop), train_weights(nothing));
+  for (const Net net : {Net::kMlp, Net::kCnn}) expect_identical(train_run(net, hop), train_run(net, nothing));
 }
 
+// The MLP and the CNN (whose BatchNorm buffers move too) trained while hopping between the CPU
+// and the GPU every 4 steps end where a CPU-only run ends.
 TEST(Trainer, AlternatingCpuAndCudaMatchesACpuRun) {
   if (!axon_test::have_cuda()) {
     if (axon_test::cuda_required()) FAIL() << "AXON_REQUIRE_CUDA=1 but no CUDA device";
@@ -281,11 +322,16 @@ TEST(Trainer, AlternatingCpuAndCudaMatchesACpuRun) {
   const auto alternate = [](train::Trainer& t, std::int64_t step) {
     if (step % 4 == 0) t.set_device(t.device().is_cpu() ? Device::cuda(0) : Device::cpu());
   };
-  const auto want = axon_test::to_double(train_weights(cpu_only));
-  const auto got = train_weights(alternate);
-  // Float rounding differs between the backends' kernels (GEMM order, FMA): after ~30 Adam steps
-  // the weights agree to about 1e-4 of their size.
-  EXPECT_TRUE(axon_test::near_ref(axon_test::to_double(got), want, 1e-3, 1e-4));
+  for (const Net net : {Net::kMlp, Net::kCnn}) {
+    SCOPED_TRACE(net == Net::kMlp ? "mlp" : "cnn");
+    const Trained want = train_run(net, cpu_only);
+    const Trained got = train_run(net, alternate);
+    // Float rounding differs between the backends' kernels (GEMM order, FMA): after ~30 Adam steps
+    // the weights agree to about 1e-4 of their size.
+    EXPECT_TRUE(axon_test::near_ref(axon_test::to_double(got.weights), axon_test::to_double(want.weights), 1e-3, 1e-4));
+    EXPECT_TRUE(axon_test::near_ref(got.buffers, want.buffers, 1e-3, 1e-4));
+    EXPECT_EQ(got.buffers.size(), net == Net::kMlp ? 0u : 9u);  // mean 4, var 4, count 1
+  }
 }
 
 TEST(Trainer, RefusesALossThatDoesNotFitTheTargets) {

@@ -17,46 +17,6 @@ namespace axon::cpu {
 namespace {
 const float* data_or_null(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
-// visit(i) for the flat index of every element of channel c, in element order.
-template <class Visit>
-void for_channel_elements(const BatchNormShape& s, std::int64_t c, const Visit& visit) {
-  for (std::int64_t p = 0; p < s.outer; ++p) {
-    const std::int64_t start = (p * s.channels + c) * s.inner;
-    for (std::int64_t i = start; i < start + s.inner; ++i) visit(i);
-  }
-}
-
-// The sums of term(i) (kSums of them at once, term returning a std::array) over channel c's
-// elements, each over kLanes partial sums (element j of a plane's run to lane j % kLanes) added
-// lane by lane at the end: a fixed order that does not depend on the thread count, and
-// independent additions the compiler vectorises (one chain of double additions is 4 cycles an
-// element).
-constexpr std::int64_t kLanes = 8;
-
-template <std::size_t kSums, class Term>
-std::array<double, kSums> channel_sums(const BatchNormShape& s, std::int64_t c, const Term& term) {
-  std::array<std::array<double, kLanes>, kSums> lanes{};
-  for (std::int64_t p = 0; p < s.outer; ++p) {
-    const std::int64_t start = (p * s.channels + c) * s.inner;
-    std::int64_t j = 0;
-    for (; j + kLanes <= s.inner; j += kLanes) {
-      for (std::int64_t l = 0; l < kLanes; ++l) {
-        const std::array<double, kSums> t = term(start + j + l);
-        for (std::size_t k = 0; k < kSums; ++k) lanes[k][static_cast<std::size_t>(l)] += t[k];
-      }
-    }
-    for (; j < s.inner; ++j) {
-      const std::array<double, kSums> t = term(start + j);
-      for (std::size_t k = 0; k < kSums; ++k) lanes[k][static_cast<std::size_t>(j % kLanes)] += t[k];
-    }
-  }
-  std::array<double, kSums> sums{};
-  for (std::size_t k = 0; k < kSums; ++k) {
-    for (const double lane : lanes[k]) sums[k] += lane;
-  }
-  return sums;
-}
-
 template <class Body>
 void for_each_channel(const BatchNormShape& s, const Body& body) {
   const bool parallel = s.channels > 1 && s.outer * s.channels * s.inner >= kParallelElements;
@@ -64,6 +24,116 @@ void for_each_channel(const BatchNormShape& s, const Body& body) {
     for (std::int64_t c = first; c < last; ++c) body(c);
   });
 }
+}  // namespace
+
+namespace {
+
+// Per channel, its sums in double over kLanes partial sums (element j of a plane's run to lane
+// j % kLanes) added lane by lane at the end: a fixed order that does not depend on the thread
+// count, and independent additions that vectorise (one chain of double additions costs 4
+// cycles an element). The loops are written out in each function, which is cloned per vector
+// width (AXON_VECTOR_CLONES: GCC does not inline a helper of the default target into a clone).
+constexpr std::int64_t kLanes = 8;
+
+double add_lanes(const double* lanes) {
+  double sum = 0.0;
+  for (std::int64_t l = 0; l < kLanes; ++l) sum += lanes[l];
+  return sum;
+}
+
+AXON_VECTOR_CLONES void batch_norm_train_channel(const BatchNormShape& s, std::int64_t c, const float* in,
+                                                 const float* w, const float* b, float* out, float* mean_out,
+                                                 float* invstd_out, float* rm, float* rv) {
+  const std::int64_t n = s.outer * s.inner, inner = s.inner;
+  double sums[kLanes] = {}, squares[kLanes] = {};
+  for (std::int64_t p = 0; p < s.outer; ++p) {
+    const float* run = in + (p * s.channels + c) * inner;
+    std::int64_t j = 0;
+    for (; j + kLanes <= inner; j += kLanes) {
+      for (std::int64_t l = 0; l < kLanes; ++l) sums[l] += static_cast<double>(run[j + l]);
+    }
+    for (; j < inner; ++j) sums[j % kLanes] += static_cast<double>(run[j]);
+  }
+  const double mean = add_lanes(sums) / static_cast<double>(n);
+  for (std::int64_t p = 0; p < s.outer; ++p) {
+    const float* run = in + (p * s.channels + c) * inner;
+    std::int64_t j = 0;
+    for (; j + kLanes <= inner; j += kLanes) {
+      for (std::int64_t l = 0; l < kLanes; ++l) {
+        const double d = static_cast<double>(run[j + l]) - mean;
+        squares[l] += d * d;
+      }
+    }
+    for (; j < inner; ++j) {
+      const double d = static_cast<double>(run[j]) - mean;
+      squares[j % kLanes] += d * d;
+    }
+  }
+  const double var = add_lanes(squares) / static_cast<double>(n);
+  const double invstd = 1.0 / std::sqrt(var + static_cast<double>(s.eps));
+  mean_out[c] = static_cast<float>(mean);
+  invstd_out[c] = static_cast<float>(invstd);
+  if (rm != nullptr) kernels::update_running(s, mean, var, n, rm, rv, c);
+  const kernels::ChannelAffine a = kernels::train_affine(mean, invstd, w, b, c);
+  for (std::int64_t p = 0; p < s.outer; ++p) {
+    const std::int64_t start = (p * s.channels + c) * inner;
+    const float* run = in + start;
+    float* run_out = out + start;
+    for (std::int64_t j = 0; j < inner; ++j) run_out[j] = kernels::apply_affine(a, run[j]);
+  }
+}
+
+AXON_VECTOR_CLONES void batch_norm_eval_channel(const BatchNormShape& s, std::int64_t c, const float* in,
+                                                const float* w, const float* b, const float* rm, const float* rv,
+                                                float* out) {
+  const kernels::ChannelAffine a = kernels::eval_affine(s, w, b, rm, rv, c);
+  for (std::int64_t p = 0; p < s.outer; ++p) {
+    const std::int64_t start = (p * s.channels + c) * s.inner;
+    const float* run = in + start;
+    float* run_out = out + start;
+    for (std::int64_t j = 0; j < s.inner; ++j) run_out[j] = kernels::apply_affine(a, run[j]);
+  }
+}
+
+AXON_VECTOR_CLONES void batch_norm_backward_channel(const BatchNormShape& s, std::int64_t c, const float* in,
+                                                    const float* dy, const float* w, const float* mean_in,
+                                                    const float* invstd_in, float* dx, float* dw, float* db) {
+  const double mean = mean_in[c], invstd = invstd_in[c];
+  const std::int64_t inner = s.inner;
+  double sums[kLanes] = {}, dots[kLanes] = {};
+  for (std::int64_t p = 0; p < s.outer; ++p) {
+    const std::int64_t start = (p * s.channels + c) * inner;
+    const float* x_run = in + start;
+    const float* dy_run = dy + start;
+    std::int64_t j = 0;
+    for (; j + kLanes <= inner; j += kLanes) {
+      for (std::int64_t l = 0; l < kLanes; ++l) {
+        const double g = dy_run[j + l];
+        sums[l] += g;
+        dots[l] += g * (static_cast<double>(x_run[j + l]) - mean);
+      }
+    }
+    for (; j < inner; ++j) {
+      const double g = dy_run[j];
+      sums[j % kLanes] += g;
+      dots[j % kLanes] += g * (static_cast<double>(x_run[j]) - mean);
+    }
+  }
+  const double sum_dy = add_lanes(sums), dot = add_lanes(dots);
+  if (dw != nullptr) dw[c] = static_cast<float>(dot * invstd);
+  if (db != nullptr) db[c] = static_cast<float>(sum_dy);
+  if (dx == nullptr) return;
+  const kernels::ChannelGrad k = kernels::channel_grad(mean, invstd, w != nullptr ? static_cast<double>(w[c]) : 1.0,
+                                                       sum_dy, dot, s.outer * inner);
+  for (std::int64_t p = 0; p < s.outer; ++p) {
+    const std::int64_t start = (p * s.channels + c) * inner;
+    const float* x_run = in + start;
+    const float* dy_run = dy + start;
+    float* dx_run = dx + start;
+    for (std::int64_t j = 0; j < inner; ++j) dx_run[j] = kernels::input_grad(k, x_run[j], dy_run[j]);
+  }
+}
+
 }  // namespace
 
 void CpuBackend::batch_norm_train(const BatchNormShape& s, const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -77,22 +147,7 @@ void CpuBackend::batch_norm_train(const BatchNormShape& s, const Tensor& x, cons
   float* invstd_out = save_invstd.data<float>();
   float* rm = running_mean.defined() ? running_mean.data<float>() : nullptr;
   float* rv = running_var.defined() ? running_var.data<float>() : nullptr;
-  const std::int64_t n = s.outer * s.inner;
-  for_each_channel(s, [&](std::int64_t c) {
-    const double sum = channel_sums<1>(s, c, [&](std::int64_t i) { return std::array{double{in[i]}}; })[0];
-    const double mean = sum / static_cast<double>(n);
-    const double squares = channel_sums<1>(s, c, [&](std::int64_t i) {
-      const double d = in[i] - mean;
-      return std::array{d * d};
-    })[0];
-    const double var = squares / static_cast<double>(n);
-    const double invstd = 1.0 / std::sqrt(var + static_cast<double>(s.eps));
-    mean_out[c] = static_cast<float>(mean);
-    invstd_out[c] = static_cast<float>(invstd);
-    if (rm != nullptr) kernels::update_running(s, mean, var, n, rm, rv, c);
-    const kernels::ChannelAffine a = kernels::train_affine(mean, invstd, w, b, c);
-    for_channel_elements(s, c, [&](std::int64_t i) { out[i] = kernels::apply_affine(a, in[i]); });
-  });
+  for_each_channel(s, [&](std::int64_t c) { batch_norm_train_channel(s, c, in, w, b, out, mean_out, invstd_out, rm, rv); });
 }
 
 void CpuBackend::batch_norm_eval(const BatchNormShape& s, const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -103,10 +158,7 @@ void CpuBackend::batch_norm_eval(const BatchNormShape& s, const Tensor& x, const
   const float* b = data_or_null(bias);
   const float* rm = running_mean.data<float>();
   const float* rv = running_var.data<float>();
-  for_each_channel(s, [&](std::int64_t c) {
-    const kernels::ChannelAffine a = kernels::eval_affine(s, w, b, rm, rv, c);
-    for_channel_elements(s, c, [&](std::int64_t i) { out[i] = kernels::apply_affine(a, in[i]); });
-  });
+  for_each_channel(s, [&](std::int64_t c) { batch_norm_eval_channel(s, c, in, w, b, rm, rv, out); });
 }
 
 void CpuBackend::batch_norm_backward(const BatchNormShape& s, const Tensor& x, const Tensor& grad_y,
@@ -120,18 +172,8 @@ void CpuBackend::batch_norm_backward(const BatchNormShape& s, const Tensor& x, c
   float* dx = grad_x.defined() ? grad_x.data<float>() : nullptr;
   float* dw = grad_weight.defined() ? grad_weight.data<float>() : nullptr;
   float* db = grad_bias.defined() ? grad_bias.data<float>() : nullptr;
-  const std::int64_t n = s.outer * s.inner;
   for_each_channel(s, [&](std::int64_t c) {
-    const double mean = mean_in[c], invstd = invstd_in[c];
-    const auto [sum_dy, dot] = channel_sums<2>(s, c, [&](std::int64_t i) {
-      return std::array{double{dy[i]}, static_cast<double>(dy[i]) * (static_cast<double>(in[i]) - mean)};
-    });
-    if (dw != nullptr) dw[c] = static_cast<float>(dot * invstd);
-    if (db != nullptr) db[c] = static_cast<float>(sum_dy);
-    if (dx == nullptr) return;
-    const kernels::ChannelGrad g =
-        kernels::channel_grad(mean, invstd, w != nullptr ? static_cast<double>(w[c]) : 1.0, sum_dy, dot, n);
-    for_channel_elements(s, c, [&](std::int64_t i) { dx[i] = kernels::input_grad(g, in[i], dy[i]); });
+    batch_norm_backward_channel(s, c, in, dy, w, mean_in, invstd_in, dx, dw, db);
   });
 }
 

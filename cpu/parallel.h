@@ -16,8 +16,8 @@ namespace axon::cpu {
 // For a function whose loops are compute-bound at the SSE2 width of baseline x86-64 (what the
 // library is built for): compiled once more for AVX-512 and for AVX2, the copy picked when the
 // library loads by the CPU's features (GCC's target_clones; measured on 235k parameters, SGD
-// with momentum 28 -> 13 us on 2 threads). IEEE arithmetic without contraction (C++20 mode:
-// -ffp-contract=off) gives the same bits at every width; libmvec's vector math (vector_math.h)
+// with momentum 28 -> 13 us on 2 threads). IEEE arithmetic without contraction (-ffp-contract=off,
+// set in CMakeLists.txt: GCC would fuse FMAs in the clones) gives the same bits at every width; libmvec's vector math (vector_math.h)
 // has an entry point per width, each within its 4 ulp. Clang (the fuzz build) cannot clone
 // templates, and under ThreadSanitizer the loader would run the instrumented resolvers before
 // the sanitizer's runtime exists (a crash at load): both build the baseline only.

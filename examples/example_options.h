@@ -141,9 +141,17 @@ inline Fields with_run_fields(Fields fields, const axon::train::History& history
   return fields;
 }
 
+// --export-onnx FILE (an example's own option): writes the model as ONNX for other runtimes.
+inline void export_onnx_if_asked(const Options& o, axon::nn::Sequential& model) {
+  const auto given = o.extra.find("export-onnx");
+  if (given == o.extra.end()) return;
+  axon::io::save_onnx(model, given->second.back());
+  std::printf("exported the model to %s (ONNX)\n", given->second.back().c_str());
+}
+
 // The image classifiers' two endings. evaluate_saved: --load FILE evaluates a saved model on the
 // test set, no training. finish_run: after training, evaluates, saves the model when asked
-// (--save), prints the result and writes the metrics.
+// (--save), prints the result and writes the metrics. Both export it when asked (--export-onnx).
 inline void evaluate_saved(const Options& o, axon::nn::Sequential& model, axon::train::Trainer& trainer,
                            const axon::data::Dataset& test, const std::string& file) {
   axon::nn::load_weights(model, file);
@@ -151,6 +159,7 @@ inline void evaluate_saved(const Options& o, axon::nn::Sequential& model, axon::
   std::printf("%s: test accuracy %.4f, test loss %.4f\n", file.c_str(), *loaded.accuracy, loaded.loss);
   const Fields own = {{"test_accuracy", number(*loaded.accuracy)}, {"test_loss", number(loaded.loss)}};
   write_metrics(o, with_run_fields(own, axon::train::History{}, trainer.device()));  // no training
+  export_onnx_if_asked(o, model);
 }
 
 inline void finish_run(const Options& o, axon::nn::Sequential& model, axon::train::Trainer& trainer,
@@ -161,6 +170,7 @@ inline void finish_run(const Options& o, axon::nn::Sequential& model, axon::trai
     axon::nn::save_weights(model, save);
     std::printf("saved the model to %s\n", save.c_str());
   }
+  export_onnx_if_asked(o, model);
   std::printf("test accuracy %.4f, test loss %.4f (%s, %.1f s training, %.0f samples/s)\n", *result.accuracy,
               result.loss, axon::train::stop_reason_name(history.stop_reason), history.train_seconds,
               static_cast<double>(history.samples) / history.train_seconds);

@@ -4,10 +4,11 @@
 // can move between devices while it trains (--switch-device 3:cpu moves before epoch 3).
 //
 //   fashion_mnist [common options] [--data DIR] [--switch-device EPOCH:DEVICE]...
-//                 [--save FILE] [--load FILE] [--checkpoint-dir DIR [--resume yes]]
+//                 [--save FILE] [--load FILE] [--export-onnx FILE]
+//                 [--checkpoint-dir DIR [--resume yes]]
 // --save writes the trained weights (safetensors, PyTorch names); --load evaluates a saved model
-// without training; --checkpoint-dir keeps a checkpoint per epoch (the newest 3) and --resume yes
-// continues from the newest one there.
+// without training; --export-onnx writes the model (trained, or loaded) as ONNX; --checkpoint-dir
+// keeps a checkpoint per epoch (the newest 3) and --resume yes continues from the newest one.
 #include "example_options.h"
 
 int main(int argc, char** argv) try {
@@ -17,7 +18,7 @@ int main(int argc, char** argv) try {
   defaults.epochs = 15;
   defaults.batch_size = 128;
   const example::Options o =
-      example::parse(argc, argv, defaults, {"data", "switch-device", "save", "load", "checkpoint-dir", "resume"});
+      example::parse(argc, argv, defaults, {"data", "switch-device", "save", "load", "export-onnx", "checkpoint-dir", "resume"});
   const auto last = [&](const char* key) { return o.extra.count(key) ? o.extra.at(key).back() : std::string(); };
   const std::string folder = o.extra.count("data") ? o.extra.at("data").back() : "/usr/share/datasets/fashion-mnist";
   example::SwitchDevice switcher(o);  // before the data loads: a bad plan fails fast

@@ -5,11 +5,12 @@
 // tops out near 89.5%, this reaches above 92%.
 //
 //   fashion_mnist_cnn [common options] [--data DIR] [--channels C] [--switch-device EPOCH:DEVICE]...
-//                     [--save FILE] [--load FILE]
+//                     [--save FILE] [--load FILE] [--export-onnx FILE]
 // --channels sets the first convolution's width (the second has twice as many); --save writes
 // the trained model (safetensors with its layer list: load_model rebuilds it, PyTorch reads its
-// state_dict); --load evaluates a saved model without training; --switch-device 3:cpu moves the
-// run before epoch 3 (BatchNorm's running statistics move with it).
+// state_dict); --load evaluates a saved model without training; --export-onnx writes the model
+// (trained, or loaded) as ONNX; --switch-device 3:cpu moves the run before epoch 3 (BatchNorm's
+// running statistics move with it).
 #include "example_options.h"
 
 namespace {
@@ -26,7 +27,7 @@ int main(int argc, char** argv) try {
   defaults.name = "fashion_mnist_cnn";
   defaults.epochs = 12;
   defaults.batch_size = 128;
-  const example::Options o = example::parse(argc, argv, defaults, {"data", "channels", "switch-device", "save", "load"});
+  const example::Options o = example::parse(argc, argv, defaults, {"data", "channels", "switch-device", "save", "load", "export-onnx"});
   const auto last = [&](const char* key) { return o.extra.count(key) ? o.extra.at(key).back() : std::string(); };
   const std::string folder = o.extra.count("data") ? o.extra.at("data").back() : "/usr/share/datasets/fashion-mnist";
   const std::int64_t c1 = last("channels").empty() ? 16 : std::stoll(last("channels"));

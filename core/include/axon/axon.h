@@ -9,6 +9,7 @@
 #include "axon/device.h"
 #include "axon/dtype.h"
 #include "axon/error.h"
+#include "axon/io/onnx.h"
 #include "axon/io/safetensors.h"
 #include "axon/memory.h"
 #include "axon/nn/batch_norm.h"

@@ -9,6 +9,7 @@
 #include "axon/io/safetensors.h"
 #include "axon/nn/registry.h"
 #include "core/src/io/json.h"
+#include "core/src/nn/layer_list.h"
 
 namespace axon::nn {
 
@@ -87,17 +88,21 @@ void copy_weights(Sequential& model, const io::Safetensors& file);  // below
 
 }  // namespace
 
-void save_weights(Sequential& model, const std::filesystem::path& path) {
-  std::vector<io::NamedTensor> tensors;
-  for (const NamedParameter& p : model.parameters().parameters()) tensors.push_back({p.name, p.parameter->value});
-  for (const NamedBuffer& b : model.buffers()) tensors.push_back({b.name, b.buffer->value});
+std::string layer_list_json(const Sequential& model) {
   std::string layers = "[";
   for (std::size_t i = 0; i < model.size(); ++i) {
     if (i > 0) layers += ',';
     layers += describe(model.layer(i), i);
   }
-  layers += ']';
-  std::map<std::string, std::string> metadata{{"format", "axon"}, {"format_version", kFormatVersion}, {"layers", layers}};
+  return layers + "]";
+}
+
+void save_weights(Sequential& model, const std::filesystem::path& path) {
+  std::vector<io::NamedTensor> tensors;
+  for (const NamedParameter& p : model.parameters().parameters()) tensors.push_back({p.name, p.parameter->value});
+  for (const NamedBuffer& b : model.buffers()) tensors.push_back({b.name, b.buffer->value});
+  std::map<std::string, std::string> metadata{
+      {"format", "axon"}, {"format_version", kFormatVersion}, {"layers", layer_list_json(model)}};
   if (const auto input = model.sample_input()) {
     std::string dims = "[";
     for (int axis = 0; axis < input->rank(); ++axis) {

@@ -1,0 +1,218 @@
+// The protobuf wire format (core/src/io/protobuf.h) both ways, its reader on damaged buffers,
+// and save_onnx's file structure and refusals. (That the files are valid ONNX and compute what
+// axon computes is io.onnx_export_runs_in_onnxruntime's part: onnx.checker and onnxruntime.)
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+
+#include "core/src/io/onnx_fields.h"
+#include "core/src/io/protobuf.h"
+#include "test_util.h"
+
+namespace {
+
+using axon::Tensor;
+namespace nn = axon::nn;
+namespace pb = axon::io::protobuf;
+namespace f = axon::io::onnx_fields;
+
+const std::string kSource = "test.onnx";
+
+std::vector<pb::Field> fields_of(std::string_view data) {
+  pb::Reader reader(data, 0, kSource);
+  std::vector<pb::Field> out;
+  pb::Field field;
+  while (reader.next(field)) out.push_back(field);
+  return out;
+}
+
+TEST(Protobuf, WhatTheWriterWritesTheReaderReadsBack) {
+  pb::Writer nested;
+  nested.bytes(1, "inner");
+  pb::Writer w;
+  const std::vector<std::int64_t> ints{0, 1, 127, 128, -1, std::numeric_limits<std::int64_t>::min()};
+  const std::vector<float> floats{0.5f, -3.25f, 1e-30f};
+  w.int64(1, -5).varint(2, std::numeric_limits<std::uint64_t>::max()).float32(3, 2.5f).bytes(4, std::string("a\0b", 3));
+  w.message(5, nested).packed_int64(6, ints).packed_float32(7, floats);
+  for (const std::int64_t v : ints) w.int64(8, v);  // the same list, one value per field
+
+  pb::Reader reader(w.data(), 100, kSource);
+  const std::vector<pb::Field> got = fields_of(w.data());
+  ASSERT_EQ(got.size(), 7u + ints.size());
+  EXPECT_EQ(reader.int64(got[0], "f1"), -5);
+  EXPECT_EQ(got[1].varint, std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(got[2].type, pb::WireType::kFixed32);
+  EXPECT_EQ(got[2].as_float32(), 2.5f);
+  EXPECT_EQ(reader.string(got[3], "f4"), std::string_view("a\0b", 3));
+  pb::Reader inner = reader.nested(got[4], "f5");
+  pb::Field field;
+  ASSERT_TRUE(inner.next(field));
+  EXPECT_EQ(field.number, 1);
+  EXPECT_EQ(field.bytes, "inner");
+  EXPECT_FALSE(inner.next(field));
+  std::vector<std::int64_t> packed, unpacked;
+  reader.int64s(got[5], packed, "f6");
+  for (std::size_t i = 7; i < got.size(); ++i) reader.int64s(got[i], unpacked, "f8");
+  EXPECT_EQ(packed, ints);
+  EXPECT_EQ(unpacked, ints);
+  std::vector<float> float_list;
+  reader.float32s(got[6], float_list, "f7");
+  EXPECT_EQ(float_list, floats);
+  EXPECT_EQ(got[0].offset, 0u);  // offsets count from the start of the buffer given
+}
+
+TEST(Protobuf, DamagedBuffersAreFormatErrorsNamingTheByte) {
+  const auto refused = [](std::string data, std::initializer_list<std::string_view> words) {
+    axon_test::expect_error<axon::FormatError>([&] { (void)fields_of(data); }, words);
+  };
+  refused("\x08", {"test.onnx", "byte 0", "varint runs past"});                 // a key, no value
+  refused("\x80", {"byte 0", "key runs past"});                                  // a key cut short
+  refused(std::string("\x08") + std::string(11, '\xff'), {"varint runs past"});  // 11 bytes: too long
+  refused("\x0a\x05" "abc", {"byte 0", "claims 5 bytes", "has 3 left"});        // a length past the end
+  refused("\x0a\xff\xff\xff\xff\xff\xff\xff\xff\x7f", {"claims"});               // a huge length
+  refused("\x0b", {"wire type 3"});                                              // groups
+  refused(std::string("\x00\x00", 2), {"field number 0"});
+  refused("\x0d\x01\x02", {"32-bit value runs past"});
+  // A damaged message inside a good one: the offset counts from the outer buffer.
+  pb::Writer outer;
+  outer.int64(1, 7).bytes(2, "\x0a\x09");
+  pb::Reader reader(outer.data(), 0, kSource);
+  pb::Field field;
+  ASSERT_TRUE(reader.next(field));
+  ASSERT_TRUE(reader.next(field));
+  pb::Reader inner = reader.nested(field, "the nested message");
+  axon_test::expect_error<axon::FormatError>([&] { (void)inner.next(field); }, {"byte 4", "claims 9 bytes"});
+  // The wrong kind of field for what the caller asks.
+  pb::Writer w;
+  w.float32(1, 1.0f);
+  const auto got = fields_of(w.data());
+  axon_test::expect_error<axon::FormatError>([&] { (void)reader.int64(got[0], "ir_version"); },
+                                             {"ir_version is not an integer"});
+  axon_test::expect_error<axon::FormatError>([&] { (void)reader.nested(got[0], "graph"); }, {"graph is not a message"});
+}
+
+// ---- save_onnx ----
+
+std::filesystem::path temp_folder(const std::string& name) {
+  const auto folder = std::filesystem::temp_directory_path() / ("axon_onnx_test_" + name);
+  std::filesystem::remove_all(folder);
+  std::filesystem::create_directories(folder);
+  return folder;
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// What a test reads back from an exported file.
+struct Exported {
+  std::int64_t ir_version = 0, opset = 0;
+  std::vector<std::string> ops, initializers;
+  std::map<std::string, std::string> metadata;
+};
+
+Exported read_back(const std::string& data) {
+  Exported e;
+  pb::Reader model(data, 0, kSource);
+  pb::Field field;
+  while (model.next(field)) {
+    if (field.number == f::kModelIrVersion) e.ir_version = model.int64(field, "ir_version");
+    if (field.number == f::kModelOpsetImport) {
+      pb::Reader opset = model.nested(field, "opset");
+      pb::Field o;
+      while (opset.next(o)) {
+        if (o.number == f::kOpsetVersion) e.opset = opset.int64(o, "version");
+      }
+    }
+    if (field.number == f::kModelMetadataProps) {
+      pb::Reader entry = model.nested(field, "metadata");
+      pb::Field kv;
+      std::string key, value;
+      while (entry.next(kv)) (kv.number == f::kStringEntryKey ? key : value) = entry.string(kv, "entry");
+      e.metadata[key] = value;
+    }
+    if (field.number != f::kModelGraph) continue;
+    pb::Reader graph = model.nested(field, "graph");
+    pb::Field g;
+    while (graph.next(g)) {
+      pb::Field item;
+      if (g.number == f::kGraphNode) {
+        pb::Reader node = graph.nested(g, "node");
+        while (node.next(item)) {
+          if (item.number == f::kNodeOpType) e.ops.emplace_back(node.string(item, "op_type"));
+        }
+      }
+      if (g.number == f::kGraphInitializer) {
+        pb::Reader tensor = graph.nested(g, "initializer");
+        while (tensor.next(item)) {
+          if (item.number == f::kTensorName) e.initializers.emplace_back(tensor.string(item, "name"));
+        }
+      }
+    }
+  }
+  return e;
+}
+
+TEST(SaveOnnx, WritesTheGraphTheWeightsByTheirTorchNamesAndTheLayerList) {
+  const auto folder = temp_folder("structure");
+  axon::Generator generator(1);
+  nn::Sequential model;
+  model.add(nn::Dense(4, 8, nn::DenseOptions{.generator = &generator}))
+      .add(nn::ReLU())
+      .add(nn::Dropout(0.5f))
+      .add(nn::Dense(8, 3, nn::DenseOptions{.activation = axon::Activation::kSigmoid, .generator = &generator}))
+      .add(nn::Dense(3, 2, nn::DenseOptions{.generator = &generator}));
+  axon::io::save_onnx(model, folder / "m.onnx");  // the input shape from the first Dense
+  const Exported e = read_back(read_all(folder / "m.onnx"));
+  EXPECT_EQ(e.ir_version, 8);
+  EXPECT_EQ(e.opset, 17);
+  EXPECT_EQ(e.ops, (std::vector<std::string>{"Gemm", "Relu", "Gemm", "Sigmoid", "Gemm"}));
+  // Dropout takes index 2; the fused Dense takes two (3 and 4), as PyTorch names them.
+  EXPECT_EQ(e.initializers, (std::vector<std::string>{"0.weight", "0.bias", "3.weight", "3.bias", "5.weight", "5.bias"}));
+  EXPECT_EQ(e.metadata.at("axon_version"), axon::version());
+  EXPECT_NE(e.metadata.at("axon_layers").find("\"type\":\"Dropout\""), std::string::npos);
+  // Written atomically: the file and nothing beside it.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(folder), std::filesystem::directory_iterator()), 1);
+  std::filesystem::remove_all(folder);
+}
+
+class Unexportable final : public nn::Layer {
+ public:
+  std::string type() const override { return "MyBlock"; }
+  axon::Shape output_shape(const axon::Shape& input) const override { return input; }
+  void forward(const Tensor& x, const Tensor& y, const nn::StepContext&) override { y.copy_from(x); }
+  void backward(const Tensor&, const Tensor&, const Tensor& grad_y, const Tensor& grad_x) override {
+    if (grad_x.defined()) grad_x.copy_from(grad_y);
+  }
+};
+
+TEST(SaveOnnx, RefusesWhatOnnxCannotExpressAndLeavesNoFile) {
+  const auto folder = temp_folder("refusals");
+  const auto path = folder / "m.onnx";
+  {
+    nn::Sequential model;
+    model.add(nn::Dense(4, 4)).add(Unexportable());
+    axon_test::expect_error<axon::ValueError>([&] { axon::io::save_onnx(model, path); }, {"1.MyBlock", "no ONNX form"});
+  }
+  {
+    nn::Sequential model;
+    model.add(nn::Dense(4, 4)).add(nn::BatchNorm1d(4, nn::BatchNormOptions{.track_running_stats = false}));
+    axon_test::expect_error<axon::ValueError>([&] { axon::io::save_onnx(model, path); },
+                                              {"1.BatchNorm1d", "track_running_stats"});
+  }
+  {
+    nn::Sequential model;
+    model.add(nn::Conv2d(1, 2, 3)).add(nn::Flatten());
+    axon_test::expect_error<axon::ValueError>([&] { axon::io::save_onnx(model, path); }, {"input shape is unknown"});
+    // A shape the layers do not chain on.
+    axon_test::expect_error<axon::ShapeError>(
+        [&] { axon::io::save_onnx(model, path, {.sample_input = axon::Shape{3, 8, 8}}); }, {"Conv2d"});
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(std::filesystem::is_empty(folder));
+  std::filesystem::remove_all(folder);
+}
+
+}  // namespace

@@ -47,6 +47,11 @@ inline void read_idx_every_way(const std::filesystem::path& path) {
   allow_axon_errors(path, [&] { (void)axon::data::read_idx(path, {.max_bytes = 4096}); });
 }
 
+// ONNX, by load_onnx (the reader and the graph-to-layers builder).
+inline void read_onnx_every_way(const std::filesystem::path& path) {
+  allow_axon_errors(path, [&] { (void)axon::io::load_onnx(path); });
+}
+
 // CSV with a "label" column, every other column a feature, labels as class indices and
 // one-hot; then two named feature columns with ';' as the delimiter; then small bounds on the
 // line length and the one-hot labels (so short inputs reach them).

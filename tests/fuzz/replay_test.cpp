@@ -42,6 +42,8 @@ TEST(FuzzReplay, Safetensors) {
   });
 }
 
+TEST(FuzzReplay, Onnx) { replay("onnx", 4, axon_fuzz::read_onnx_every_way); }
+
 // The seeds are valid files: each loads (a corpus of files that all fail would leave the
 // fuzzer outside the code it is meant to reach).
 TEST(FuzzReplay, SeedsAreValidFiles) {
@@ -50,6 +52,9 @@ TEST(FuzzReplay, SeedsAreValidFiles) {
   EXPECT_NO_THROW((void)axon::data::read_csv(corpus / "csv" / "basic.csv", {.label_column = "label"}));
   for (const char* name : {"model", "settings", "conv"}) {
     EXPECT_NO_THROW((void)axon::nn::load_model(corpus / "safetensors" / (std::string(name) + ".safetensors"))) << name;
+  }
+  for (const char* name : {"mlp", "cnn", "cnn_norms", "torch_cnn_norms"}) {
+    EXPECT_NO_THROW((void)axon::io::load_onnx(corpus / "onnx" / (std::string(name) + ".onnx"))) << name;
   }
   axon_fuzz::SafetensorsTarget target;
   EXPECT_NO_THROW(target.trainer.load_checkpoint(corpus / "safetensors" / "checkpoint.safetensors"));

@@ -5,8 +5,10 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <random>
 
 #include "core/src/io/onnx_fields.h"
+#include "io/onnx_cases.h"
 #include "core/src/io/protobuf.h"
 #include "test_util.h"
 
@@ -213,6 +215,141 @@ TEST(SaveOnnx, RefusesWhatOnnxCannotExpressAndLeavesNoFile) {
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_TRUE(std::filesystem::is_empty(folder));
   std::filesystem::remove_all(folder);
+}
+
+// ---- load_onnx ----
+
+namespace round_trip {
+
+// Every model save_onnx writes loads back as the same layers with the same weights: the same
+// predictions, bit for bit.
+TEST(LoadOnnx, EveryExportedModelLoadsBackAndPredictsTheSame) {
+  const auto folder = temp_folder("round_trip");
+  for (const onnx_cases::Case& c : onnx_cases::cases()) {
+    SCOPED_TRACE(c.name);
+    axon::Generator generator(7);
+    nn::Sequential model;
+    c.build(model, generator);
+    onnx_cases::run_in_training(model, c.sample, generator);
+    axon::io::save_onnx(model, folder / "m.onnx", {.sample_input = c.sample});
+    nn::Sequential loaded = axon::io::load_onnx(folder / "m.onnx");
+    // ONNX's BatchNormalization always has a scale and a bias: a BatchNorm without them
+    // (cnn_norms' BatchNorm2d(4, affine=false)) comes back affine, at 1 and 0, trainable.
+    EXPECT_EQ(loaded.parameter_count(), model.parameter_count() + (c.name == "cnn_norms" ? 8 : 0));
+    std::vector<std::int64_t> dims{4};
+    dims.insert(dims.end(), c.sample.dims().begin(), c.sample.dims().end());
+    const Tensor x = Tensor::uniform(axon::Shape(std::span<const std::int64_t>(dims)), -3, 3, axon::Device::cpu(), generator);
+    EXPECT_EQ(loaded.predict(x).to_vector(), model.predict(x).to_vector());
+  }
+  std::filesystem::remove_all(folder);
+}
+
+}  // namespace round_trip
+
+// ---- load_onnx on hostile files ----
+
+// A hand-made model: input [batch, 4], the given nodes and float initializers, opset `opset`.
+struct HandNode {
+  std::string op;
+  std::vector<std::string> inputs, outputs;
+};
+std::string hand_model(const std::vector<HandNode>& nodes, const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& initializers,
+                       std::int64_t opset = 17, std::string_view raw_override = {}) {
+  pb::Writer graph;
+  for (std::size_t k = 0; k < nodes.size(); ++k) {
+    pb::Writer n;
+    for (const auto& in : nodes[k].inputs) n.bytes(f::kNodeInput, in);
+    for (const auto& o : nodes[k].outputs) n.bytes(f::kNodeOutput, o);
+    n.bytes(f::kNodeName, "n" + std::to_string(k)).bytes(f::kNodeOpType, nodes[k].op);
+    graph.message(f::kGraphNode, n);
+  }
+  for (const auto& [name, dims] : initializers) {
+    pb::Writer t;
+    std::int64_t count = 1;
+    for (const std::int64_t d : dims) t.int64(f::kTensorDims, d), count *= d;
+    t.int64(f::kTensorDataType, f::kFloat).bytes(f::kTensorName, name);
+    const std::vector<float> zeros(raw_override.empty() ? static_cast<std::size_t>(count) : 0, 0.5f);
+    t.bytes(f::kTensorRawData, raw_override.empty() ? std::string_view(reinterpret_cast<const char*>(zeros.data()), zeros.size() * 4)
+                                                    : raw_override);
+    graph.message(f::kGraphInitializer, t);
+  }
+  const auto value = [](const std::string& name) {
+    pb::Writer batch, four, shape, tensor, type, info;
+    batch.bytes(f::kDimParam, "batch");
+    four.int64(f::kDimValue, 4);
+    shape.message(f::kShapeDim, batch).message(f::kShapeDim, four);
+    tensor.int64(f::kTensorTypeElemType, f::kFloat).message(f::kTensorTypeShape, shape);
+    type.message(f::kTypeTensorType, tensor);
+    info.bytes(f::kValueInfoName, name).message(f::kValueInfoType, type);
+    return info;
+  };
+  graph.message(f::kGraphInput, value("input")).message(f::kGraphOutput, value(nodes.empty() ? "input" : nodes.back().outputs[0]));
+  pb::Writer opset_id, model;
+  opset_id.bytes(f::kOpsetDomain, "").int64(f::kOpsetVersion, opset);
+  model.int64(f::kModelIrVersion, 8).message(f::kModelGraph, graph).message(f::kModelOpsetImport, opset_id);
+  return model.data();
+}
+
+template <class E = axon::FormatError>
+void refused(const std::string& bytes, std::initializer_list<std::string_view> words) {
+  axon_test::expect_error<E>([&] { (void)axon::io::load_onnx_bytes(bytes, "hand.onnx"); }, words);
+}
+
+TEST(LoadOnnx, RefusesWhatItCannotReadNamingTheNodeOperatorAndAttribute) {
+  // The hand model works as it is.
+  // (Gemm without transB: w is [in, out].)
+  const std::string good = hand_model({{"Gemm", {"input", "w"}, {"y"}}, {"Relu", {"y"}, {"z"}}}, {{"w", {4, 3}}});
+  nn::Sequential ok = axon::io::load_onnx_bytes(good, "hand.onnx");
+  EXPECT_EQ(ok.size(), 2u);
+  refused(hand_model({{"LSTM", {"input", "w"}, {"y"}}}, {{"w", {3, 4}}}), {"hand.onnx", "node 'n0'", "LSTM", "not supported"});
+  refused(hand_model({{"Relu", {"input"}, {"y"}}}, {}, 12), {"opset 12"});
+  refused(hand_model({{"Relu", {"input"}, {"y"}}, {"Relu", {"input"}, {"z"}}}, {}), {"node 'n1'", "only chains"});
+  refused(hand_model({{"Gemm", {"input", "x"}, {"y"}}}, {}), {"node 'n0'", "weight 'x' is not a float constant"});
+  refused(hand_model({{"Gemm", {"input", "w"}, {"y"}}}, {{"w", {3, 5}}}), {"node 'n0'", "does not fit"});
+  refused(hand_model({{"Softmax", {"input"}, {"y"}}, {"Mul", {"y", "y"}, {"z"}}}, {}), {"node 'n1'", "Mul", "not part of a pattern"});
+  // A tensor claiming more elements than its bytes hold is refused before anything is allocated.
+  refused(hand_model({{"Gemm", {"input", "w"}, {"y"}}}, {{"w", {1ll << 40, 1ll << 20}}}, 17, "abcd"), {"multiply past"});
+  refused(hand_model({{"Gemm", {"input", "w"}, {"y"}}}, {{"w", {3, 4}}}, 17, "abcd"), {"tensor 'w'", "[3, 4]", "4 bytes"});
+  refused(std::string("\x3a\x05" "ab"), {"hand.onnx", "byte 0", "claims 5 bytes"});
+  refused(std::string(), {"no graph"});
+  axon_test::expect_error<axon::FormatError>([] { (void)axon::io::load_onnx("/dev/zero"); }, {"/dev/zero", "not a regular file"});
+  axon_test::expect_error<axon::FormatError>([] { (void)axon::io::load_onnx("/nonexistent/m.onnx"); }, {"/nonexistent/m.onnx"});
+}
+
+// Every prefix of a real file and thousands of random damages: a FormatError or a model, never
+// a crash, another exception or a hang (the fuzz target, fuzz_onnx, goes further).
+TEST(LoadOnnx, DamagedFilesAreFormatErrorsOrModels) {
+  const std::string file = read_all(std::filesystem::path(AXON_TEST_FIXTURE_DIR) / "torch_onnx_cnn.onnx");
+  const auto load = [](const std::string& bytes) {
+    try {
+      (void)axon::io::load_onnx_bytes(bytes, "damaged.onnx");
+    } catch (const axon::FormatError& e) {
+      EXPECT_NE(std::string_view(e.what()).find("damaged.onnx"), std::string_view::npos) << e.what();
+    }
+  };
+  for (std::size_t size = 0; size < file.size(); size += 7) load(file.substr(0, size));
+  std::mt19937 engine(5);
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string damaged = file;
+    for (int k = 0; k < 3; ++k) damaged[engine() % damaged.size()] = static_cast<char>(engine());
+    load(damaged);
+  }
+}
+
+// Models PyTorch exported (tests/fixtures/make_onnx_fixtures.py: torch.onnx.export of
+// nn.Sequential, with Constant nodes among the operators) predict what PyTorch predicted.
+TEST(LoadOnnx, ModelsPyTorchExportedPredictWhatPyTorchPredicted) {
+  const std::filesystem::path fixtures = AXON_TEST_FIXTURE_DIR;
+  for (const char* name : {"mlp", "cnn", "cnn_norms"}) {
+    SCOPED_TRACE(name);
+    nn::Sequential model = axon::io::load_onnx(fixtures / (std::string("torch_onnx_") + name + ".onnx"));
+    const axon::io::Safetensors io =
+        axon::io::load_safetensors(fixtures / (std::string("torch_onnx_") + name + "_io.safetensors"));
+    const std::vector<float> got = model.predict(io.at("input")).to_vector();
+    const std::vector<float> want = io.at("output").to_vector();
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 + 1e-5 * std::abs(want[i])) << i;
+  }
 }
 
 }  // namespace

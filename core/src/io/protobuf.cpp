@@ -163,6 +163,7 @@ void Reader::float32s(const Field& field, std::vector<float>& out, const char* w
   if (field.type != WireType::kBytes || field.bytes.size() % 4 != 0) {
     fail(field.offset, std::string(what) + " is not a list of 32-bit floats");
   }
+  if (field.bytes.empty()) return;  // (memcpy must not see the null of an empty run)
   const std::size_t first = out.size();
   out.resize(first + field.bytes.size() / 4);
   std::memcpy(out.data() + first, field.bytes.data(), field.bytes.size());

@@ -1,6 +1,7 @@
 #pragma once
 // ONNX model files: a trained Sequential exported for any ONNX runtime (onnxruntime, TensorRT,
-// OpenVINO), written by our own small protobuf encoder (core/src/io/protobuf.h), so the library
+// OpenVINO), and models trained elsewhere (torch.onnx.export of an nn.Sequential) imported,
+// both by our own small protobuf encoder and reader (core/src/io/protobuf.h), so the library
 // needs no protobuf runtime.
 //
 // The graph is opset 17 (what Debian's onnx 1.12 checks), IR version 8, float32, with one input
@@ -29,6 +30,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "axon/export.h"
 #include "axon/nn/sequential.h"
@@ -46,5 +48,25 @@ struct OnnxExportOptions {
 // ValueError naming the layer for one that ONNX cannot express here, or when the input shape
 // is unknown; ShapeError when the layers do not chain on that shape.
 AXON_API void save_onnx(nn::Sequential& model, const std::filesystem::path& path, const OnnxExportOptions& options = {});
+
+// A model from an ONNX file whose graph is a chain of the operators below from its one input
+// (its shape [batch, fixed sizes...]) to its one output, opset 13 or newer, float32; on
+// `device`, in evaluation mode, trainable further where its layers are.
+//   Gemm (alpha = beta = 1, transA = 0), MatMul (+ Add) with constant weights   -> Dense
+//   Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus, Softsign, HardSigmoid (1/6, 1/2),
+//   HardSwish, Gelu, Clip (ReLU, ReLU6, Hardtanh) and the elementwise patterns of GELU (erf and
+//   tanh forms), SiLU, Mish, LogSigmoid and Softplus with beta, as torch and save_onnx write them
+//                                                                   -> activation layers
+//   Softmax, LogSoftmax (last axis), Flatten (axis 1), Reshape to [-1, F] / [0, -1]
+//   Identity, Dropout                                               -> nothing
+//   Conv (2-D, symmetric or "same" pads), MaxPool, AveragePool, GlobalAveragePool,
+//   BatchNormalization (inference), LayerNormalization, PRelu       -> the layers of the same name
+// Everything else, or an attribute these layers cannot take, is a FormatError naming the file,
+// the node, its operator and byte offset, and the attribute. The reader is bounded: sizes and
+// counts are checked against the file before anything is allocated, the work is linear in the
+// file's size (at most 2 GiB, protobuf's limit; external data files are refused).
+AXON_API nn::Sequential load_onnx(const std::filesystem::path& path, Device device = Device::cpu());
+// The same from bytes in memory; `source` names them in errors.
+AXON_API nn::Sequential load_onnx_bytes(std::string_view data, const std::string& source, Device device = Device::cpu());
 
 }  // namespace axon::io

@@ -1,0 +1,800 @@
+// load_onnx (axon/io/onnx.h): an ONNX file read with the bounded protobuf reader (protobuf.h),
+// its graph walked from the input as a chain of operators, each run of operators turned into
+// the axon layer that computes it, with the initializers as its weights.
+//
+// Reading is linear in the file's size and allocates nothing a hostile file could make large:
+// every tensor's element count is checked against the bytes the file holds for it before any
+// vector is made, and the messages nest only as deep as the schema (model, graph, node,
+// attribute, tensor; subgraphs are refused).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "axon/error.h"
+#include "axon/io/onnx.h"
+#include "axon/nn/batch_norm.h"
+#include "axon/nn/conv.h"
+#include "axon/nn/dense.h"
+#include "axon/nn/layer_norm.h"
+#include "axon/nn/layers.h"
+#include "axon/nn/pooling.h"
+#include "axon/nn/prelu.h"
+#include "core/src/io/onnx_fields.h"
+#include "core/src/io/protobuf.h"
+
+namespace axon::io {
+
+namespace {
+
+namespace f = onnx_fields;
+using protobuf::Field;
+using protobuf::Reader;
+
+// ---- the file as plain structs ----
+
+struct TensorData {
+  std::string name;
+  std::vector<std::int64_t> dims;
+  std::vector<float> values;       // float and double tensors
+  std::vector<std::int64_t> ints;  // int32 and int64 tensors
+  bool is_integer = false;
+  std::size_t offset = 0;
+  std::int64_t numel() const {
+    std::int64_t n = 1;
+    for (const std::int64_t d : dims) n *= d;
+    return n;
+  }
+};
+
+struct Attribute {
+  std::string name;
+  std::int64_t type = 0;
+  float f = 0.0f;
+  std::int64_t i = 0;
+  std::string s;
+  std::vector<std::int64_t> ints;
+  std::vector<float> floats;
+  std::optional<TensorData> t;
+};
+
+struct Node {
+  std::string op, name, domain;
+  std::vector<std::string> inputs, outputs;
+  std::vector<Attribute> attributes;
+  std::size_t offset = 0;
+  const Attribute* attribute(std::string_view key) const {
+    for (const Attribute& a : attributes) {
+      if (a.name == key) return &a;
+    }
+    return nullptr;
+  }
+};
+
+struct ValueInfo {
+  std::string name;
+  std::vector<std::int64_t> dims;  // -1 for a named (symbolic) or unknown axis
+  bool has_shape = false;
+};
+
+struct Model {
+  std::int64_t opset = 0;
+  std::vector<Node> nodes;
+  std::map<std::string, TensorData> constants;  // initializers and Constant nodes' values
+  std::vector<ValueInfo> inputs;
+  std::vector<std::string> outputs;
+};
+
+// Elements a tensor of `dims` has, FormatError when a dimension is negative or the product
+// passes what `available` bytes of `element` bytes each could hold.
+std::int64_t checked_numel(const Reader& r, std::size_t offset, const std::string& name,
+                           const std::vector<std::int64_t>& dims, std::size_t available, std::size_t element) {
+  std::string text = "[";
+  for (std::size_t k = 0; k < dims.size(); ++k) text += (k > 0 ? ", " : "") + std::to_string(dims[k]);
+  text += "]";
+  std::int64_t n = 1;
+  const auto most = static_cast<std::int64_t>(available / element);
+  for (const std::int64_t d : dims) {
+    if (d < 0) r.fail(offset, "tensor '" + name + "' has a negative dimension: " + text);
+    if (d != 0 && n > most / d) {
+      r.fail(offset, "tensor '" + name + "' has dimensions " + text + " that multiply past the " +
+                         std::to_string(available) + " bytes of data it has");
+    }
+    n *= d;
+  }
+  return n;
+}
+
+TensorData parse_tensor(Reader r, std::size_t offset) {
+  TensorData t;
+  t.offset = offset;
+  std::int64_t type = 0;
+  std::string_view raw;
+  bool has_raw = false;
+  std::vector<Field> float_fields, int_fields, double_fields;
+  std::string& name = t.name;
+  Field field;
+  while (r.next(field)) {
+    switch (field.number) {
+      case f::kTensorDims: r.int64s(field, t.dims, "a tensor's dims"); break;
+      case f::kTensorDataType: type = r.int64(field, "a tensor's data_type"); break;
+      case f::kTensorName: name = std::string(r.string(field, "a tensor's name")); break;
+      case f::kTensorRawData: raw = r.string(field, "raw_data"), has_raw = true; break;
+      case f::kTensorFloatData: float_fields.push_back(field); break;
+      case f::kTensorInt32Data:
+      case f::kTensorInt64Data: int_fields.push_back(field); break;
+      case f::kTensorDoubleData: double_fields.push_back(field); break;
+      case f::kTensorDataLocation:
+        if (r.int64(field, "data_location") != 0) {
+          r.fail(field.offset, "tensor '" + name + "' keeps its data in an external file, which is not supported");
+        }
+        break;
+      case f::kTensorExternalData: r.fail(field.offset, "tensor '" + name + "' keeps its data in an external file, which is not supported");
+      default: break;
+    }
+  }
+  const auto where = [&] { return "tensor '" + name + "'"; };
+  if (type == f::kFloat || type == f::kDouble) {
+    const std::size_t element = type == f::kFloat ? 4 : 8;
+    std::size_t available = raw.size();
+    for (const Field& fl : float_fields) available += fl.type == protobuf::WireType::kBytes ? fl.bytes.size() : 4;
+    for (const Field& fl : double_fields) available += (fl.type == protobuf::WireType::kBytes ? fl.bytes.size() : 8) / 2;
+    const std::int64_t n = checked_numel(r, offset, name, t.dims, std::max<std::size_t>(available, element), element);
+    if (has_raw) {
+      if (raw.size() != static_cast<std::size_t>(n) * element) {
+        r.fail(offset, where() + " has " + std::to_string(raw.size()) + " bytes of raw_data for " + std::to_string(n) +
+                           " elements of " + std::to_string(element) + " bytes");
+      }
+      t.values.resize(static_cast<std::size_t>(n));
+      if (type == f::kFloat) {
+        if (!raw.empty()) std::memcpy(t.values.data(), raw.data(), raw.size());
+      } else {
+        for (std::size_t k = 0; k < t.values.size(); ++k) {
+          double d;
+          std::memcpy(&d, raw.data() + 8 * k, 8);
+          t.values[k] = static_cast<float>(d);
+        }
+      }
+    } else if (type == f::kFloat) {
+      for (const Field& fl : float_fields) r.float32s(fl, t.values, "float_data");
+    } else {
+      for (const Field& fl : double_fields) {
+        if (fl.type == protobuf::WireType::kFixed64) {
+          double d;
+          std::memcpy(&d, &fl.fixed, 8);
+          t.values.push_back(static_cast<float>(d));
+        } else if (fl.type == protobuf::WireType::kBytes && fl.bytes.size() % 8 == 0) {
+          for (std::size_t k = 0; k < fl.bytes.size(); k += 8) {
+            double d;
+            std::memcpy(&d, fl.bytes.data() + k, 8);
+            t.values.push_back(static_cast<float>(d));
+          }
+        } else {
+          r.fail(fl.offset, "double_data is not a list of doubles");
+        }
+      }
+    }
+    if (t.values.size() != static_cast<std::size_t>(n)) {
+      r.fail(offset, where() + " holds " + std::to_string(t.values.size()) + " values for " + std::to_string(n) + " elements");
+    }
+    return t;
+  }
+  if (type == f::kInt64 || type == f::kInt32) {
+    t.is_integer = true;
+    const std::size_t element = type == f::kInt64 ? 8 : 4;
+    std::size_t available = raw.size();
+    for (const Field& fl : int_fields) available += fl.type == protobuf::WireType::kBytes ? fl.bytes.size() : 1;
+    // A varint takes at least one byte: no more values than bytes.
+    const std::int64_t n = checked_numel(r, offset, name, t.dims, std::max<std::size_t>(available, element), has_raw ? element : 1);
+    if (has_raw) {
+      if (raw.size() != static_cast<std::size_t>(n) * element) r.fail(offset, where() + "'s raw_data does not match its dims");
+      for (std::size_t k = 0; k < static_cast<std::size_t>(n); ++k) {
+        if (element == 8) {
+          std::int64_t v;
+          std::memcpy(&v, raw.data() + 8 * k, 8);
+          t.ints.push_back(v);
+        } else {
+          std::int32_t v;
+          std::memcpy(&v, raw.data() + 4 * k, 4);
+          t.ints.push_back(v);
+        }
+      }
+    } else {
+      for (const Field& fl : int_fields) r.int64s(fl, t.ints, "int64_data");
+    }
+    if (t.ints.size() != static_cast<std::size_t>(n)) r.fail(offset, where() + "'s values do not match its dims");
+    return t;
+  }
+  r.fail(offset, where() + " has data type " + std::to_string(type) + " (only float, double, int32 and int64 are read)");
+}
+
+Attribute parse_attribute(Reader r, std::size_t offset) {
+  Attribute a;
+  Field field;
+  while (r.next(field)) {
+    switch (field.number) {
+      case f::kAttributeName: a.name = std::string(r.string(field, "an attribute's name")); break;
+      case f::kAttributeType: a.type = r.int64(field, "an attribute's type"); break;
+      case f::kAttributeFloat:
+        if (field.type != protobuf::WireType::kFixed32) r.fail(field.offset, "attribute f is not a float");
+        a.f = field.as_float32();
+        break;
+      case f::kAttributeInt: a.i = r.int64(field, "attribute i"); break;
+      case f::kAttributeString: a.s = std::string(r.string(field, "attribute s")); break;
+      case f::kAttributeInts: r.int64s(field, a.ints, "attribute ints"); break;
+      case f::kAttributeFloats: r.float32s(field, a.floats, "attribute floats"); break;
+      case f::kAttributeTensor: a.t = parse_tensor(r.nested(field, "attribute t"), field.offset); break;
+      case f::kAttributeGraph:
+      case 11:  // graphs
+        r.fail(field.offset, "attribute '" + a.name + "' holds a subgraph (If, Loop, Scan are not supported)");
+      default: break;
+    }
+  }
+  (void)offset;
+  return a;
+}
+
+Node parse_node(Reader r, std::size_t offset) {
+  Node n;
+  n.offset = offset;
+  Field field;
+  while (r.next(field)) {
+    switch (field.number) {
+      case f::kNodeInput: n.inputs.emplace_back(r.string(field, "a node's input")); break;
+      case f::kNodeOutput: n.outputs.emplace_back(r.string(field, "a node's output")); break;
+      case f::kNodeName: n.name = std::string(r.string(field, "a node's name")); break;
+      case f::kNodeOpType: n.op = std::string(r.string(field, "a node's op_type")); break;
+      case f::kNodeDomain: n.domain = std::string(r.string(field, "a node's domain")); break;
+      case f::kNodeAttribute: n.attributes.push_back(parse_attribute(r.nested(field, "an attribute"), field.offset)); break;
+      default: break;
+    }
+  }
+  return n;
+}
+
+ValueInfo parse_value_info(Reader r) {
+  ValueInfo v;
+  Field field;
+  while (r.next(field)) {
+    if (field.number == f::kValueInfoName) v.name = std::string(r.string(field, "a value's name"));
+    if (field.number != f::kValueInfoType) continue;
+    Reader type = r.nested(field, "a value's type");
+    Field t;
+    while (type.next(t)) {
+      if (t.number != f::kTypeTensorType) continue;
+      Reader tensor = type.nested(t, "a tensor type");
+      Field s;
+      while (tensor.next(s)) {
+        if (s.number == f::kTensorTypeElemType && tensor.int64(s, "elem_type") != f::kFloat) {
+          tensor.fail(s.offset, "value '" + v.name + "' is not float32");
+        }
+        if (s.number != f::kTensorTypeShape) continue;
+        v.has_shape = true;
+        Reader shape = tensor.nested(s, "a shape");
+        Field d;
+        while (shape.next(d)) {
+          if (d.number != f::kShapeDim) continue;
+          Reader dim = shape.nested(d, "a dimension");
+          std::int64_t value = -1;
+          Field x;
+          while (dim.next(x)) {
+            if (x.number == f::kDimValue) value = dim.int64(x, "dim_value");
+          }
+          v.dims.push_back(value);
+        }
+      }
+    }
+  }
+  return v;
+}
+
+Model parse_model(std::string_view data, const std::string& source) {
+  Model m;
+  Reader r(data, 0, source);
+  Field field;
+  bool has_graph = false;
+  while (r.next(field)) {
+    if (field.number == f::kModelOpsetImport) {
+      Reader opset = r.nested(field, "an opset import");
+      std::string domain;
+      std::int64_t version = 0;
+      Field o;
+      while (opset.next(o)) {
+        if (o.number == f::kOpsetDomain) domain = std::string(opset.string(o, "an opset's domain"));
+        if (o.number == f::kOpsetVersion) version = opset.int64(o, "an opset's version");
+      }
+      if (domain.empty() || domain == "ai.onnx") m.opset = version;
+    }
+    if (field.number == f::kModelFunctions) r.fail(field.offset, "the model defines functions, which are not supported");
+    if (field.number != f::kModelGraph) continue;
+    if (has_graph) r.fail(field.offset, "the model has two graphs");
+    has_graph = true;
+    Reader graph = r.nested(field, "the graph");
+    Field g;
+    while (graph.next(g)) {
+      switch (g.number) {
+        case f::kGraphNode: m.nodes.push_back(parse_node(graph.nested(g, "a node"), g.offset)); break;
+        case f::kGraphInitializer: {
+          TensorData t = parse_tensor(graph.nested(g, "an initializer"), g.offset);
+          const std::string name = t.name;
+          if (!m.constants.emplace(name, std::move(t)).second) graph.fail(g.offset, "initializer '" + name + "' is defined twice");
+          break;
+        }
+        case f::kGraphSparseInitializer: graph.fail(g.offset, "sparse initializers are not supported");
+        case f::kGraphInput: m.inputs.push_back(parse_value_info(graph.nested(g, "a graph input"))); break;
+        case f::kGraphOutput: m.outputs.push_back(parse_value_info(graph.nested(g, "a graph output")).name); break;
+        default: break;
+      }
+    }
+  }
+  if (!has_graph) r.fail(data.size(), "the model has no graph");
+  return m;
+}
+
+// ---- the graph as layers ----
+
+class Builder {
+ public:
+  Builder(Model& m, std::string source) : m_(m), source_(std::move(source)) {}
+
+  nn::Sequential build() {
+    if (m_.opset < 13) {
+      fail("opset " + std::to_string(m_.opset) + " (of the default domain) is older than 13, the oldest read");
+    }
+    // Constant nodes become constants; the rest is the chain.
+    std::vector<const Node*> chain;
+    for (const Node& n : m_.nodes) {
+      if (!n.domain.empty() && n.domain != "ai.onnx") fail(n, "its domain '" + n.domain + "' is not ONNX's own");
+      if (n.op == "Constant") {
+        const Attribute* value = n.attribute("value");
+        if (value == nullptr || !value->t || n.outputs.size() != 1) fail(n, "only a Constant with a tensor 'value' is read");
+        m_.constants[n.outputs[0]] = *value->t;
+        continue;
+      }
+      // (Patterns look at the nodes after the current one: each must have its output.)
+      if (n.outputs.empty() || n.outputs[0].empty()) fail(n, "has no output");
+      chain.push_back(&n);
+    }
+    // The input: the graph input that is not an initializer.
+    const ValueInfo* input = nullptr;
+    for (const ValueInfo& v : m_.inputs) {
+      if (m_.constants.count(v.name) != 0) continue;
+      if (input != nullptr) fail("the graph has two inputs ('" + input->name + "', '" + v.name + "'): only one is read");
+      input = &v;
+    }
+    if (input == nullptr) fail("the graph has no input");
+    if (!input->has_shape || input->dims.size() < 2) fail("input '" + input->name + "' has no shape [batch, ...]");
+    std::vector<std::int64_t> dims{1};
+    for (std::size_t k = 1; k < input->dims.size(); ++k) {
+      if (input->dims[k] <= 0) fail("input '" + input->name + "': axis " + std::to_string(k) + " has no fixed size");
+      dims.push_back(input->dims[k]);
+    }
+    shape_ = Shape(std::span<const std::int64_t>(dims));
+    current_ = input->name;
+    if (m_.outputs.size() != 1) fail("the graph has " + std::to_string(m_.outputs.size()) + " outputs: one is read");
+
+    for (std::size_t i = 0; i < chain.size();) i += take(chain, i);
+    if (current_ != m_.outputs[0]) {
+      fail("the graph's output '" + m_.outputs[0] + "' is not the end of the chain of operators from its input");
+    }
+    return std::move(model_);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { throw FormatError(source_ + ": " + what); }
+  [[noreturn]] void fail(const Node& n, const std::string& what) const {
+    throw FormatError(source_ + ": node '" + n.name + "' (" + n.op + ", byte " + std::to_string(n.offset) + "): " + what);
+  }
+
+  const TensorData* constant_or_null(const std::string& name) const {
+    const auto found = m_.constants.find(name);
+    return found == m_.constants.end() ? nullptr : &found->second;
+  }
+  const TensorData& constant(const Node& n, std::size_t k, const char* role) const {
+    if (k >= n.inputs.size() || n.inputs[k].empty()) fail(n, std::string("has no ") + role);
+    const TensorData* t = constant_or_null(n.inputs[k]);
+    if (t == nullptr || t->is_integer) fail(n, std::string("its ") + role + " '" + n.inputs[k] + "' is not a float constant");
+    return *t;
+  }
+  std::optional<float> scalar(const Node& n, std::size_t k) const {
+    if (k >= n.inputs.size()) return std::nullopt;
+    const TensorData* t = constant_or_null(n.inputs[k]);
+    if (t == nullptr || t->is_integer || t->values.size() != 1) return std::nullopt;
+    return t->values[0];
+  }
+  // Whether n computes op(current, c) or op(c, current) with the scalar c near `value`.
+  bool binary_with(const Node& n, const std::string& op, const std::string& x, float value) const {
+    if (n.op != op || n.inputs.size() != 2) return false;
+    const bool commutes = op == "Mul" || op == "Add";
+    const std::size_t other = n.inputs[0] == x ? 1 : (commutes && n.inputs[1] == x ? 0 : 2);
+    if (other == 2) return false;
+    const std::optional<float> c = scalar(n, other);
+    return c && std::abs(*c - value) <= 1e-6f * std::max(1.0f, std::abs(value));
+  }
+  // n = op(a, b) in either order.
+  static bool reads_both(const Node& n, const std::string& op, const std::string& a, const std::string& b) {
+    return n.op == op && n.inputs.size() == 2 &&
+           ((n.inputs[0] == a && n.inputs[1] == b) || (n.inputs[0] == b && n.inputs[1] == a));
+  }
+  static bool reads(const Node& n, const std::string& op, const std::string& a) {
+    return n.op == op && !n.inputs.empty() && n.inputs[0] == a;
+  }
+  static const std::string& out(const Node& n) { return n.outputs.at(0); }
+
+  std::int64_t int_attribute(const Node& n, const char* key, std::int64_t fallback) const {
+    const Attribute* a = n.attribute(key);
+    return a == nullptr ? fallback : a->i;
+  }
+  float float_attribute(const Node& n, const char* key, float fallback) const {
+    const Attribute* a = n.attribute(key);
+    return a == nullptr ? fallback : a->f;
+  }
+  std::vector<std::int64_t> ints_attribute(const Node& n, const char* key, std::vector<std::int64_t> fallback) const {
+    const Attribute* a = n.attribute(key);
+    return a == nullptr ? fallback : a->ints;
+  }
+  void refuse_attribute(const Node& n, const char* key, const std::string& why) const {
+    fail(n, std::string("attribute '") + key + "' " + why);
+  }
+
+  // Appends `layer` (its weights set from `weights`, by parameter name), moving the current
+  // tensor to `output` and the shape on.
+  void add(const Node& last, std::unique_ptr<nn::Layer> layer,
+           const std::vector<std::pair<std::string, const TensorData*>>& weights = {}) {
+    for (const auto& [name, data] : weights) {
+      nn::Parameter* target = nullptr;
+      for (nn::Parameter* p : layer->parameters()) target = p->name == name ? p : target;
+      nn::Buffer* buffer = nullptr;
+      for (nn::Buffer* b : layer->buffers()) buffer = b->name == name ? b : buffer;
+      if (target == nullptr && buffer == nullptr) fail(last, "the layer has no " + name);  // (a bug, not the file's)
+      const Tensor& value = target != nullptr ? target->value : buffer->value;
+      if (data->numel() != value.numel()) {
+        fail(last, "its " + name + " has " + std::to_string(data->numel()) + " values, the layer needs " +
+                       std::to_string(value.numel()));
+      }
+      value.copy_from(Tensor::from_vector(value.shape(), std::span<const float>(data->values)));
+    }
+    if (!weights.empty()) layer->on_buffers_loaded();
+    try {
+      shape_ = layer->output_shape(shape_);
+    } catch (const Error& e) {
+      fail(last, std::string("does not fit its input: ") + e.what());
+    }
+    model_.add(std::move(layer));
+    current_ = out(last);
+  }
+
+  void add_activation(const Node& last, Activation kind, ActivationParams params = {}) {
+    add(last, std::make_unique<nn::ActivationLayer>(kind, params));
+  }
+
+  // Turns the operators from chain[i] on into a layer; returns how many it took.
+  std::size_t take(const std::vector<const Node*>& chain, std::size_t i) {
+    const Node& n = *chain[i];
+    const auto at = [&](std::size_t k) -> const Node* { return i + k < chain.size() ? chain[i + k] : nullptr; };
+    if (n.inputs.empty() || n.inputs[0] != current_) {
+      // Some patterns read the current tensor second (Mul(c, x)); the first node of any layer
+      // reads it first.
+      fail(n, "does not read the output of the node before ('" + current_ + "'): only chains of operators are read");
+    }
+    if (n.outputs.empty()) fail(n, "has no output");
+    const std::string& x = current_;
+
+    // Elementwise patterns first (they start with ops that are layers of their own too).
+    if (n.op == "Div" && binary_with(n, "Div", x, std::sqrt(2.0f)) && at(4) != nullptr && reads(*at(1), "Erf", out(n)) &&
+        binary_with(*at(2), "Add", out(*at(1)), 1.0f) && reads_both(*at(3), "Mul", x, out(*at(2))) &&
+        binary_with(*at(4), "Mul", out(*at(3)), 0.5f)) {
+      add_activation(*at(4), Activation::kGelu);
+      return 5;
+    }
+    if (n.op == "Mul" && reads_both(n, "Mul", x, x) && at(8) != nullptr && reads_both(*at(1), "Mul", out(n), x) &&
+        binary_with(*at(2), "Mul", out(*at(1)), 0.044715f) && reads_both(*at(3), "Add", x, out(*at(2))) &&
+        binary_with(*at(4), "Mul", out(*at(3)), std::sqrt(2.0f / 3.14159265358979f)) &&
+        reads(*at(5), "Tanh", out(*at(4))) && binary_with(*at(6), "Add", out(*at(5)), 1.0f) &&
+        reads_both(*at(7), "Mul", x, out(*at(6))) && binary_with(*at(8), "Mul", out(*at(7)), 0.5f)) {
+      add_activation(*at(8), Activation::kGeluTanh);
+      return 9;
+    }
+    if (n.op == "Sigmoid" && at(1) != nullptr && reads_both(*at(1), "Mul", x, out(n))) {
+      add_activation(*at(1), Activation::kSilu);
+      return 2;
+    }
+    if (n.op == "Softplus" && at(2) != nullptr && reads(*at(1), "Tanh", out(n)) && reads_both(*at(2), "Mul", x, out(*at(1)))) {
+      add_activation(*at(2), Activation::kMish);
+      return 3;
+    }
+    if (n.op == "Neg" && at(2) != nullptr && reads(*at(1), "Softplus", out(n)) && reads(*at(2), "Neg", out(*at(1)))) {
+      add_activation(*at(2), Activation::kLogSigmoid);
+      return 3;
+    }
+    if (n.op == "Mul" && at(2) != nullptr && scalar(n, 1) && reads(*at(1), "Softplus", out(n)) &&
+        binary_with(*at(2), "Div", out(*at(1)), *scalar(n, 1))) {
+      add_activation(*at(2), Activation::kSoftplus, {*scalar(n, 1), std::numeric_limits<float>::quiet_NaN()});
+      return 3;
+    }
+    // MatMul + Add: a Dense of W [in, out].
+    if (n.op == "MatMul") {
+      const TensorData& w = constant(n, 1, "weight");
+      if (w.dims.size() != 2 || shape_.rank() != 2 || w.dims[0] != shape_[1]) fail(n, "is not a product of [batch, in] and a constant [in, out]");
+      const TensorData transposed = transpose(w);
+      const Node* bias = at(1) != nullptr && at(1)->op == "Add" && at(1)->inputs.size() == 2 && at(1)->inputs[0] == out(n) ? at(1) : nullptr;
+      const TensorData* b = bias != nullptr ? constant_or_null(bias->inputs[1]) : nullptr;
+      if (b != nullptr && b->numel() != w.dims[1]) b = nullptr;
+      auto dense = std::make_unique<nn::Dense>(w.dims[0], w.dims[1], nn::DenseOptions{.bias = b != nullptr});
+      if (b != nullptr) {
+        add(*bias, std::move(dense), {{"weight", &transposed}, {"bias", b}});
+        return 2;
+      }
+      add(n, std::move(dense), {{"weight", &transposed}});
+      return 1;
+    }
+    return take_single(n);
+  }
+
+  static TensorData transpose(const TensorData& w) {
+    TensorData t = w;
+    const std::int64_t rows = w.dims[0], cols = w.dims[1];
+    t.dims = {cols, rows};
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < cols; ++c) t.values[static_cast<std::size_t>(c * rows + r)] = w.values[static_cast<std::size_t>(r * cols + c)];
+    }
+    return t;
+  }
+
+  // Pads as {begin..., end...} over two axes, symmetric ones as {h, w}.
+  std::array<std::int64_t, 2> symmetric_pads(const Node& n, const std::vector<std::int64_t>& pads) const {
+    if (pads.size() != 4) refuse_attribute(n, "pads", "must hold 4 values");
+    if (pads[0] != pads[2] || pads[1] != pads[3]) refuse_attribute(n, "pads", "is asymmetric, which this layer cannot take");
+    return {pads[0], pads[1]};
+  }
+
+  void check_auto_pad(const Node& n) const {
+    const Attribute* a = n.attribute("auto_pad");
+    if (a != nullptr && a->s != "NOTSET" && a->s != "VALID") refuse_attribute(n, "auto_pad", "'" + a->s + "' is not read (give pads)");
+  }
+
+  std::size_t take_single(const Node& n) {
+    const std::string& op = n.op;
+    if (op == "Identity" || op == "Dropout") {
+      if (op == "Dropout" && n.outputs.size() > 1 && !n.outputs[1].empty()) fail(n, "its mask output is used");
+      current_ = out(n);
+      return 1;
+    }
+    if (op == "Relu") return add_activation(n, Activation::kRelu), 1;
+    if (op == "Sigmoid") return add_activation(n, Activation::kSigmoid), 1;
+    if (op == "Tanh") return add_activation(n, Activation::kTanh), 1;
+    if (op == "Softsign") return add_activation(n, Activation::kSoftsign), 1;
+    if (op == "Softplus") return add_activation(n, Activation::kSoftplus), 1;
+    if (op == "HardSwish") return add_activation(n, Activation::kHardswish), 1;
+    if (op == "Erf" || op == "Mul" || op == "Add" || op == "Div" || op == "Neg") {
+      fail(n, "is not part of a pattern read here (GELU, SiLU, Mish, LogSigmoid, Softplus with beta) and not a layer of its own");
+    }
+    if (op == "LeakyRelu") return add_activation(n, Activation::kLeakyRelu, {float_attribute(n, "alpha", 0.01f)}), 1;
+    if (op == "Elu") return add_activation(n, Activation::kElu, {float_attribute(n, "alpha", 1.0f)}), 1;
+    if (op == "Selu") {
+      if (std::abs(float_attribute(n, "alpha", 1.67326319f) - 1.67326319f) > 1e-6f ||
+          std::abs(float_attribute(n, "gamma", 1.05070102f) - 1.05070102f) > 1e-6f) {
+        refuse_attribute(n, "alpha", "and gamma must be SELU's own constants");
+      }
+      return add_activation(n, Activation::kSelu), 1;
+    }
+    if (op == "HardSigmoid") {
+      if (std::abs(float_attribute(n, "alpha", 0.2f) - 1.0f / 6.0f) > 1e-6f || std::abs(float_attribute(n, "beta", 0.5f) - 0.5f) > 1e-6f) {
+        refuse_attribute(n, "alpha", "must be 1/6 and beta 0.5 (torch's Hardsigmoid)");
+      }
+      return add_activation(n, Activation::kHardSigmoid), 1;
+    }
+    if (op == "Gelu") {
+      const Attribute* a = n.attribute("approximate");
+      return add_activation(n, a != nullptr && a->s == "tanh" ? Activation::kGeluTanh : Activation::kGelu), 1;
+    }
+    if (op == "Clip") {
+      const std::optional<float> low = scalar(n, 1), high = scalar(n, 2);
+      if (!low) fail(n, "has no constant min");
+      if (!high) {
+        if (*low != 0.0f) fail(n, "with only a min reads as ReLU when the min is 0");
+        return add_activation(n, Activation::kRelu), 1;
+      }
+      if (*low == 0.0f && *high == 6.0f) return add_activation(n, Activation::kRelu6), 1;
+      return add_activation(n, Activation::kHardtanh, {*low, *high}), 1;
+    }
+    if (op == "Softmax" || op == "LogSoftmax") {
+      const std::int64_t axis = int_attribute(n, "axis", -1);
+      if (axis != -1 && axis != shape_.rank() - 1) refuse_attribute(n, "axis", "must be the last axis");
+      if (op == "Softmax") {
+        add(n, std::make_unique<nn::Softmax>());
+      } else {
+        add(n, std::make_unique<nn::LogSoftmax>());
+      }
+      return 1;
+    }
+    if (op == "Flatten") {
+      if (int_attribute(n, "axis", 1) != 1) refuse_attribute(n, "axis", "must be 1 (the batch stays)");
+      add(n, std::make_unique<nn::Flatten>());
+      return 1;
+    }
+    if (op == "Reshape") {
+      const TensorData* target = n.inputs.size() > 1 ? constant_or_null(n.inputs[1]) : nullptr;
+      if (target == nullptr || !target->is_integer || target->ints.size() != 2 ||
+          !((target->ints[0] == -1 && (target->ints[1] == shape_.numel() || target->ints[1] == -1)) ||
+            (target->ints[0] == 0 && target->ints[1] == -1))) {
+        fail(n, "is read only as a flattening of the batch's samples (shape [-1, F] or [0, -1])");
+      }
+      add(n, std::make_unique<nn::Flatten>());
+      return 1;
+    }
+    if (op == "Gemm") {
+      if (float_attribute(n, "alpha", 1.0f) != 1.0f || float_attribute(n, "beta", 1.0f) != 1.0f) {
+        refuse_attribute(n, "alpha", "and beta must be 1");
+      }
+      if (int_attribute(n, "transA", 0) != 0) refuse_attribute(n, "transA", "must be 0");
+      const TensorData& w = constant(n, 1, "weight");
+      if (w.dims.size() != 2 || shape_.rank() != 2) fail(n, "is not a product of [batch, in] and a constant matrix");
+      const bool transposed = int_attribute(n, "transB", 0) != 0;
+      const TensorData upright = transposed ? w : transpose(w);  // [out, in]
+      const std::int64_t outs = upright.dims[0], ins = upright.dims[1];
+      const TensorData* bias = n.inputs.size() > 2 && !n.inputs[2].empty() ? &constant(n, 2, "bias") : nullptr;
+      if (bias != nullptr && bias->numel() != outs) fail(n, "its bias has " + std::to_string(bias->numel()) + " values for " + std::to_string(outs) + " outputs");
+      auto dense = std::make_unique<nn::Dense>(ins, outs, nn::DenseOptions{.bias = bias != nullptr});
+      std::vector<std::pair<std::string, const TensorData*>> weights{{"weight", &upright}};
+      if (bias != nullptr) weights.emplace_back("bias", bias);
+      add(n, std::move(dense), weights);
+      return 1;
+    }
+    if (op == "Conv") {
+      const Attribute* auto_pad = n.attribute("auto_pad");
+      const bool same = auto_pad != nullptr && (auto_pad->s == "SAME_UPPER" || auto_pad->s == "SAME_LOWER");
+      if (!same) check_auto_pad(n);
+      const TensorData& w = constant(n, 1, "weight");
+      if (w.dims.size() != 4 || shape_.rank() != 4) fail(n, "is read as a 2-D convolution only ([N, C, H, W])");
+      const std::vector<std::int64_t> pads = ints_attribute(n, "pads", {0, 0, 0, 0});
+      nn::ConvOptions o;
+      o.stride = pair(n, "strides", {1, 1});
+      o.dilation = pair(n, "dilations", {1, 1});
+      o.groups = int_attribute(n, "group", 1);
+      if (same) {
+        // SAME_UPPER at stride 1 is torch's "same" (the smaller half first); SAME_LOWER too when
+        // the halves are equal.
+        const std::int64_t th = o.dilation[0] * (w.dims[2] - 1), tw = o.dilation[1] * (w.dims[3] - 1);
+        if (o.stride != std::array<std::int64_t, 2>{1, 1} || (auto_pad->s == "SAME_LOWER" && (th % 2 != 0 || tw % 2 != 0))) {
+          refuse_attribute(n, "auto_pad", "'" + auto_pad->s + "' is read at stride 1 only, with torch's placement of the odd pad");
+        }
+        o.padding_mode = nn::Padding::kSame;
+      } else if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) {
+        // torch's "same": the smaller half first.
+        const std::int64_t th = o.dilation[0] * (w.dims[2] - 1), tw = o.dilation[1] * (w.dims[3] - 1);
+        if (pads[0] != th / 2 || pads[2] != th - th / 2 || pads[1] != tw / 2 || pads[3] != tw - tw / 2 || o.stride != std::array<std::int64_t, 2>{1, 1}) {
+          refuse_attribute(n, "pads", "is asymmetric and not \"same\" padding");
+        }
+        o.padding_mode = nn::Padding::kSame;
+      } else {
+        o.padding = symmetric_pads(n, pads);
+      }
+      const TensorData* bias = n.inputs.size() > 2 && !n.inputs[2].empty() ? &constant(n, 2, "bias") : nullptr;
+      o.bias = bias != nullptr;
+      auto conv = std::make_unique<nn::Conv2d>(shape_[1], w.dims[0], std::array<std::int64_t, 2>{w.dims[2], w.dims[3]}, o);
+      std::vector<std::pair<std::string, const TensorData*>> weights{{"weight", &w}};
+      if (bias != nullptr) weights.emplace_back("bias", bias);
+      add(n, std::move(conv), weights);
+      return 1;
+    }
+    if (op == "MaxPool" || op == "AveragePool") {
+      check_auto_pad(n);
+      if (shape_.rank() != 4) fail(n, "is read as 2-D pooling only ([N, C, H, W])");
+      if (op == "MaxPool" && n.outputs.size() > 1 && !n.outputs[1].empty()) fail(n, "its Indices output is used");
+      if (int_attribute(n, "storage_order", 0) != 0) refuse_attribute(n, "storage_order", "must be 0");
+      const std::array<std::int64_t, 2> kernel = pair(n, "kernel_shape", {0, 0});
+      if (kernel[0] == 0) fail(n, "has no kernel_shape");
+      const std::array<std::int64_t, 2> stride = pair(n, "strides", {1, 1});
+      const std::array<std::int64_t, 2> padding = symmetric_pads(n, ints_attribute(n, "pads", {0, 0, 0, 0}));
+      const bool ceil = int_attribute(n, "ceil_mode", 0) != 0;
+      if (op == "MaxPool") {
+        add(n, std::make_unique<nn::MaxPool2d>(kernel, nn::MaxPoolOptions{.stride = stride, .padding = padding,
+                                                                          .dilation = pair(n, "dilations", {1, 1}),
+                                                                          .ceil_mode = ceil}));
+      } else {
+        if (pair(n, "dilations", {1, 1}) != std::array<std::int64_t, 2>{1, 1}) refuse_attribute(n, "dilations", "must be 1");
+        add(n, std::make_unique<nn::AvgPool2d>(kernel, nn::AvgPoolOptions{.stride = stride, .padding = padding, .ceil_mode = ceil,
+                                                                          .count_include_pad = int_attribute(n, "count_include_pad", 0) != 0}));
+      }
+      return 1;
+    }
+    if (op == "GlobalAveragePool") {
+      if (shape_.rank() != 4) fail(n, "is read for [N, C, H, W] inputs only");
+      add(n, std::make_unique<nn::AdaptiveAvgPool2d>(1));
+      return 1;
+    }
+    if (op == "BatchNormalization") {
+      if (int_attribute(n, "training_mode", 0) != 0) refuse_attribute(n, "training_mode", "must be 0 (inference)");
+      if (n.outputs.size() > 1) {
+        for (std::size_t k = 1; k < n.outputs.size(); ++k) {
+          if (!n.outputs[k].empty()) fail(n, "its running statistics outputs are used");
+        }
+      }
+      if (shape_.rank() < 2 || shape_.rank() > 4) fail(n, "is read for [N, C], [N, C, L] and [N, C, H, W] inputs");
+      const std::int64_t features = shape_[1];
+      nn::BatchNormOptions o;
+      o.eps = float_attribute(n, "epsilon", 1e-5f);
+      auto bn = std::make_unique<nn::BatchNorm>(shape_.rank() == 4 ? 2 : 1, features, o);
+      add(n, std::move(bn), {{"weight", &constant(n, 1, "scale")}, {"bias", &constant(n, 2, "bias")},
+                             {"running_mean", &constant(n, 3, "mean")}, {"running_var", &constant(n, 4, "variance")}});
+      return 1;
+    }
+    if (op == "LayerNormalization") {
+      std::int64_t axis = int_attribute(n, "axis", -1);
+      if (axis < 0) axis += shape_.rank();
+      if (axis < 1 || axis >= shape_.rank()) refuse_attribute(n, "axis", "must leave the batch axis out");
+      if (n.outputs.size() > 1) fail(n, "its mean and inverse deviation outputs are used");
+      std::vector<std::int64_t> normalized(shape_.dims().begin() + axis, shape_.dims().end());
+      const TensorData* bias = n.inputs.size() > 2 && !n.inputs[2].empty() ? &constant(n, 2, "bias") : nullptr;
+      auto ln = std::make_unique<nn::LayerNorm>(normalized, nn::LayerNormOptions{.eps = float_attribute(n, "epsilon", 1e-5f),
+                                                                                  .bias = bias != nullptr});
+      std::vector<std::pair<std::string, const TensorData*>> weights{{"weight", &constant(n, 1, "scale")}};
+      if (bias != nullptr) weights.emplace_back("bias", bias);
+      add(n, std::move(ln), weights);
+      return 1;
+    }
+    if (op == "PRelu") {
+      const TensorData& slope = constant(n, 1, "slope");
+      const std::int64_t count = slope.numel();
+      if (count != 1 && (shape_.rank() < 2 || count != shape_[1])) fail(n, "its slope is neither one value nor one per channel");
+      add(n, std::make_unique<nn::PReLU>(count), {{"weight", &slope}});
+      return 1;
+    }
+    fail(n, "operator " + op + " is not supported (axon/io/onnx.h lists those read)");
+  }
+
+  std::array<std::int64_t, 2> pair(const Node& n, const char* key, std::array<std::int64_t, 2> fallback) const {
+    const Attribute* a = n.attribute(key);
+    if (a == nullptr) return fallback;
+    if (a->ints.size() != 2) refuse_attribute(n, key, "must hold 2 values (2-D only)");
+    return {a->ints[0], a->ints[1]};
+  }
+
+  Model& m_;
+  std::string source_;
+  nn::Sequential model_;
+  Shape shape_;
+  std::string current_;
+};
+
+}  // namespace
+
+nn::Sequential load_onnx(const std::filesystem::path& path, Device device) {
+  const std::string source = path.string();
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) throw FormatError(source + ": not a regular file (or it cannot be read)");
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) throw FormatError(source + ": cannot read its size: " + error.message());
+  // Protocol Buffers' own limit: larger models keep their weights in external files.
+  if (size > (std::uintmax_t{1} << 31)) throw FormatError(source + ": " + std::to_string(size) + " bytes, past protobuf's 2 GiB");
+  std::ifstream in(path, std::ios::binary);
+  std::string data(static_cast<std::size_t>(size), '\0');
+  if (!in.read(data.data(), static_cast<std::streamsize>(size)) || in.gcount() != static_cast<std::streamsize>(size)) {
+    throw FormatError(source + ": cannot read its " + std::to_string(size) + " bytes");
+  }
+  return load_onnx_bytes(data, source, device);
+}
+
+nn::Sequential load_onnx_bytes(std::string_view data, const std::string& source, Device device) {
+  Model m = parse_model(data, source);
+  nn::Sequential model;
+  try {
+    model = Builder(m, source).build();
+  } catch (const FormatError&) {
+    throw;
+  } catch (const Error& e) {  // a layer refusing the settings it was given (ValueError)
+    throw FormatError(source + ": " + e.what());
+  }
+  model.to(device);
+  model.eval();
+  return model;
+}
+
+}  // namespace axon::io

@@ -47,9 +47,11 @@ inline void read_idx_every_way(const std::filesystem::path& path) {
   allow_axon_errors(path, [&] { (void)axon::data::read_idx(path, {.max_bytes = 4096}); });
 }
 
-// ONNX, by load_onnx (the reader and the graph-to-layers builder).
+// ONNX, by load_onnx (the reader and the graph-to-layers builder), then as one tensor file
+// (read_onnx_tensor: the same reader's tensor part).
 inline void read_onnx_every_way(const std::filesystem::path& path) {
   allow_axon_errors(path, [&] { (void)axon::io::load_onnx(path); });
+  allow_axon_errors(path, [&] { (void)axon::io::read_onnx_tensor(path); });
 }
 
 // CSV with a "label" column, every other column a feature, labels as class indices and

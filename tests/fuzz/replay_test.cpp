@@ -56,6 +56,9 @@ TEST(FuzzReplay, SeedsAreValidFiles) {
   for (const char* name : {"mlp", "cnn", "cnn_norms", "torch_cnn_norms"}) {
     EXPECT_NO_THROW((void)axon::io::load_onnx(corpus / "onnx" / (std::string(name) + ".onnx"))) << name;
   }
+  for (const char* name : {"tensor_float_x", "tensor_int64_shape"}) {
+    EXPECT_NO_THROW((void)axon::io::read_onnx_tensor(corpus / "onnx" / (std::string(name) + ".pb"))) << name;
+  }
   axon_fuzz::SafetensorsTarget target;
   EXPECT_NO_THROW(target.trainer.load_checkpoint(corpus / "safetensors" / "checkpoint.safetensors"));
 }

@@ -295,6 +295,10 @@ void refused(const std::string& bytes, std::initializer_list<std::string_view> w
   axon_test::expect_error<E>([&] { (void)axon::io::load_onnx_bytes(bytes, "hand.onnx"); }, words);
 }
 
+void refused_with(const std::string& bytes, const axon::io::OnnxImportOptions& options, std::initializer_list<std::string_view> words) {
+  axon_test::expect_error<axon::FormatError>([&] { (void)axon::io::load_onnx_bytes(bytes, "hand.onnx", options); }, words);
+}
+
 TEST(LoadOnnx, RefusesWhatItCannotReadNamingTheNodeOperatorAndAttribute) {
   // The hand model works as it is.
   // (Gemm without transB: w is [in, out].)
@@ -302,7 +306,8 @@ TEST(LoadOnnx, RefusesWhatItCannotReadNamingTheNodeOperatorAndAttribute) {
   nn::Sequential ok = axon::io::load_onnx_bytes(good, "hand.onnx");
   EXPECT_EQ(ok.size(), 2u);
   refused(hand_model({{"LSTM", {"input", "w"}, {"y"}}}, {{"w", {3, 4}}}), {"hand.onnx", "node 'n0'", "LSTM", "not supported"});
-  refused(hand_model({{"Relu", {"input"}, {"y"}}}, {}, 12), {"opset 12"});
+  refused(hand_model({{"Relu", {"input"}, {"y"}}}, {}, 0), {"imports no opset"});
+  refused(hand_model({{"Gemm", {"input", "w"}, {"y"}}}, {{"w", {4, 3}}}, 6), {"node 'n0'", "Gemm before opset 7"});
   refused(hand_model({{"Relu", {"input"}, {"y"}}, {"Relu", {"input"}, {"z"}}}, {}), {"node 'n1'", "only chains"});
   refused(hand_model({{"Gemm", {"input", "x"}, {"y"}}}, {}), {"node 'n0'", "weight 'x' is not a float constant"});
   refused(hand_model({{"Gemm", {"input", "w"}, {"y"}}}, {{"w", {3, 5}}}), {"node 'n0'", "does not fit"});
@@ -314,6 +319,34 @@ TEST(LoadOnnx, RefusesWhatItCannotReadNamingTheNodeOperatorAndAttribute) {
   refused(std::string(), {"no graph"});
   axon_test::expect_error<axon::FormatError>([] { (void)axon::io::load_onnx("/dev/zero"); }, {"/dev/zero", "not a regular file"});
   axon_test::expect_error<axon::FormatError>([] { (void)axon::io::load_onnx("/nonexistent/m.onnx"); }, {"/nonexistent/m.onnx"});
+}
+
+// An operator is read as the opset the model imports defines it; the options' constants and
+// output are checked against the graph.
+TEST(LoadOnnx, ReadsOperatorsAsTheirOpsetDefinesThemAndChecksTheOptions) {
+  const Tensor x = Tensor::from_vector(axon::Shape{2, 4}, std::vector<float>{1, -2, 3, 0.5f, -1, 4, 2, 2});
+  // Softmax before opset 13 flattens from axis 1 (its default): on [batch, 4] the last axis.
+  nn::Sequential old_softmax = axon::io::load_onnx_bytes(hand_model({{"Softmax", {"input"}, {"y"}}}, {}, 11), "hand.onnx");
+  nn::Sequential new_softmax = axon::io::load_onnx_bytes(hand_model({{"Softmax", {"input"}, {"y"}}}, {}, 13), "hand.onnx");
+  EXPECT_EQ(old_softmax.predict(x).to_vector(), new_softmax.predict(x).to_vector());
+  // Clip without bounds, Identity and Dropout: the identity.
+  nn::Sequential identity = axon::io::load_onnx_bytes(
+      hand_model({{"Clip", {"input"}, {"a"}}, {"Identity", {"a"}, {"b"}}, {"Dropout", {"b"}, {"c"}}}, {}, 13), "hand.onnx");
+  EXPECT_EQ(identity.predict(x).to_vector(), x.to_vector());
+
+  const std::string gemm = hand_model({{"Gemm", {"input", "w"}, {"y"}}}, {{"w", {4, 3}}});
+  axon::io::OnnxImportOptions options;
+  options.constants["q"] = Tensor::zeros(axon::Shape{4, 3});
+  axon_test::expect_error<axon::ValueError>([&] { (void)axon::io::load_onnx_bytes(gemm, "hand.onnx", options); },
+                                            {"hand.onnx", "constant 'q' is not an input"});
+  options.constants = {{"w", Tensor::zeros(axon::Shape{4, 3})}};
+  axon_test::expect_error<axon::ValueError>([&] { (void)axon::io::load_onnx_bytes(gemm, "hand.onnx", options); },
+                                            {"constant 'w' is an initializer"});
+  options.constants.clear();
+  options.output = "nope";
+  refused_with(gemm, options, {"has no output 'nope'"});
+  options.output = "y";
+  EXPECT_EQ(axon::io::load_onnx_bytes(gemm, "hand.onnx", options).size(), 1u);
 }
 
 // Every prefix of a real file and thousands of random damages: a FormatError or a model, never

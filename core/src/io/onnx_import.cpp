@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,7 @@ struct ValueInfo {
   std::string name;
   std::vector<std::int64_t> dims;  // -1 for a named (symbolic) or unknown axis
   bool has_shape = false;
+  std::int64_t elem_type = 0;  // 0: not given
 };
 
 struct Model {
@@ -98,11 +100,14 @@ std::int64_t checked_numel(const Reader& r, std::size_t offset, const std::strin
   std::string text = "[";
   for (std::size_t k = 0; k < dims.size(); ++k) text += (k > 0 ? ", " : "") + std::to_string(dims[k]);
   text += "]";
+  for (const std::int64_t d : dims) {
+    if (d < 0) r.fail(offset, "tensor '" + name + "' has a negative dimension: " + text);
+  }
+  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) return 0;  // (the other axes may be any size)
   std::int64_t n = 1;
   const auto most = static_cast<std::int64_t>(available / element);
   for (const std::int64_t d : dims) {
-    if (d < 0) r.fail(offset, "tensor '" + name + "' has a negative dimension: " + text);
-    if (d != 0 && n > most / d) {
+    if (n > most / d) {
       r.fail(offset, "tensor '" + name + "' has dimensions " + text + " that multiply past the " +
                          std::to_string(available) + " bytes of data it has");
     }
@@ -271,9 +276,7 @@ ValueInfo parse_value_info(Reader r) {
       Reader tensor = type.nested(t, "a tensor type");
       Field s;
       while (tensor.next(s)) {
-        if (s.number == f::kTensorTypeElemType && tensor.int64(s, "elem_type") != f::kFloat) {
-          tensor.fail(s.offset, "value '" + v.name + "' is not float32");
-        }
+        if (s.number == f::kTensorTypeElemType) v.elem_type = tensor.int64(s, "elem_type");
         if (s.number != f::kTensorTypeShape) continue;
         v.has_shape = true;
         Reader shape = tensor.nested(s, "a shape");
@@ -341,12 +344,10 @@ Model parse_model(std::string_view data, const std::string& source) {
 
 class Builder {
  public:
-  Builder(Model& m, std::string source) : m_(m), source_(std::move(source)) {}
+  Builder(Model& m, std::string source, std::string output) : m_(m), source_(std::move(source)), output_(std::move(output)) {}
 
   nn::Sequential build() {
-    if (m_.opset < 13) {
-      fail("opset " + std::to_string(m_.opset) + " (of the default domain) is older than 13, the oldest read");
-    }
+    if (m_.opset <= 0) fail("the model imports no opset of the default domain");
     // Constant nodes become constants; the rest is the chain.
     std::vector<const Node*> chain;
     for (const Node& n : m_.nodes) {
@@ -360,16 +361,21 @@ class Builder {
       // (Patterns look at the nodes after the current one: each must have its output.)
       if (n.outputs.empty() || n.outputs[0].empty()) fail(n, "has no output");
       chain.push_back(&n);
+      read_by_nodes_.insert(n.inputs.begin(), n.inputs.end());
     }
     // The input: the graph input that is not an initializer.
     const ValueInfo* input = nullptr;
     for (const ValueInfo& v : m_.inputs) {
       if (m_.constants.count(v.name) != 0) continue;
-      if (input != nullptr) fail("the graph has two inputs ('" + input->name + "', '" + v.name + "'): only one is read");
+      if (input != nullptr) {
+        fail("the graph has two inputs ('" + input->name + "', '" + v.name +
+             "'): one is read as the data (give the others as OnnxImportOptions::constants)");
+      }
       input = &v;
     }
     if (input == nullptr) fail("the graph has no input");
-    if (!input->has_shape || input->dims.size() < 2) fail("input '" + input->name + "' has no shape [batch, ...]");
+    if (input->elem_type != 0 && input->elem_type != f::kFloat) fail("input '" + input->name + "' is not float32");
+    if (!input->has_shape || input->dims.empty()) fail("input '" + input->name + "' has no shape [batch, ...]");
     std::vector<std::int64_t> dims{1};
     for (std::size_t k = 1; k < input->dims.size(); ++k) {
       if (input->dims[k] <= 0) fail("input '" + input->name + "': axis " + std::to_string(k) + " has no fixed size");
@@ -377,12 +383,21 @@ class Builder {
     }
     shape_ = Shape(std::span<const std::int64_t>(dims));
     current_ = input->name;
-    if (m_.outputs.size() != 1) fail("the graph has " + std::to_string(m_.outputs.size()) + " outputs: one is read");
+    if (output_.empty()) {
+      if (m_.outputs.size() != 1) {
+        fail("the graph has " + std::to_string(m_.outputs.size()) + " outputs: name the one to compute (OnnxImportOptions::output)");
+      }
+      output_ = m_.outputs[0];
+    } else if (std::find(m_.outputs.begin(), m_.outputs.end(), output_) == m_.outputs.end()) {
+      fail("the graph has no output '" + output_ + "'");
+    }
 
     for (std::size_t i = 0; i < chain.size();) i += take(chain, i);
-    if (current_ != m_.outputs[0]) {
-      fail("the graph's output '" + m_.outputs[0] + "' is not the end of the chain of operators from its input");
+    if (current_ != output_) {
+      fail("the graph's output '" + output_ + "' is not the end of the chain of operators from its input");
     }
+    // A graph of Identity and Dropout only: the identity, as torch's nn.Identity.
+    if (model_.size() == 0) model_.add(nn::Identity());
     return std::move(model_);
   }
 
@@ -426,6 +441,10 @@ class Builder {
     return n.op == op && !n.inputs.empty() && n.inputs[0] == a;
   }
   static const std::string& out(const Node& n) { return n.outputs.at(0); }
+  // Whether n's k-th output is read: by a node, or as the output computed.
+  bool output_used(const Node& n, std::size_t k) const {
+    return k < n.outputs.size() && !n.outputs[k].empty() && (read_by_nodes_.count(n.outputs[k]) != 0 || n.outputs[k] == output_);
+  }
 
   std::int64_t int_attribute(const Node& n, const char* key, std::int64_t fallback) const {
     const Attribute* a = n.attribute(key);
@@ -485,6 +504,8 @@ class Builder {
     }
     if (n.outputs.empty()) fail(n, "has no output");
     const std::string& x = current_;
+    // Before opset 7, Add, Mul and Div broadcast only when told: the patterns are not read there.
+    if (m_.opset < 7) return take_single(n);
 
     // Elementwise patterns first (they start with ops that are layers of their own too).
     if (n.op == "Div" && binary_with(n, "Div", x, std::sqrt(2.0f)) && at(4) != nullptr && reads(*at(1), "Erf", out(n)) &&
@@ -547,22 +568,43 @@ class Builder {
     return t;
   }
 
-  // Pads as {begin..., end...} over two axes, symmetric ones as {h, w}.
-  std::array<std::int64_t, 2> symmetric_pads(const Node& n, const std::vector<std::int64_t>& pads) const {
-    if (pads.size() != 4) refuse_attribute(n, "pads", "must hold 4 values");
-    if (pads[0] != pads[2] || pads[1] != pads[3]) refuse_attribute(n, "pads", "is asymmetric, which this layer cannot take");
-    return {pads[0], pads[1]};
+  static std::string dims_text(const std::vector<std::int64_t>& dims) {
+    std::string text = "[";
+    for (std::size_t k = 0; k < dims.size(); ++k) text += (k > 0 ? ", " : "") + std::to_string(dims[k]);
+    return text + "]";
   }
 
-  void check_auto_pad(const Node& n) const {
-    const Attribute* a = n.attribute("auto_pad");
-    if (a != nullptr && a->s != "NOTSET" && a->s != "VALID") refuse_attribute(n, "auto_pad", "'" + a->s + "' is not read (give pads)");
+  // A window's pads as {top, left, bottom, right}: the attribute's, or those auto_pad gives on
+  // this input (SAME_UPPER / SAME_LOWER: the output size ceil(in / stride), the odd pad at the
+  // end / the beginning).
+  std::vector<std::int64_t> explicit_pads(const Node& n, std::array<std::int64_t, 2> extent, std::array<std::int64_t, 2> stride) const {
+    const Attribute* auto_pad = n.attribute("auto_pad");
+    const std::string mode = auto_pad == nullptr ? "NOTSET" : auto_pad->s;
+    if (mode == "NOTSET") {
+      std::vector<std::int64_t> pads = ints_attribute(n, "pads", {0, 0, 0, 0});
+      if (pads.size() != 4) refuse_attribute(n, "pads", "must hold 4 values");
+      for (const std::int64_t p : pads) {
+        if (p < 0) refuse_attribute(n, "pads", "holds a negative pad");
+      }
+      return pads;
+    }
+    if (mode == "VALID") return {0, 0, 0, 0};
+    if (mode != "SAME_UPPER" && mode != "SAME_LOWER") refuse_attribute(n, "auto_pad", "'" + mode + "' is not an ONNX padding mode");
+    std::vector<std::int64_t> pads(4);
+    for (int axis = 0; axis < 2; ++axis) {
+      const std::int64_t in = shape_[2 + axis], out = (in + stride[axis] - 1) / stride[axis];
+      const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * stride[axis] + extent[axis] - in);
+      const std::int64_t small = total / 2;
+      pads[axis] = mode == "SAME_UPPER" ? small : total - small;
+      pads[2 + axis] = total - pads[axis];
+    }
+    return pads;
   }
 
   std::size_t take_single(const Node& n) {
     const std::string& op = n.op;
     if (op == "Identity" || op == "Dropout") {
-      if (op == "Dropout" && n.outputs.size() > 1 && !n.outputs[1].empty()) fail(n, "its mask output is used");
+      if (op == "Dropout" && output_used(n, 1)) fail(n, "its mask output is used");
       current_ = out(n);
       return 1;
     }
@@ -595,18 +637,38 @@ class Builder {
       return add_activation(n, a != nullptr && a->s == "tanh" ? Activation::kGeluTanh : Activation::kGelu), 1;
     }
     if (op == "Clip") {
-      const std::optional<float> low = scalar(n, 1), high = scalar(n, 2);
-      if (!low) fail(n, "has no constant min");
+      // Bounds are inputs since opset 11, attributes before; an absent one is unbounded.
+      const auto bound = [&](std::size_t k, const char* key) -> std::optional<float> {
+        if (m_.opset < 11) {
+          const Attribute* a = n.attribute(key);
+          return a == nullptr ? std::nullopt : std::optional<float>(a->f);
+        }
+        if (k >= n.inputs.size() || n.inputs[k].empty()) return std::nullopt;
+        const std::optional<float> value = scalar(n, k);
+        if (!value) fail(n, std::string("its ") + key + " '" + n.inputs[k] + "' is not a constant scalar");
+        return value;
+      };
+      const std::optional<float> low = bound(1, "min"), high = bound(2, "max");
+      if (!low && !high) {
+        current_ = out(n);
+        return 1;
+      }
       if (!high) {
         if (*low != 0.0f) fail(n, "with only a min reads as ReLU when the min is 0");
         return add_activation(n, Activation::kRelu), 1;
       }
+      if (!low) fail(n, "with only a max is not read (no layer clamps from above only)");
       if (*low == 0.0f && *high == 6.0f) return add_activation(n, Activation::kRelu6), 1;
       return add_activation(n, Activation::kHardtanh, {*low, *high}), 1;
     }
     if (op == "Softmax" || op == "LogSoftmax") {
-      const std::int64_t axis = int_attribute(n, "axis", -1);
-      if (axis != -1 && axis != shape_.rank() - 1) refuse_attribute(n, "axis", "must be the last axis");
+      // Before opset 13 the operator flattens the axes from `axis` on (default 1) into one: the
+      // same as ours when that is the last axis alone.
+      std::int64_t axis = int_attribute(n, "axis", m_.opset >= 13 ? -1 : 1);
+      if (axis < 0) axis += shape_.rank();
+      if (axis != shape_.rank() - 1) {
+        refuse_attribute(n, "axis", m_.opset >= 13 ? "must be the last axis" : "must be the last axis (before opset 13 the axes from it on are one)");
+      }
       if (op == "Softmax") {
         add(n, std::make_unique<nn::Softmax>());
       } else {
@@ -615,11 +677,14 @@ class Builder {
       return 1;
     }
     if (op == "Flatten") {
-      if (int_attribute(n, "axis", 1) != 1) refuse_attribute(n, "axis", "must be 1 (the batch stays)");
+      std::int64_t axis = int_attribute(n, "axis", 1);
+      if (axis < 0) axis += shape_.rank();
+      if (axis != 1) refuse_attribute(n, "axis", "must be 1 (the batch stays)");
       add(n, std::make_unique<nn::Flatten>());
       return 1;
     }
     if (op == "Reshape") {
+      if (m_.opset < 5) fail(n, "Reshape before opset 5 (its shape an attribute) is not read");
       const TensorData* target = n.inputs.size() > 1 ? constant_or_null(n.inputs[1]) : nullptr;
       if (target == nullptr || !target->is_integer || target->ints.size() != 2 ||
           !((target->ints[0] == -1 && (target->ints[1] == shape_.numel() || target->ints[1] == -1)) ||
@@ -630,51 +695,56 @@ class Builder {
       return 1;
     }
     if (op == "Gemm") {
-      if (float_attribute(n, "alpha", 1.0f) != 1.0f || float_attribute(n, "beta", 1.0f) != 1.0f) {
-        refuse_attribute(n, "alpha", "and beta must be 1");
-      }
+      if (m_.opset < 7) fail(n, "Gemm before opset 7 (its broadcast attribute) is not read");
       if (int_attribute(n, "transA", 0) != 0) refuse_attribute(n, "transA", "must be 0");
       const TensorData& w = constant(n, 1, "weight");
       if (w.dims.size() != 2 || shape_.rank() != 2) fail(n, "is not a product of [batch, in] and a constant matrix");
       const bool transposed = int_attribute(n, "transB", 0) != 0;
-      const TensorData upright = transposed ? w : transpose(w);  // [out, in]
+      TensorData upright = transposed ? w : transpose(w);  // [out, in]
       const std::int64_t outs = upright.dims[0], ins = upright.dims[1];
-      const TensorData* bias = n.inputs.size() > 2 && !n.inputs[2].empty() ? &constant(n, 2, "bias") : nullptr;
-      if (bias != nullptr && bias->numel() != outs) fail(n, "its bias has " + std::to_string(bias->numel()) + " values for " + std::to_string(outs) + " outputs");
-      auto dense = std::make_unique<nn::Dense>(ins, outs, nn::DenseOptions{.bias = bias != nullptr});
+      // alpha A B + beta C as A (alpha B) + (beta C): the scales folded into the weights.
+      const float alpha = float_attribute(n, "alpha", 1.0f), beta = float_attribute(n, "beta", 1.0f);
+      if (alpha != 1.0f) {
+        for (float& v : upright.values) v *= alpha;
+      }
+      std::optional<TensorData> bias;
+      if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+        const TensorData& c = constant(n, 2, "bias");
+        // C broadcasts to [batch, out]: one value, or one per output ([out] or [1, out]).
+        const bool per_output = (c.dims.size() == 1 && c.dims[0] == outs) || (c.dims.size() == 2 && c.dims[0] == 1 && c.dims[1] == outs);
+        if (c.numel() != 1 && !per_output) {
+          fail(n, "its bias C " + dims_text(c.dims) + " is neither one value nor one per output (" + std::to_string(outs) + ")");
+        }
+        bias = c;
+        bias->dims = {outs};
+        bias->values.assign(static_cast<std::size_t>(outs), c.values[0]);
+        if (per_output) bias->values = c.values;
+        for (float& v : bias->values) v *= beta;
+      }
+      auto dense = std::make_unique<nn::Dense>(ins, outs, nn::DenseOptions{.bias = bias.has_value()});
       std::vector<std::pair<std::string, const TensorData*>> weights{{"weight", &upright}};
-      if (bias != nullptr) weights.emplace_back("bias", bias);
+      if (bias) weights.emplace_back("bias", &*bias);
       add(n, std::move(dense), weights);
       return 1;
     }
     if (op == "Conv") {
-      const Attribute* auto_pad = n.attribute("auto_pad");
-      const bool same = auto_pad != nullptr && (auto_pad->s == "SAME_UPPER" || auto_pad->s == "SAME_LOWER");
-      if (!same) check_auto_pad(n);
       const TensorData& w = constant(n, 1, "weight");
       if (w.dims.size() != 4 || shape_.rank() != 4) fail(n, "is read as a 2-D convolution only ([N, C, H, W])");
-      const std::vector<std::int64_t> pads = ints_attribute(n, "pads", {0, 0, 0, 0});
       nn::ConvOptions o;
-      o.stride = pair(n, "strides", {1, 1});
-      o.dilation = pair(n, "dilations", {1, 1});
+      o.stride = positive_pair(n, "strides", {1, 1});
+      o.dilation = positive_pair(n, "dilations", {1, 1});
       o.groups = int_attribute(n, "group", 1);
-      if (same) {
-        // SAME_UPPER at stride 1 is torch's "same" (the smaller half first); SAME_LOWER too when
-        // the halves are equal.
-        const std::int64_t th = o.dilation[0] * (w.dims[2] - 1), tw = o.dilation[1] * (w.dims[3] - 1);
-        if (o.stride != std::array<std::int64_t, 2>{1, 1} || (auto_pad->s == "SAME_LOWER" && (th % 2 != 0 || tw % 2 != 0))) {
-          refuse_attribute(n, "auto_pad", "'" + auto_pad->s + "' is read at stride 1 only, with torch's placement of the odd pad");
-        }
-        o.padding_mode = nn::Padding::kSame;
-      } else if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) {
-        // torch's "same": the smaller half first.
-        const std::int64_t th = o.dilation[0] * (w.dims[2] - 1), tw = o.dilation[1] * (w.dims[3] - 1);
-        if (pads[0] != th / 2 || pads[2] != th - th / 2 || pads[1] != tw / 2 || pads[3] != tw - tw / 2 || o.stride != std::array<std::int64_t, 2>{1, 1}) {
-          refuse_attribute(n, "pads", "is asymmetric and not \"same\" padding");
-        }
-        o.padding_mode = nn::Padding::kSame;
+      const std::array<std::int64_t, 2> extent{o.dilation[0] * (w.dims[2] - 1) + 1, o.dilation[1] * (w.dims[3] - 1) + 1};
+      const std::vector<std::int64_t> pads = explicit_pads(n, extent, o.stride);
+      if (pads[0] == pads[2] && pads[1] == pads[3]) {
+        o.padding = {pads[0], pads[1]};
       } else {
-        o.padding = symmetric_pads(n, pads);
+        // torch's "same": stride 1, the smaller half first.
+        const std::int64_t th = extent[0] - 1, tw = extent[1] - 1;
+        if (pads[0] != th / 2 || pads[2] != th - th / 2 || pads[1] != tw / 2 || pads[3] != tw - tw / 2 || o.stride != std::array<std::int64_t, 2>{1, 1}) {
+          refuse_attribute(n, n.attribute("pads") != nullptr ? "pads" : "auto_pad", "gives asymmetric pads that are not \"same\" padding at stride 1");
+        }
+        o.padding_mode = nn::Padding::kSame;
       }
       const TensorData* bias = n.inputs.size() > 2 && !n.inputs[2].empty() ? &constant(n, 2, "bias") : nullptr;
       o.bias = bias != nullptr;
@@ -685,21 +755,26 @@ class Builder {
       return 1;
     }
     if (op == "MaxPool" || op == "AveragePool") {
-      check_auto_pad(n);
       if (shape_.rank() != 4) fail(n, "is read as 2-D pooling only ([N, C, H, W])");
-      if (op == "MaxPool" && n.outputs.size() > 1 && !n.outputs[1].empty()) fail(n, "its Indices output is used");
+      if (op == "MaxPool" && output_used(n, 1)) fail(n, "its Indices output is used");
       if (int_attribute(n, "storage_order", 0) != 0) refuse_attribute(n, "storage_order", "must be 0");
-      const std::array<std::int64_t, 2> kernel = pair(n, "kernel_shape", {0, 0});
-      if (kernel[0] == 0) fail(n, "has no kernel_shape");
-      const std::array<std::int64_t, 2> stride = pair(n, "strides", {1, 1});
-      const std::array<std::int64_t, 2> padding = symmetric_pads(n, ints_attribute(n, "pads", {0, 0, 0, 0}));
+      if (n.attribute("kernel_shape") == nullptr) fail(n, "has no kernel_shape");
+      const std::array<std::int64_t, 2> kernel = positive_pair(n, "kernel_shape", {1, 1});
+      const std::array<std::int64_t, 2> stride = positive_pair(n, "strides", {1, 1});
+      const std::array<std::int64_t, 2> dilation = positive_pair(n, "dilations", {1, 1});
+      const std::vector<std::int64_t> pads =
+          explicit_pads(n, {dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1}, stride);
+      if (pads[0] != pads[2] || pads[1] != pads[3]) {
+        refuse_attribute(n, n.attribute("pads") != nullptr ? "pads" : "auto_pad", "gives asymmetric pads, which this layer cannot take");
+      }
+      const std::array<std::int64_t, 2> padding{pads[0], pads[1]};
       const bool ceil = int_attribute(n, "ceil_mode", 0) != 0;
       if (op == "MaxPool") {
         add(n, std::make_unique<nn::MaxPool2d>(kernel, nn::MaxPoolOptions{.stride = stride, .padding = padding,
-                                                                          .dilation = pair(n, "dilations", {1, 1}),
+                                                                          .dilation = dilation,
                                                                           .ceil_mode = ceil}));
       } else {
-        if (pair(n, "dilations", {1, 1}) != std::array<std::int64_t, 2>{1, 1}) refuse_attribute(n, "dilations", "must be 1");
+        if (dilation != std::array<std::int64_t, 2>{1, 1}) refuse_attribute(n, "dilations", "must be 1");
         add(n, std::make_unique<nn::AvgPool2d>(kernel, nn::AvgPoolOptions{.stride = stride, .padding = padding, .ceil_mode = ceil,
                                                                           .count_include_pad = int_attribute(n, "count_include_pad", 0) != 0}));
       }
@@ -711,11 +786,11 @@ class Builder {
       return 1;
     }
     if (op == "BatchNormalization") {
+      if (m_.opset < 7) fail(n, "BatchNormalization before opset 7 (is_test, consumed_inputs) is not read");
+      if (m_.opset < 9 && int_attribute(n, "spatial", 1) != 1) refuse_attribute(n, "spatial", "must be 1 (statistics per channel)");
       if (int_attribute(n, "training_mode", 0) != 0) refuse_attribute(n, "training_mode", "must be 0 (inference)");
-      if (n.outputs.size() > 1) {
-        for (std::size_t k = 1; k < n.outputs.size(); ++k) {
-          if (!n.outputs[k].empty()) fail(n, "its running statistics outputs are used");
-        }
+      for (std::size_t k = 1; k < n.outputs.size(); ++k) {
+        if (output_used(n, k)) fail(n, "its running statistics outputs are used");
       }
       if (shape_.rank() < 2 || shape_.rank() > 4) fail(n, "is read for [N, C], [N, C, L] and [N, C, H, W] inputs");
       const std::int64_t features = shape_[1];
@@ -730,7 +805,7 @@ class Builder {
       std::int64_t axis = int_attribute(n, "axis", -1);
       if (axis < 0) axis += shape_.rank();
       if (axis < 1 || axis >= shape_.rank()) refuse_attribute(n, "axis", "must leave the batch axis out");
-      if (n.outputs.size() > 1) fail(n, "its mean and inverse deviation outputs are used");
+      if (output_used(n, 1) || output_used(n, 2)) fail(n, "its mean and inverse deviation outputs are used");
       std::vector<std::int64_t> normalized(shape_.dims().begin() + axis, shape_.dims().end());
       const TensorData* bias = n.inputs.size() > 2 && !n.inputs[2].empty() ? &constant(n, 2, "bias") : nullptr;
       auto ln = std::make_unique<nn::LayerNorm>(normalized, nn::LayerNormOptions{.eps = float_attribute(n, "epsilon", 1e-5f),
@@ -756,9 +831,16 @@ class Builder {
     if (a->ints.size() != 2) refuse_attribute(n, key, "must hold 2 values (2-D only)");
     return {a->ints[0], a->ints[1]};
   }
+  std::array<std::int64_t, 2> positive_pair(const Node& n, const char* key, std::array<std::int64_t, 2> fallback) const {
+    const std::array<std::int64_t, 2> values = pair(n, key, fallback);
+    if (values[0] < 1 || values[1] < 1) refuse_attribute(n, key, "must be positive");
+    return values;
+  }
 
   Model& m_;
   std::string source_;
+  std::string output_;
+  std::set<std::string> read_by_nodes_;
   nn::Sequential model_;
   Shape shape_;
   std::string current_;
@@ -766,7 +848,10 @@ class Builder {
 
 }  // namespace
 
-nn::Sequential load_onnx(const std::filesystem::path& path, Device device) {
+namespace {
+
+// The file's bytes, after checking that it is a regular file within protobuf's 2 GiB.
+std::string read_file(const std::filesystem::path& path) {
   const std::string source = path.string();
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) throw FormatError(source + ": not a regular file (or it cannot be read)");
@@ -779,22 +864,85 @@ nn::Sequential load_onnx(const std::filesystem::path& path, Device device) {
   if (!in.read(data.data(), static_cast<std::streamsize>(size)) || in.gcount() != static_cast<std::streamsize>(size)) {
     throw FormatError(source + ": cannot read its " + std::to_string(size) + " bytes");
   }
-  return load_onnx_bytes(data, source, device);
+  return data;
+}
+
+// The options' constants as the model's own, checked against its graph inputs.
+void bind_constants(Model& m, const std::map<std::string, Tensor>& constants, const std::string& source) {
+  for (const auto& entry : constants) {
+    const std::string& name = entry.first;  // (not a structured binding: clang 14 cannot capture those)
+    const Tensor& value = entry.second;
+    const bool is_input = std::any_of(m.inputs.begin(), m.inputs.end(), [&](const ValueInfo& v) { return v.name == name; });
+    if (m.constants.count(name) != 0) throw ValueError(source + ": constant '" + name + "' is an initializer of the graph already");
+    if (!is_input) throw ValueError(source + ": constant '" + name + "' is not an input of the graph");
+    if (!value.defined()) throw ValueError(source + ": constant '" + name + "' is an undefined tensor");
+    TensorData t;
+    t.name = name;
+    t.dims.assign(value.shape().dims().begin(), value.shape().dims().end());
+    const Tensor host = value.to(Device::cpu());
+    if (value.dtype() == DType::kFloat32) {
+      t.values = host.to_vector();
+    } else {
+      t.is_integer = true;
+      for (const std::int32_t v : host.to_int_vector()) t.ints.push_back(v);
+    }
+    m.constants.emplace(name, std::move(t));
+  }
+}
+
+}  // namespace
+
+nn::Sequential load_onnx(const std::filesystem::path& path, Device device) {
+  OnnxImportOptions options;
+  options.device = device;
+  return load_onnx(path, options);
+}
+
+nn::Sequential load_onnx(const std::filesystem::path& path, const OnnxImportOptions& options) {
+  return load_onnx_bytes(read_file(path), path.string(), options);
 }
 
 nn::Sequential load_onnx_bytes(std::string_view data, const std::string& source, Device device) {
+  OnnxImportOptions options;
+  options.device = device;
+  return load_onnx_bytes(data, source, options);
+}
+
+nn::Sequential load_onnx_bytes(std::string_view data, const std::string& source, const OnnxImportOptions& options) {
   Model m = parse_model(data, source);
+  bind_constants(m, options.constants, source);
   nn::Sequential model;
   try {
-    model = Builder(m, source).build();
+    model = Builder(m, source, options.output).build();
   } catch (const FormatError&) {
     throw;
   } catch (const Error& e) {  // a layer refusing the settings it was given (ValueError)
     throw FormatError(source + ": " + e.what());
   }
-  model.to(device);
+  model.to(options.device);
   model.eval();
   return model;
+}
+
+OnnxTensor read_onnx_tensor(const std::filesystem::path& path) { return read_onnx_tensor_bytes(read_file(path), path.string()); }
+
+OnnxTensor read_onnx_tensor_bytes(std::string_view data, const std::string& source) {
+  const TensorData t = parse_tensor(Reader(data, 0, source), 0);
+  if (t.dims.size() > static_cast<std::size_t>(Shape::kMaxRank)) {
+    throw FormatError(source + ": tensor '" + t.name + "' has " + std::to_string(t.dims.size()) + " axes, more than axon's " +
+                      std::to_string(Shape::kMaxRank));
+  }
+  const Shape shape(std::span<const std::int64_t>(t.dims));
+  if (!t.is_integer) return {t.name, Tensor::from_vector(shape, std::span<const float>(t.values))};
+  std::vector<std::int32_t> ints;
+  ints.reserve(t.ints.size());
+  for (const std::int64_t v : t.ints) {
+    if (v < std::numeric_limits<std::int32_t>::min() || v > std::numeric_limits<std::int32_t>::max()) {
+      throw FormatError(source + ": tensor '" + t.name + "' holds " + std::to_string(v) + ", past int32");
+    }
+    ints.push_back(static_cast<std::int32_t>(v));
+  }
+  return {t.name, Tensor::from_vector(shape, std::span<const std::int32_t>(ints))};
 }
 
 }  // namespace axon::io

@@ -28,6 +28,7 @@
 // A layer type not in this list (a custom layer) is refused with a ValueError naming it.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@
 #include "axon/export.h"
 #include "axon/nn/sequential.h"
 #include "axon/shape.h"
+#include "axon/tensor.h"
 
 namespace axon::io {
 
@@ -49,24 +51,54 @@ struct OnnxExportOptions {
 // is unknown; ShapeError when the layers do not chain on that shape.
 AXON_API void save_onnx(nn::Sequential& model, const std::filesystem::path& path, const OnnxExportOptions& options = {});
 
-// A model from an ONNX file whose graph is a chain of the operators below from its one input
-// (its shape [batch, fixed sizes...]) to its one output, opset 13 or newer, float32; on
+// A model from an ONNX file whose graph is a chain of the operators below from its one data
+// input (its shape [batch, fixed sizes...], float32) to its output, float32 weights; on
 // `device`, in evaluation mode, trainable further where its layers are.
-//   Gemm (alpha = beta = 1, transA = 0), MatMul (+ Add) with constant weights   -> Dense
+//   Gemm (transA = 0; alpha and beta folded into the weights), MatMul (+ Add) with constant
+//   weights                                                         -> Dense
 //   Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus, Softsign, HardSigmoid (1/6, 1/2),
 //   HardSwish, Gelu, Clip (ReLU, ReLU6, Hardtanh) and the elementwise patterns of GELU (erf and
 //   tanh forms), SiLU, Mish, LogSigmoid and Softplus with beta, as torch and save_onnx write them
 //                                                                   -> activation layers
 //   Softmax, LogSoftmax (last axis), Flatten (axis 1), Reshape to [-1, F] / [0, -1]
 //   Identity, Dropout                                               -> nothing
-//   Conv (2-D, symmetric or "same" pads), MaxPool, AveragePool, GlobalAveragePool,
-//   BatchNormalization (inference), LayerNormalization, PRelu       -> the layers of the same name
+//   Conv (2-D; symmetric pads, "same" at stride 1, auto_pad where it comes out symmetric),
+//   MaxPool, AveragePool (symmetric pads), GlobalAveragePool, BatchNormalization (inference),
+//   LayerNormalization, PRelu                                       -> the layers of the same name
+// Any opset of the default domain: an operator whose meaning changed across opsets is read
+// as its opset defines it (Softmax before 13 on its last axis only, Clip before 11 from its
+// attributes) or refused (Gemm, BatchNormalization and the patterns' arithmetic before 7).
 // Everything else, or an attribute these layers cannot take, is a FormatError naming the file,
 // the node, its operator and byte offset, and the attribute. The reader is bounded: sizes and
 // counts are checked against the file before anything is allocated, the work is linear in the
 // file's size (at most 2 GiB, protobuf's limit; external data files are refused).
+struct OnnxImportOptions {
+  Device device = Device::cpu();
+  // Values for graph inputs other than the data, by name: the weights of a model exported
+  // without them (torch.onnx.export(..., export_params=False)), or the operands of ONNX's own
+  // node tests. float32 tensors (int32 for integer operands such as Reshape's shape). A name
+  // that is not a graph input, or is an initializer too, is a ValueError.
+  std::map<std::string, Tensor> constants;
+  // The graph output to compute, for a graph with several (LayerNormalization's mean, say);
+  // empty: the graph's only output.
+  std::string output;
+};
+
 AXON_API nn::Sequential load_onnx(const std::filesystem::path& path, Device device = Device::cpu());
+AXON_API nn::Sequential load_onnx(const std::filesystem::path& path, const OnnxImportOptions& options);
 // The same from bytes in memory; `source` names them in errors.
 AXON_API nn::Sequential load_onnx_bytes(std::string_view data, const std::string& source, Device device = Device::cpu());
+AXON_API nn::Sequential load_onnx_bytes(std::string_view data, const std::string& source, const OnnxImportOptions& options);
+
+// One serialized ONNX TensorProto, as ONNX's test data (test_data_set_0/input_0.pb) and
+// onnxruntime's tools keep inputs and outputs: its name and its values on the CPU, float and
+// double as float32, int32 and int64 as int32 (a value past int32 is a FormatError). The same
+// bounded reader as load_onnx's.
+struct OnnxTensor {
+  std::string name;
+  Tensor value;
+};
+AXON_API OnnxTensor read_onnx_tensor(const std::filesystem::path& path);
+AXON_API OnnxTensor read_onnx_tensor_bytes(std::string_view data, const std::string& source);
 
 }  // namespace axon::io

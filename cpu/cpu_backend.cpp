@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "axon/error.h"
+#include "core/src/backend_counters.h"
 #include "core/src/builtin_backends.h"
 #include "core/src/philox.h"
 #include "cpu/parallel.h"
@@ -36,6 +37,7 @@ std::size_t memory_bytes(int pages_name) {
 }  // namespace
 
 void* CpuBackend::allocate(std::size_t bytes) {
+  axon::detail::count(axon::detail::backend_counters().allocations);
   // Refuse what the machine cannot hold before asking: with overcommit, a huge malloc can
   // "succeed" and the process dies later when the pages are touched.
   const std::size_t physical = memory_bytes(_SC_PHYS_PAGES);

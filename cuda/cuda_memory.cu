@@ -4,6 +4,7 @@
 #include <string>
 
 #include "axon/error.h"
+#include "core/src/backend_counters.h"
 #include "cuda/cuda_check.h"
 
 namespace axon::cuda {
@@ -40,6 +41,7 @@ CachingAllocator::~CachingAllocator() {
 }
 
 void* CachingAllocator::allocate(std::size_t bytes) {
+  axon::detail::count(axon::detail::backend_counters().allocations);  // served from the cache or not
   const std::size_t size = round_size(bytes);
   std::lock_guard lock(mutex_);
   void* block = nullptr;

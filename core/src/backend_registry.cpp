@@ -55,6 +55,11 @@ std::shared_ptr<Backend> backend_for(Device device) { return find_backend(device
 
 namespace detail {
 Backend& backend_of(Device device) { return *find_backend(device); }
+
+BackendCounters& backend_counters() {
+  static BackendCounters counters;  // (trivially destructible in effect: atomics of integers)
+  return counters;
+}
 }  // namespace detail
 
 }  // namespace axon

@@ -100,7 +100,7 @@ void conv2d_out(const Tensor& x, const Tensor& weight, const Tensor& bias, const
   detail::check_disjoint(kOp, {"y", &y}, {{"x", &x}, {"weight", &weight}});
   if (bias.defined()) detail::check_disjoint(kOp, {"y", &y}, {{"bias", &bias}});
   if (g.batch == 0) return;
-  detail::backend_of(device).conv2d(g, x, weight, bias, y);
+  detail::op_backend(device).conv2d(g, x, weight, bias, y);
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
@@ -122,7 +122,7 @@ void conv2d_backward_data_out(const Tensor& grad_y, const Tensor& weight, const 
   detail::check_shape(kOp, {"grad_y", &grad_y}, output_of(g), {{"grad_x", &grad_x}, {"weight", &weight}});
   detail::check_disjoint(kOp, {"grad_x", &grad_x}, {{"grad_y", &grad_y}, {"weight", &weight}});
   if (g.batch == 0) return;
-  detail::backend_of(device).conv2d_backward_data(g, grad_y, weight, grad_x);
+  detail::op_backend(device).conv2d_backward_data(g, grad_y, weight, grad_x);
 }
 
 void conv2d_backward_weights_out(const Tensor& x, const Tensor& grad_y, const Tensor& grad_weight,
@@ -143,7 +143,7 @@ void conv2d_backward_weights_out(const Tensor& x, const Tensor& grad_y, const Te
     if (grad_bias.defined()) fill(grad_bias, 0.0f);
     return;
   }
-  detail::backend_of(device).conv2d_backward_weights(g, x, grad_y, grad_weight, grad_bias);
+  detail::op_backend(device).conv2d_backward_weights(g, x, grad_y, grad_weight, grad_bias);
 }
 
 }  // namespace axon

@@ -17,7 +17,7 @@ void binary_out(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out
   detail::check_shape(name, {"out", &out}, a.shape(), {{"a", &a}, {"b", &b}});
   detail::check_in_place_or_disjoint(name, {"out", &out}, {{"a", &a}, {"b", &b}});
   if (out.numel() == 0) return;
-  detail::backend_of(device).binary(op, a, b, out);
+  detail::op_backend(device).binary(op, a, b, out);
 }
 
 namespace {
@@ -41,7 +41,7 @@ void scale_out(const Tensor& x, float alpha, const Tensor& out) {
   detail::check_shape("scale", {"out", &out}, x.shape(), {{"x", &x}});
   detail::check_in_place_or_disjoint("scale", {"out", &out}, {{"x", &x}});
   if (out.numel() == 0) return;
-  detail::backend_of(device).scale(x, alpha, out);
+  detail::op_backend(device).scale(x, alpha, out);
 }
 
 Tensor scale(const Tensor& x, float alpha) {
@@ -57,7 +57,7 @@ void axpy(float alpha, const Tensor& x, const Tensor& y) {
   detail::check_same_shape("axpy", {"x", &x}, {"y", &y});
   detail::check_in_place_or_disjoint("axpy", {"y", &y}, {{"x", &x}});
   if (y.numel() == 0) return;
-  detail::backend_of(device).axpy(alpha, x, y);
+  detail::op_backend(device).axpy(alpha, x, y);
 }
 
 void fill(const Tensor& out, float value) {
@@ -67,7 +67,7 @@ void fill(const Tensor& out, float value) {
     throw ValueError("axon::fill: " + std::to_string(value) + " does not fit the int32 tensor " + out.describe());
   }
   if (out.numel() == 0) return;
-  detail::backend_of(device).fill(out, value);
+  detail::op_backend(device).fill(out, value);
 }
 
 void fill_uniform(const Tensor& out, float low, float high, Generator& generator) {
@@ -80,7 +80,7 @@ void fill_uniform(const Tensor& out, float low, float high, Generator& generator
   }
   const PhiloxSlice slice = generator.take(out.numel());
   if (out.numel() == 0) return;
-  detail::backend_of(device).fill_uniform(out, low, high, slice);
+  detail::op_backend(device).fill_uniform(out, low, high, slice);
 }
 
 void fill_normal(const Tensor& out, float mean, float stddev, Generator& generator) {
@@ -92,9 +92,12 @@ void fill_normal(const Tensor& out, float mean, float stddev, Generator& generat
   }
   const PhiloxSlice slice = generator.take(out.numel());
   if (out.numel() == 0) return;
-  detail::backend_of(device).fill_normal(out, mean, stddev, slice);
+  detail::op_backend(device).fill_normal(out, mean, stddev, slice);
 }
 
-void synchronize(Device device) { detail::backend_of(device).synchronize(); }
+void synchronize(Device device) {
+  detail::count(detail::backend_counters().host_waits);
+  detail::backend_of(device).synchronize();
+}
 
 }  // namespace axon

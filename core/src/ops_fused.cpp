@@ -35,7 +35,7 @@ void bias_activation_out(Activation kind, const Tensor& x, const Tensor& bias, c
   detail::check_disjoint(op, {"y", &y}, {{"bias", &bias}});
   const ActivationConstants constants = detail::resolve_constants(op, kind, params);
   if (x.numel() == 0) return;
-  detail::backend_of(device).bias_activation(kind, constants, x, bias, pre, y);
+  detail::op_backend(device).bias_activation(kind, constants, x, bias, pre, y);
 }
 
 void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const Tensor& y, const Tensor& grad_y,
@@ -51,7 +51,7 @@ void activation_backward_bias_grad_out(Activation kind, const Tensor& pre, const
   detail::check_disjoint(op, {"grad_bias", &grad_bias},
                          {{"pre", &pre}, {"y", &y}, {"grad_y", &grad_y}, {"grad_pre", &grad_pre}});
   const ActivationConstants constants = detail::resolve_constants(op, kind, params);
-  Backend& backend = detail::backend_of(device);
+  Backend& backend = detail::op_backend(device);
   if (pre.numel() == 0) {  // no rows (or no columns): the bias gradient is a sum over nothing
     if (grad_bias.numel() > 0) backend.fill(grad_bias, 0.0f);
     return;
@@ -85,7 +85,7 @@ void linear_out(Activation kind, const Tensor& x, const Tensor& w, const Tensor&
   }
   const ActivationConstants constants = detail::resolve_constants(op, kind, params);
   if (y.numel() == 0) return;
-  detail::backend_of(device).linear(kind, constants, x, w, bias, pre, y);
+  detail::op_backend(device).linear(kind, constants, x, w, bias, pre, y);
 }
 
 }  // namespace axon

@@ -48,7 +48,7 @@ void gemm(const Tensor& a, const Tensor& b, const Tensor& c, float alpha, float 
   detail::check_shape(kOp, {"c", &c}, Shape{dims.m, dims.n}, {{"a", &a}, {"b", &b}});
   detail::check_disjoint(kOp, {"c", &c}, {{"a", &a}, {"b", &b}});
   if (c.numel() == 0) return;
-  detail::backend_of(device).gemm(transpose_a, transpose_b, alpha, a, b, beta, c);
+  detail::op_backend(device).gemm(transpose_a, transpose_b, alpha, a, b, beta, c);
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
@@ -74,7 +74,7 @@ void bias_add_out(const Tensor& x, const Tensor& bias, const Tensor& out) {
   detail::check_in_place_or_disjoint("bias_add", {"out", &out}, {{"x", &x}});
   detail::check_disjoint("bias_add", {"out", &out}, {{"bias", &bias}});
   if (x.numel() == 0) return;
-  detail::backend_of(device).bias_add(x, bias, out);
+  detail::op_backend(device).bias_add(x, bias, out);
 }
 
 Tensor bias_add(const Tensor& x, const Tensor& bias) {
@@ -91,7 +91,7 @@ void bias_grad_out(const Tensor& grad, const Tensor& out) {
   detail::check_min_rank("bias_grad", {"grad", &grad}, 1);
   detail::check_shape("bias_grad", {"out", &out}, Shape{grad.shape().cols()}, {{"grad", &grad}});
   detail::check_disjoint("bias_grad", {"out", &out}, {{"grad", &grad}});
-  Backend& backend = detail::backend_of(device);
+  Backend& backend = detail::op_backend(device);
   if (grad.numel() == 0) {  // a sum over no rows is zero (and no columns means nothing to write)
     if (out.numel() > 0) backend.fill(out, 0.0f);
     return;

@@ -87,7 +87,7 @@ void loss_out(LossKind kind, const Tensor& pred, const Tensor& target, const Ten
     detail::check_disjoint(op, {"grad", &grad}, {{"target", &target}, {"value", &value}});
     if (weight.defined()) detail::check_disjoint(op, {"grad", &grad}, {{"weight", &weight}});
   }
-  detail::backend_of(device).loss(kind, params, pred, target, weight, value, grad);
+  detail::op_backend(device).loss(kind, params, pred, target, weight, value, grad);
 }
 
 LossResult loss(LossKind kind, const Tensor& pred, const Tensor& target, LossParams params,

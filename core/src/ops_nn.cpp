@@ -44,7 +44,7 @@ void activation_out(Activation kind, const Tensor& x, const Tensor& y, Activatio
   detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
   const ActivationConstants constants = resolve_constants(op, kind, params);
   if (x.numel() == 0) return;
-  detail::backend_of(device).activation_forward(kind, constants, x, y);
+  detail::op_backend(device).activation_forward(kind, constants, x, y);
 }
 
 Tensor activation(Activation kind, const Tensor& x, ActivationParams params) {
@@ -65,7 +65,7 @@ void activation_backward_out(Activation kind, const Tensor& x, const Tensor& y, 
   detail::check_in_place_or_disjoint(op, {"grad_x", &grad_x}, {{"x", &x}, {"y", &y}, {"grad_y", &grad_y}});
   const ActivationConstants constants = resolve_constants(op, kind, params);
   if (x.numel() == 0) return;
-  detail::backend_of(device).activation_backward(kind, constants, x, y, grad_y, grad_x);
+  detail::op_backend(device).activation_backward(kind, constants, x, y, grad_y, grad_x);
 }
 
 Tensor activation_backward(Activation kind, const Tensor& x, const Tensor& y, const Tensor& grad_y,
@@ -88,7 +88,7 @@ void softmax_forward(SoftmaxKind kind, const Tensor& x, const Tensor& y) {
   check_float_same_shape(op, {{"x", &x}, {"y", &y}});
   detail::check_in_place_or_disjoint(op, {"y", &y}, {{"x", &x}});
   if (x.numel() == 0) return;
-  Backend& backend = detail::backend_of(device);
+  Backend& backend = detail::op_backend(device);
   if (kind == SoftmaxKind::kSoftmax) {
     backend.softmax(x, y);
   } else {
@@ -105,7 +105,7 @@ void softmax_backward_into(SoftmaxKind kind, const Tensor& y, const Tensor& grad
   detail::check_in_place_or_disjoint(op, {"grad_x", &grad_x}, {{"grad_y", &grad_y}});
   detail::check_disjoint(op, {"grad_x", &grad_x}, {{"y", &y}});
   if (y.numel() == 0) return;
-  Backend& backend = detail::backend_of(device);
+  Backend& backend = detail::op_backend(device);
   if (kind == SoftmaxKind::kSoftmax) {
     backend.softmax_backward(y, grad_y, grad_x);
   } else {
@@ -185,7 +185,7 @@ void prelu_out(const Tensor& x, const Tensor& weight, const Tensor& y) {
   detail::check_in_place_or_disjoint(kOp, {"y", &y}, {{"x", &x}});
   detail::check_disjoint(kOp, {"y", &y}, {{"weight", &weight}});
   if (x.numel() == 0) return;
-  detail::backend_of(device).prelu(x, weight, inner, y);
+  detail::op_backend(device).prelu(x, weight, inner, y);
 }
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
@@ -214,7 +214,7 @@ void prelu_backward_out(const Tensor& x, const Tensor& weight, const Tensor& gra
     fill(grad_weight, 0.0f);
     return;
   }
-  detail::backend_of(device).prelu_backward(x, weight, grad_y, inner, grad_x, grad_weight);
+  detail::op_backend(device).prelu_backward(x, weight, grad_y, inner, grad_x, grad_weight);
 }
 
 }  // namespace axon

@@ -71,7 +71,7 @@ void batch_norm_train_out(const Tensor& x, const Tensor& weight, const Tensor& b
   s.eps = eps;
   s.momentum = momentum;
   if (x.numel() == 0) return;
-  detail::backend_of(device).batch_norm_train(s, x, weight, bias, y, save_mean, save_invstd, running_mean, running_var);
+  detail::op_backend(device).batch_norm_train(s, x, weight, bias, y, save_mean, save_invstd, running_mean, running_var);
 }
 
 void batch_norm_eval_out(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
@@ -91,7 +91,7 @@ void batch_norm_eval_out(const Tensor& x, const Tensor& weight, const Tensor& bi
   detail::check_in_place_or_disjoint(kOp, {"y", &y}, {{"x", &x}});
   s.eps = eps;
   if (x.numel() == 0) return;
-  detail::backend_of(device).batch_norm_eval(s, x, weight, bias, running_mean, running_var, y);
+  detail::op_backend(device).batch_norm_eval(s, x, weight, bias, running_mean, running_var, y);
 }
 
 void batch_norm_backward_out(const Tensor& x, const Tensor& grad_y, const Tensor& weight, const Tensor& save_mean,
@@ -124,7 +124,7 @@ void batch_norm_backward_out(const Tensor& x, const Tensor& grad_y, const Tensor
     if (grad_bias.defined()) fill(grad_bias, 0.0f);
     return;
   }
-  detail::backend_of(device).batch_norm_backward(s, x, grad_y, weight, save_mean, save_invstd, grad_x, grad_weight,
+  detail::op_backend(device).batch_norm_backward(s, x, grad_y, weight, save_mean, save_invstd, grad_x, grad_weight,
                                                  grad_bias);
 }
 
@@ -172,7 +172,7 @@ void layer_norm_out(const Tensor& x, std::int64_t size, const Tensor& weight, co
   detail::check_disjoint(kOp, {"save_mean", &save_mean}, {{"x", &x}, {"y", &y}, {"save_invstd", &save_invstd}});
   detail::check_disjoint(kOp, {"save_invstd", &save_invstd}, {{"x", &x}, {"y", &y}});
   if (rows == 0) return;
-  detail::backend_of(device).layer_norm(size, eps, x, weight, bias, y, save_mean, save_invstd);
+  detail::op_backend(device).layer_norm(size, eps, x, weight, bias, y, save_mean, save_invstd);
 }
 
 void layer_norm_backward_out(const Tensor& x, std::int64_t size, const Tensor& grad_y, const Tensor& weight,
@@ -208,7 +208,7 @@ void layer_norm_backward_out(const Tensor& x, std::int64_t size, const Tensor& g
     if (grad_bias.defined()) fill(grad_bias, 0.0f);
     return;
   }
-  detail::backend_of(device).layer_norm_backward(size, x, grad_y, weight, save_mean, save_invstd, grad_x, grad_weight,
+  detail::op_backend(device).layer_norm_backward(size, x, grad_y, weight, save_mean, save_invstd, grad_x, grad_weight,
                                                  grad_bias);
 }
 

@@ -89,7 +89,7 @@ void max_pool2d_out(const Tensor& x, const Tensor& y, const Tensor& indices, con
   detail::check_disjoint(kOp, {"y", &y}, {{"x", &x}, {"indices", &indices}});
   detail::check_disjoint(kOp, {"indices", &indices}, {{"x", &x}});
   if (g.planes == 0) return;
-  detail::backend_of(device).max_pool2d(g, x, y, indices);
+  detail::op_backend(device).max_pool2d(g, x, y, indices);
 }
 
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options) {
@@ -113,7 +113,7 @@ void max_pool2d_backward_out(const Tensor& grad_y, const Tensor& indices, const 
   detail::check_shape(kOp, {"indices", &indices}, output_of(grad_x.shape(), g), {{"grad_x", &grad_x}});
   detail::check_disjoint(kOp, {"grad_x", &grad_x}, {{"grad_y", &grad_y}, {"indices", &indices}});
   if (g.planes == 0) return;
-  detail::backend_of(device).max_pool2d_backward(g, grad_y, indices, grad_x);
+  detail::op_backend(device).max_pool2d_backward(g, grad_y, indices, grad_x);
 }
 
 void avg_pool2d_out(const Tensor& x, const Tensor& y, const Pool2dOptions& options) {
@@ -124,7 +124,7 @@ void avg_pool2d_out(const Tensor& x, const Tensor& y, const Pool2dOptions& optio
   detail::check_shape(kOp, {"y", &y}, output_of(x.shape(), g), {{"x", &x}});
   detail::check_disjoint(kOp, {"y", &y}, {{"x", &x}});
   if (g.planes == 0) return;
-  detail::backend_of(device).avg_pool2d(g, x, y);
+  detail::op_backend(device).avg_pool2d(g, x, y);
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options) {
@@ -142,7 +142,7 @@ void avg_pool2d_backward_out(const Tensor& grad_y, const Tensor& grad_x, const P
   detail::check_shape(kOp, {"grad_y", &grad_y}, output_of(grad_x.shape(), g), {{"grad_x", &grad_x}});
   detail::check_disjoint(kOp, {"grad_x", &grad_x}, {{"grad_y", &grad_y}});
   if (g.planes == 0) return;
-  detail::backend_of(device).avg_pool2d_backward(g, grad_y, grad_x);
+  detail::op_backend(device).avg_pool2d_backward(g, grad_y, grad_x);
 }
 
 }  // namespace axon

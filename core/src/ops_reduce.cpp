@@ -23,7 +23,7 @@ void reduce_all_out(ReduceOp op, const Tensor& x, const Tensor& out) {
   if (op != ReduceOp::kSum && x.numel() == 0) {
     throw ValueError(detail::prefix(name) + "the tensor is empty (" + x.describe() + ")");
   }
-  detail::backend_of(device).reduce_all(op, x, out);
+  detail::op_backend(device).reduce_all(op, x, out);
 }
 
 Tensor reduce_all(ReduceOp op, const Tensor& x) {
@@ -50,7 +50,7 @@ void reduce_rows_out(ReduceOp op, const Tensor& x, const Tensor& out) {
     throw ValueError(detail::prefix(name) + "rows are empty (" + x.describe() + ")");
   }
   if (out.numel() == 0) return;
-  Backend& backend = detail::backend_of(device);
+  Backend& backend = detail::op_backend(device);
   if (x.numel() == 0) {  // rows of no columns: each sums to zero
     backend.fill(out, 0.0f);
     return;
@@ -83,7 +83,7 @@ void argmax_rows_out(const Tensor& x, const Tensor& out) {
                      " columns do not fit the int32 indices it returns (" + x.describe() + ")");
   }
   if (out.numel() == 0) return;
-  detail::backend_of(device).argmax_rows(x, out);
+  detail::op_backend(device).argmax_rows(x, out);
 }
 
 Tensor argmax_rows(const Tensor& x) {

@@ -27,7 +27,7 @@ void gather_rows_out(const Tensor& x, const Tensor& indices, const Tensor& out) 
   if (x.dim(0) == 0) {
     throw ValueError("axon::gather_rows: x has no rows to gather from (" + x.describe() + ")");
   }
-  detail::backend_of(device).gather_rows(x, indices, out);
+  detail::op_backend(device).gather_rows(x, indices, out);
 }
 
 Tensor gather_rows(const Tensor& x, const Tensor& indices) {
@@ -51,7 +51,7 @@ void dropout_out(const Tensor& x, float p, const Tensor& y, const Tensor& mask, 
   }
   const PhiloxSlice slice = generator.take(x.numel());
   if (x.numel() == 0) return;
-  detail::backend_of(device).dropout(p, slice, x, y, mask);
+  detail::op_backend(device).dropout(p, slice, x, y, mask);
 }
 
 void clamp_out(const Tensor& x, float low, float high, const Tensor& out) {
@@ -65,7 +65,7 @@ void clamp_out(const Tensor& x, float low, float high, const Tensor& out) {
                      ", high=" + std::to_string(high));
   }
   if (x.numel() == 0) return;
-  detail::backend_of(device).clamp(x, low, high, out);
+  detail::op_backend(device).clamp(x, low, high, out);
 }
 
 void clip_grad_norm_out(const Tensor& grads, float max_norm, const Tensor& total_norm, float norm_type) {
@@ -87,7 +87,7 @@ void clip_grad_norm_out(const Tensor& grads, const GradNormClip& clip, const Ten
   if (!(clip.norm_type > 0.0f)) {  // (NaN refused too)
     throw ValueError("axon::clip_grad_norm: norm_type must be > 0 (or infinity), got " + std::to_string(clip.norm_type));
   }
-  detail::backend_of(device).clip_grad_norm(clip, grads, total_norm);
+  detail::op_backend(device).clip_grad_norm(clip, grads, total_norm);
 }
 
 namespace {
@@ -138,7 +138,7 @@ void sgd_step(const SgdHyper& hyper, const Tensor& params, const Tensor& grads, 
   check_finite(op, {{"lr", hyper.lr}, {"momentum", hyper.momentum}, {"one_minus_dampening", hyper.one_minus_dampening},
                     {"weight_decay", hyper.weight_decay}});
   if (params.numel() == 0) return;
-  detail::backend_of(device).sgd_step(hyper, params, grads, momentum_buffer);
+  detail::op_backend(device).sgd_step(hyper, params, grads, momentum_buffer);
 }
 
 void adagrad_step(const AdagradHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& state_sum) {
@@ -146,7 +146,7 @@ void adagrad_step(const AdagradHyper& hyper, const Tensor& params, const Tensor&
   const Device device = check_step(op, params, grads, {{"state_sum", &state_sum, true}});
   check_finite(op, {{"lr", hyper.lr}, {"weight_decay", hyper.weight_decay}, {"eps", hyper.eps}});
   if (params.numel() == 0) return;
-  detail::backend_of(device).adagrad_step(hyper, params, grads, state_sum);
+  detail::op_backend(device).adagrad_step(hyper, params, grads, state_sum);
 }
 
 void rmsprop_step(const RmspropHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& square_avg,
@@ -159,7 +159,7 @@ void rmsprop_step(const RmspropHyper& hyper, const Tensor& params, const Tensor&
   check_finite(op, {{"lr", hyper.lr}, {"alpha", hyper.alpha}, {"one_minus_alpha", hyper.one_minus_alpha}, {"eps", hyper.eps},
                     {"weight_decay", hyper.weight_decay}, {"momentum", hyper.momentum}});
   if (params.numel() == 0) return;
-  detail::backend_of(device).rmsprop_step(hyper, params, grads, square_avg, momentum_buffer, grad_avg);
+  detail::op_backend(device).rmsprop_step(hyper, params, grads, square_avg, momentum_buffer, grad_avg);
 }
 
 void adam_step(const AdamHyper& hyper, const Tensor& params, const Tensor& grads, const Tensor& exp_avg,
@@ -177,7 +177,7 @@ void adam_step(const AdamHyper& hyper, const Tensor& params, const Tensor& grads
                      std::to_string(hyper.bias_correction2_sqrt));
   }
   if (params.numel() == 0) return;
-  detail::backend_of(device).adam_step(hyper, params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq);
+  detail::op_backend(device).adam_step(hyper, params, grads, exp_avg, exp_avg_sq, max_exp_avg_sq);
 }
 
 }  // namespace axon

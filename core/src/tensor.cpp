@@ -8,6 +8,7 @@
 #include "axon/backend.h"
 #include "axon/error.h"
 #include "axon/ops.h"
+#include "core/src/backend_counters.h"
 
 namespace axon {
 
@@ -52,6 +53,7 @@ Tensor from_host_values(const Shape& shape, std::span<const T> values, Device de
   }
   Tensor tensor = Tensor::empty(shape, device, dtype_of<T>());
   if (!values.empty()) {
+    detail::count(detail::backend_counters().uploads);
     backend_for(device)->copy_from_host(tensor.data<T>(), values.data(), values.size_bytes());
   }
   return tensor;
@@ -232,13 +234,19 @@ void Tensor::copy_from(const Tensor& source) const {
   if (bytes == 0) return;
   const Device from = source.device();
   const Device to_device = device();
+  detail::BackendCounters& counters = detail::backend_counters();
   if (from == to_device) {
+    detail::count(counters.ops);
     storage_->backend().copy_on_device(raw_data(), source.raw_data(), bytes);
   } else if (from.is_cpu()) {
+    detail::count(counters.uploads);
     storage_->backend().copy_from_host(raw_data(), source.raw_data(), bytes);
   } else if (to_device.is_cpu()) {
+    detail::count(counters.host_waits);
     source.storage_->backend().copy_to_host(raw_data(), source.raw_data(), bytes);
   } else {
+    detail::count(counters.host_waits);
+    detail::count(counters.uploads);
     // Between two GPUs: through host memory (peer copies can come later).
     std::vector<char> staging(bytes);
     source.storage_->backend().copy_to_host(staging.data(), source.raw_data(), bytes);
@@ -265,6 +273,7 @@ std::vector<T> host_values(const Tensor& tensor, const char* what) {
   }
   std::vector<T> values(static_cast<std::size_t>(tensor.numel()));
   if (!values.empty()) {
+    detail::count(detail::backend_counters().host_waits);
     backend_for(tensor.device())->copy_to_host(values.data(), tensor.data<T>(), tensor.nbytes());
   }
   return values;
@@ -286,6 +295,7 @@ float Tensor::item() const {
     throw DTypeError("Tensor::item: needs a float32 tensor, got " + describe());
   }
   float value = 0.0f;  // straight into a local: no host vector for one number
+  detail::count(detail::backend_counters().host_waits);
   storage_->backend().copy_to_host(&value, raw_data(), sizeof(float));
   return value;
 }

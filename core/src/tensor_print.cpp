@@ -8,6 +8,7 @@
 
 #include "axon/backend.h"
 #include "axon/tensor.h"
+#include "core/src/backend_counters.h"
 
 namespace axon {
 
@@ -33,6 +34,7 @@ std::vector<T> shown_values(const Tensor& tensor, bool summarize) {
   const int rank = shape.rank();
   const T* data = tensor.data<T>();
   auto backend = backend_for(tensor.device());
+  detail::count(detail::backend_counters().host_waits);  // (one wait: the runs queue behind it)
   std::vector<T> values;
   const auto copy_run = [&](std::int64_t offset, std::int64_t count) {
     const std::size_t at = values.size();

@@ -1,5 +1,6 @@
 #include "core/src/testing_hooks.h"
 
+#include "core/src/backend_counters.h"
 #include "core/src/builtin_backends.h"
 
 namespace axon::testing {
@@ -21,6 +22,12 @@ bool cuda_context_active(int device) {
   (void)device;
   return false;
 #endif
+}
+
+BackendCounts backend_counts() {
+  const detail::BackendCounters& c = detail::backend_counters();
+  return {c.ops.load(std::memory_order_relaxed), c.allocations.load(std::memory_order_relaxed),
+          c.host_waits.load(std::memory_order_relaxed), c.uploads.load(std::memory_order_relaxed)};
 }
 
 }  // namespace axon::testing

@@ -20,4 +20,13 @@ AXON_API bool cuda_context_active(int device);
 AXON_API std::int64_t cpu_engine_executions();
 AXON_API int cpu_engine_running();
 
+// The backend counters (core/src/backend_counters.h) since the process started, over all
+// devices and threads: op calls into a backend, requests for device memory, host waits
+// (synchronize and every read of tensor values to the host, on the CPU too) and uploads.
+// The step checker (tests/step_checker.h) takes differences around a step.
+struct BackendCounts {
+  std::int64_t ops = 0, allocations = 0, host_waits = 0, uploads = 0;
+};
+AXON_API BackendCounts backend_counts();
+
 }  // namespace axon::testing

@@ -38,12 +38,15 @@ CachingAllocator::~CachingAllocator() {
       }
     }
   }
+  for (const ScratchSlot& slot : scratch_) {
+    if (slot.block != nullptr && cudaFree(slot.block) != cudaSuccess) {
+      cudaGetLastError();
+      return;
+    }
+  }
 }
 
-void* CachingAllocator::allocate(std::size_t bytes) {
-  axon::detail::count(axon::detail::backend_counters().allocations);  // served from the cache or not
-  const std::size_t size = round_size(bytes);
-  std::lock_guard lock(mutex_);
+void* CachingAllocator::take_block_locked(std::size_t size, std::size_t bytes) {
   void* block = nullptr;
   auto cached = free_.find(size);
   if (cached != free_.end() && !cached->second.empty()) {
@@ -70,6 +73,14 @@ void* CachingAllocator::allocate(std::size_t bytes) {
     }
     if (status != cudaSuccess) throw_cuda_error(status, "cudaMalloc", __FILE__, __LINE__);
   }
+  return block;
+}
+
+void* CachingAllocator::allocate(std::size_t bytes) {
+  axon::detail::count(axon::detail::backend_counters().allocations);  // served from the cache or not
+  const std::size_t size = round_size(bytes);
+  std::lock_guard lock(mutex_);
+  void* block = take_block_locked(size, bytes);
   try {
     live_.emplace(block, size);
   } catch (...) {
@@ -100,6 +111,66 @@ void CachingAllocator::deallocate(void* pointer) noexcept {
   }
 }
 
+void* CachingAllocator::lease_scratch(std::size_t bytes, int& slot) {
+  {
+    std::lock_guard lock(mutex_);
+    if (ScratchSlot* chosen = lease_slot_locked(round_size(bytes), bytes)) {
+      slot = static_cast<int>(chosen - scratch_.data());
+      return chosen->block;
+    }
+  }
+  slot = -1;  // every slot leased (ops launching on several threads at once): a plain block
+  return allocate(bytes);
+}
+
+CachingAllocator::ScratchSlot* CachingAllocator::lease_slot_locked(std::size_t size, std::size_t bytes) {
+  // A free slot large enough; else the first free slot, grown (its old block cached).
+  for (ScratchSlot& s : scratch_) {
+    if (!s.leased && s.block != nullptr && s.size >= size) {
+      s.leased = true;
+      return &s;
+    }
+  }
+  ScratchSlot* chosen = nullptr;
+  for (ScratchSlot& s : scratch_) {
+    if (!s.leased) {
+      chosen = &s;
+      break;
+    }
+  }
+  if (chosen == nullptr) return nullptr;
+  axon::detail::count(axon::detail::backend_counters().allocations);  // a growth: planning, not a steady step
+  chosen->leased = true;  // (release_cache_locked leaves a leased slot alone)
+  if (chosen->block != nullptr) {
+    try {
+      free_[chosen->size].push_back(chosen->block);  // its bytes stay counted as cached
+    } catch (...) {
+      if (cudaFree(chosen->block) != cudaSuccess) cudaGetLastError();
+      counters_.cached_bytes -= chosen->size;
+    }
+    chosen->block = nullptr;
+    chosen->size = 0;
+  }
+  try {
+    chosen->block = take_block_locked(size, bytes);
+  } catch (...) {
+    chosen->leased = false;
+    throw;
+  }
+  chosen->size = size;
+  counters_.cached_bytes += size;
+  return chosen;
+}
+
+void CachingAllocator::return_scratch(void* pointer, int slot) noexcept {
+  if (slot < 0) {
+    deallocate(pointer);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  scratch_[static_cast<std::size_t>(slot)].leased = false;
+}
+
 void CachingAllocator::release_cache() {
   std::lock_guard lock(mutex_);
   release_cache_locked();
@@ -117,10 +188,18 @@ void CachingAllocator::release_cache_locked() {
     }
     it = free_.erase(it);
   }
+  for (ScratchSlot& slot : scratch_) {
+    if (slot.leased || slot.block == nullptr) continue;
+    AXON_CUDA_CHECK(cudaFree(slot.block));
+    counters_.cached_bytes -= slot.size;
+    slot.block = nullptr;
+    slot.size = 0;
+  }
 }
 
 void CachingAllocator::abandon() noexcept {
   std::lock_guard lock(mutex_);
+  scratch_ = {};
   free_.clear();
   live_.clear();
   counters_.live_bytes = 0;

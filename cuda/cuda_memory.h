@@ -8,6 +8,7 @@
 // before it returns memory to the driver.
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstddef>
 #include <map>
 #include <mutex>
@@ -49,8 +50,27 @@ class CachingAllocator {
   // was torn down (process exit), when the driver reclaims the memory anyway.
   void abandon() noexcept;
 
+  // Scratch for one op's launches (ScratchBuffer): a few blocks the allocator keeps, each grown
+  // to the largest request it has served, so that a planned step asks for no memory. A slot is
+  // leased to one ScratchBuffer at a time (`slot` says which; -1: every slot was leased and the
+  // block is a plain allocation); its bytes count as cached. Returned at once after the op's
+  // launches, as any block: the next user's work queues behind them on the one stream.
+  void* lease_scratch(std::size_t bytes, int& slot);
+  void return_scratch(void* pointer, int slot) noexcept;
+
  private:
+  struct ScratchSlot {
+    void* block = nullptr;
+    std::size_t size = 0;
+    bool leased = false;
+  };
+
   void release_cache_locked();  // mutex_ held
+  // A block of `size` (rounded) bytes from the free lists or the driver, the cache released
+  // and retried once when the device is full; OutOfMemory names `bytes`. mutex_ held.
+  void* take_block_locked(std::size_t size, std::size_t bytes);
+  // A slot leased for `size` bytes (grown if none is large enough), or null when all are leased.
+  ScratchSlot* lease_slot_locked(std::size_t size, std::size_t bytes);
 
   int device_;
   cudaStream_t stream_;
@@ -58,15 +78,17 @@ class CachingAllocator {
   std::unordered_map<void*, std::size_t> live_;         // pointer -> rounded size
   std::map<std::size_t, std::vector<void*>> free_;      // rounded size -> cached blocks
   MemoryCounters counters_;
+  std::array<ScratchSlot, 4> scratch_{};
 };
 
-// A scratch block from the caching allocator, returned at scope exit. Safe to return while the
-// kernels that use it are still queued (see the stream-safety note above).
+// A scratch block leased from the caching allocator's scratch slots, returned at scope exit.
+// Safe to return while the kernels that use it are still queued (see the stream-safety note
+// above).
 class ScratchBuffer {
  public:
   ScratchBuffer(CachingAllocator& allocator, std::size_t bytes)
-      : allocator_(allocator), pointer_(allocator.allocate(bytes)) {}
-  ~ScratchBuffer() { allocator_.deallocate(pointer_); }
+      : allocator_(allocator), pointer_(allocator.lease_scratch(bytes, slot_)) {}
+  ~ScratchBuffer() { allocator_.return_scratch(pointer_, slot_); }
   ScratchBuffer(const ScratchBuffer&) = delete;
   ScratchBuffer& operator=(const ScratchBuffer&) = delete;
   template <class T>
@@ -74,6 +96,7 @@ class ScratchBuffer {
 
  private:
   CachingAllocator& allocator_;
+  int slot_ = -1;  // (set by lease_scratch before pointer_ is: declared first)
   void* pointer_;
 };
 

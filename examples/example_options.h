@@ -162,6 +162,22 @@ inline void evaluate_saved(const Options& o, axon::nn::Sequential& model, axon::
   export_onnx_if_asked(o, model);
 }
 
+// --import-onnx FILE: a model trained elsewhere (torch.onnx.export of an nn.Sequential, or
+// --export-onnx) evaluated on the test set on the chosen device, no training. Its accuracy is
+// reported; the loss, too, as cross-entropy of its outputs taken as logits (a model ending in
+// Softmax or LogSoftmax gets a different loss, the same accuracy).
+inline void evaluate_onnx(const Options& o, const axon::data::Dataset& test, const std::string& file) {
+  axon::nn::Sequential model = axon::io::load_onnx(file, o.device);
+  std::printf("%s: %zu layers read from ONNX\n", file.c_str(), model.size());
+  const auto optimizer = make_optimizer(o, model.parameters());
+  axon::train::Trainer trainer(model, *optimizer, axon::nn::CrossEntropyLoss());
+  trainer.set_device(o.device);
+  const axon::train::Evaluation result = trainer.evaluate(test);
+  std::printf("%s: test accuracy %.4f\n", file.c_str(), *result.accuracy);
+  const Fields own = {{"test_accuracy", number(*result.accuracy)}, {"test_loss", number(result.loss)}};
+  write_metrics(o, with_run_fields(own, axon::train::History{}, trainer.device()));
+}
+
 inline void finish_run(const Options& o, axon::nn::Sequential& model, axon::train::Trainer& trainer,
                        const axon::data::Dataset& test, const axon::train::History& history,
                        const std::string& save) {

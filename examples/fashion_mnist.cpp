@@ -4,11 +4,13 @@
 // can move between devices while it trains (--switch-device 3:cpu moves before epoch 3).
 //
 //   fashion_mnist [common options] [--data DIR] [--switch-device EPOCH:DEVICE]...
-//                 [--save FILE] [--load FILE] [--export-onnx FILE]
+//                 [--save FILE] [--load FILE] [--export-onnx FILE] [--import-onnx FILE]
 //                 [--checkpoint-dir DIR [--resume yes]]
 // --save writes the trained weights (safetensors, PyTorch names); --load evaluates a saved model
-// without training; --export-onnx writes the model (trained, or loaded) as ONNX; --checkpoint-dir
-// keeps a checkpoint per epoch (the newest 3) and --resume yes continues from the newest one.
+// without training; --export-onnx writes the model (trained, or loaded) as ONNX; --import-onnx
+// evaluates an ONNX model trained elsewhere (examples/torch_fashion_mnist.py makes one) without
+// training; --checkpoint-dir keeps a checkpoint per epoch (the newest 3) and --resume yes
+// continues from the newest one.
 #include "example_options.h"
 
 int main(int argc, char** argv) try {
@@ -18,7 +20,7 @@ int main(int argc, char** argv) try {
   defaults.epochs = 15;
   defaults.batch_size = 128;
   const example::Options o =
-      example::parse(argc, argv, defaults, {"data", "switch-device", "save", "load", "export-onnx", "checkpoint-dir", "resume"});
+      example::parse(argc, argv, defaults, {"data", "switch-device", "save", "load", "export-onnx", "import-onnx", "checkpoint-dir", "resume"});
   const auto last = [&](const char* key) { return o.extra.count(key) ? o.extra.at(key).back() : std::string(); };
   const std::string folder = o.extra.count("data") ? o.extra.at("data").back() : "/usr/share/datasets/fashion-mnist";
   example::SwitchDevice switcher(o);  // before the data loads: a bad plan fails fast
@@ -29,6 +31,10 @@ int main(int argc, char** argv) try {
               static_cast<long long>(train.size()), static_cast<long long>(test.size()), folder.c_str(),
               o.device.str().c_str(), axon::threading_info().c_str());
 
+  if (!last("import-onnx").empty()) {  // a model trained elsewhere, evaluated here
+    example::evaluate_onnx(o, test, last("import-onnx"));
+    return 0;
+  }
   axon::Generator generator(o.seed);
   nn::Sequential model;
   model.add(nn::Dense(784, 256, nn::DenseOptions{.generator = &generator}))

@@ -5,12 +5,13 @@
 // tops out near 89.5%, this reaches above 92%.
 //
 //   fashion_mnist_cnn [common options] [--data DIR] [--channels C] [--switch-device EPOCH:DEVICE]...
-//                     [--save FILE] [--load FILE] [--export-onnx FILE]
+//                     [--save FILE] [--load FILE] [--export-onnx FILE] [--import-onnx FILE]
 // --channels sets the first convolution's width (the second has twice as many); --save writes
 // the trained model (safetensors with its layer list: load_model rebuilds it, PyTorch reads its
 // state_dict); --load evaluates a saved model without training; --export-onnx writes the model
-// (trained, or loaded) as ONNX; --switch-device 3:cpu moves the run before epoch 3 (BatchNorm's
-// running statistics move with it).
+// (trained, or loaded) as ONNX; --import-onnx evaluates an ONNX model trained elsewhere
+// (examples/torch_fashion_mnist.py --cnn makes one); --switch-device 3:cpu moves the run before
+// epoch 3 (BatchNorm's running statistics move with it).
 #include "example_options.h"
 
 namespace {
@@ -27,7 +28,7 @@ int main(int argc, char** argv) try {
   defaults.name = "fashion_mnist_cnn";
   defaults.epochs = 12;
   defaults.batch_size = 128;
-  const example::Options o = example::parse(argc, argv, defaults, {"data", "channels", "switch-device", "save", "load", "export-onnx"});
+  const example::Options o = example::parse(argc, argv, defaults, {"data", "channels", "switch-device", "save", "load", "export-onnx", "import-onnx"});
   const auto last = [&](const char* key) { return o.extra.count(key) ? o.extra.at(key).back() : std::string(); };
   const std::string folder = o.extra.count("data") ? o.extra.at("data").back() : "/usr/share/datasets/fashion-mnist";
   const std::int64_t c1 = last("channels").empty() ? 16 : std::stoll(last("channels"));
@@ -41,6 +42,10 @@ int main(int argc, char** argv) try {
               static_cast<long long>(train.size()), static_cast<long long>(test.size()), folder.c_str(),
               o.device.str().c_str(), axon::threading_info().c_str());
 
+  if (!last("import-onnx").empty()) {  // a model trained elsewhere, evaluated here
+    example::evaluate_onnx(o, test, last("import-onnx"));
+    return 0;
+  }
   axon::Generator generator(o.seed);
   nn::Sequential model;
   const nn::ConvOptions conv{.padding = {1, 1}, .bias = false, .generator = &generator};  // BatchNorm adds the bias

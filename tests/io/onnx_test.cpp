@@ -349,6 +349,42 @@ TEST(LoadOnnx, ReadsOperatorsAsTheirOpsetDefinesThemAndChecksTheOptions) {
   EXPECT_EQ(axon::io::load_onnx_bytes(gemm, "hand.onnx", options).size(), 1u);
 }
 
+// Weights in an external file: read beside the model, the location kept inside its folder, the
+// byte range inside the file; from bytes in memory there is no folder to read from.
+TEST(LoadOnnx, ExternalDataIsReadFromTheModelsFolderAndChecked) {
+  const std::filesystem::path fixtures = AXON_TEST_FIXTURE_DIR;
+  const std::string model = read_all(fixtures / "torch_onnx_dynamo_mlp.onnx");
+  axon_test::expect_error<axon::FormatError>([&] { (void)axon::io::load_onnx_bytes(model, "mem.onnx"); },
+                                             {"mem.onnx", "external file 'torch_onnx_dynamo_mlp.onnx.data'", "load_onnx(path)"});
+  const auto folder = temp_folder("external");
+  const auto with_location = [&](const std::string& location) {
+    // The model names its data file in each external tensor: a same-length stand-in name.
+    std::string changed = model;
+    const std::string original = "torch_onnx_dynamo_mlp.onnx.data";
+    EXPECT_EQ(location.size(), original.size());
+    for (std::size_t at = changed.find(original); at != std::string::npos; at = changed.find(original, at + 1)) {
+      changed.replace(at, original.size(), location);
+    }
+    std::ofstream(folder / "m.onnx", std::ios::binary) << changed;
+    return folder / "m.onnx";
+  };
+  const std::string data = read_all(fixtures / "torch_onnx_dynamo_mlp.onnx.data");
+  std::filesystem::create_directories(folder / "sub");
+  std::ofstream(folder / "sub" / "weights_of_the_mlp_modl.bin", std::ios::binary) << data;
+  EXPECT_EQ(axon::io::load_onnx(with_location("sub/weights_of_the_mlp_modl.bin")).size(),
+            axon::io::load_onnx(fixtures / "torch_onnx_dynamo_mlp.onnx").size());
+  axon_test::expect_error<axon::FormatError>([&] { (void)axon::io::load_onnx(with_location("../torch_onnx_dynamo_mlp.data00")); },
+                                             {"tensor '", "not a path inside the model's folder"});
+  axon_test::expect_error<axon::FormatError>([&] { (void)axon::io::load_onnx(with_location("/etc/torch_onnx_dynamo_mlp.data")); },
+                                             {"not a path inside the model's folder"});
+  axon_test::expect_error<axon::FormatError>([&] { (void)axon::io::load_onnx(with_location("missing_data_of_the_mlp_model00")); },
+                                             {"missing_data_of_the_mlp_model00", "not a regular file"});
+  std::ofstream(folder / "sub" / "short_weights_of_the_ml.bin", std::ios::binary) << data.substr(0, data.size() / 2);
+  axon_test::expect_error<axon::FormatError>([&] { (void)axon::io::load_onnx(with_location("sub/short_weights_of_the_ml.bin")); },
+                                             {"short_weights_of_the_ml.bin", "pass"});
+  std::filesystem::remove_all(folder);
+}
+
 // Every prefix of a real file and thousands of random damages: a FormatError or a model, never
 // a crash, another exception or a hang (the fuzz target, fuzz_onnx, goes further).
 TEST(LoadOnnx, DamagedFilesAreFormatErrorsOrModels) {
@@ -370,12 +406,14 @@ TEST(LoadOnnx, DamagedFilesAreFormatErrorsOrModels) {
 }
 
 // Models PyTorch exported (tests/fixtures/make_onnx_fixtures.py: torch.onnx.export of
-// nn.Sequential, with Constant nodes among the operators) predict what PyTorch predicted.
+// nn.Sequential by both exporters: TorchScript's, with Constant nodes among the operators, and
+// torch.export's, opset 20 with the weights in an external file) predict what PyTorch predicted.
 TEST(LoadOnnx, ModelsPyTorchExportedPredictWhatPyTorchPredicted) {
   const std::filesystem::path fixtures = AXON_TEST_FIXTURE_DIR;
+  for (const std::string exporter : {"torch_onnx_", "torch_onnx_dynamo_"})
   for (const char* name : {"mlp", "cnn", "cnn_norms"}) {
-    SCOPED_TRACE(name);
-    nn::Sequential model = axon::io::load_onnx(fixtures / (std::string("torch_onnx_") + name + ".onnx"));
+    SCOPED_TRACE(exporter + name);
+    nn::Sequential model = axon::io::load_onnx(fixtures / (exporter + name + ".onnx"));
     const axon::io::Safetensors io =
         axon::io::load_safetensors(fixtures / (std::string("torch_onnx_") + name + "_io.safetensors"));
     const std::vector<float> got = model.predict(io.at("input")).to_vector();

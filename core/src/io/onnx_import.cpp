@@ -7,6 +7,7 @@
 // vector is made, and the messages nest only as deep as the schema (model, graph, node,
 // attribute, tensor; subgraphs are refused).
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -47,6 +48,14 @@ struct TensorData {
   std::vector<std::int64_t> ints;  // int32 and int64 tensors
   bool is_integer = false;
   std::size_t offset = 0;
+  // Data in an external file (torch.onnx.export's default for weights): read by load_onnx from
+  // `location` beside the model, `length` bytes (-1: to the file's end) from `data_offset`.
+  struct External {
+    std::string location;
+    std::int64_t data_offset = 0, length = -1;
+    std::int64_t type = 0;
+  };
+  std::optional<External> external;
   std::int64_t numel() const {
     std::int64_t n = 1;
     for (const std::int64_t d : dims) n *= d;
@@ -122,7 +131,8 @@ TensorData parse_tensor(Reader r, std::size_t offset) {
   std::int64_t type = 0;
   std::string_view raw;
   bool has_raw = false;
-  std::vector<Field> float_fields, int_fields, double_fields;
+  std::int64_t external_location = 0;
+  std::vector<Field> float_fields, int_fields, double_fields, external_fields;
   std::string& name = t.name;
   Field field;
   while (r.next(field)) {
@@ -136,13 +146,38 @@ TensorData parse_tensor(Reader r, std::size_t offset) {
       case f::kTensorInt64Data: int_fields.push_back(field); break;
       case f::kTensorDoubleData: double_fields.push_back(field); break;
       case f::kTensorDataLocation:
-        if (r.int64(field, "data_location") != 0) {
-          r.fail(field.offset, "tensor '" + name + "' keeps its data in an external file, which is not supported");
-        }
+        external_location = r.int64(field, "data_location");
+        if (external_location != 0 && external_location != 1) r.fail(field.offset, "data_location is neither DEFAULT nor EXTERNAL");
         break;
-      case f::kTensorExternalData: r.fail(field.offset, "tensor '" + name + "' keeps its data in an external file, which is not supported");
+      case f::kTensorExternalData: external_fields.push_back(field); break;
       default: break;
     }
+  }
+  if (external_location == 1) {
+    TensorData::External e;
+    e.type = type;
+    for (const Field& entry_field : external_fields) {
+      Reader entry = r.nested(entry_field, "an external_data entry");
+      std::string key, value;
+      Field kv;
+      while (entry.next(kv)) {
+        if (kv.number == f::kStringEntryKey) key = std::string(entry.string(kv, "an external_data key"));
+        if (kv.number == f::kStringEntryValue) value = std::string(entry.string(kv, "an external_data value"));
+      }
+      if (key == "location") {
+        e.location = value;
+      } else if (key == "offset" || key == "length") {
+        std::int64_t number = 0;
+        const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+        if (error != std::errc() || end != value.data() + value.size() || number < 0) {
+          r.fail(entry_field.offset, "tensor '" + name + "': external_data " + key + " '" + value + "' is not a byte count");
+        }
+        (key == "offset" ? e.data_offset : e.length) = number;
+      }
+    }
+    if (e.location.empty()) r.fail(offset, "tensor '" + name + "' keeps its data externally but names no location");
+    t.external = std::move(e);
+    return t;  // read (and checked against its file) by load_external_data
   }
   const auto where = [&] { return "tensor '" + name + "'"; };
   if (type == f::kFloat || type == f::kDouble) {
@@ -355,6 +390,7 @@ class Builder {
       if (n.op == "Constant") {
         const Attribute* value = n.attribute("value");
         if (value == nullptr || !value->t || n.outputs.size() != 1) fail(n, "only a Constant with a tensor 'value' is read");
+        if (value->t->external) fail(n, "its value is in an external file, which a Constant's is not read from");
         m_.constants[n.outputs[0]] = *value->t;
         continue;
       }
@@ -522,6 +558,13 @@ class Builder {
       add_activation(*at(8), Activation::kGeluTanh);
       return 9;
     }
+    // torch.export's Softplus: Where(Greater(x, threshold), x, Softplus(x)).
+    if (n.op == "Softplus" && at(2) != nullptr && at(1)->op == "Greater" && at(1)->inputs.size() == 2 && at(1)->inputs[0] == x &&
+        scalar(*at(1), 1) && at(2)->op == "Where" && at(2)->inputs.size() == 3 && at(2)->inputs[0] == out(*at(1)) &&
+        at(2)->inputs[1] == x && at(2)->inputs[2] == out(n)) {
+      add_activation(*at(2), Activation::kSoftplus, {1.0f, *scalar(*at(1), 1)});
+      return 3;
+    }
     if (n.op == "Sigmoid" && at(1) != nullptr && reads_both(*at(1), "Mul", x, out(n))) {
       add_activation(*at(1), Activation::kSilu);
       return 2;
@@ -614,6 +657,7 @@ class Builder {
     if (op == "Softsign") return add_activation(n, Activation::kSoftsign), 1;
     if (op == "Softplus") return add_activation(n, Activation::kSoftplus), 1;
     if (op == "HardSwish") return add_activation(n, Activation::kHardswish), 1;
+    if (op == "Mish") return add_activation(n, Activation::kMish), 1;
     if (op == "Erf" || op == "Mul" || op == "Add" || op == "Div" || op == "Neg") {
       fail(n, "is not part of a pattern read here (GELU, SiLU, Mish, LogSigmoid, Softplus with beta) and not a layer of its own");
     }
@@ -685,10 +729,11 @@ class Builder {
     }
     if (op == "Reshape") {
       if (m_.opset < 5) fail(n, "Reshape before opset 5 (its shape an attribute) is not read");
+      const bool allow_zero = int_attribute(n, "allowzero", 0) != 0;  // a 0 is then a size, not "copy"
       const TensorData* target = n.inputs.size() > 1 ? constant_or_null(n.inputs[1]) : nullptr;
       if (target == nullptr || !target->is_integer || target->ints.size() != 2 ||
           !((target->ints[0] == -1 && (target->ints[1] == shape_.numel() || target->ints[1] == -1)) ||
-            (target->ints[0] == 0 && target->ints[1] == -1))) {
+            (target->ints[0] == 0 && target->ints[1] == -1 && !allow_zero))) {
         fail(n, "is read only as a flattening of the batch's samples (shape [-1, F] or [0, -1])");
       }
       add(n, std::make_unique<nn::Flatten>());
@@ -780,6 +825,29 @@ class Builder {
       }
       return 1;
     }
+    if (op == "ReduceMean") {
+      // Over the two spatial axes: torch.export's AdaptiveAvgPool2d(1) (keepdims), or with
+      // Flatten (no keepdims). Axes are an input from opset 18, an attribute before.
+      std::vector<std::int64_t> axes;
+      if (m_.opset >= 18) {
+        const TensorData* given = n.inputs.size() > 1 && !n.inputs[1].empty() ? constant_or_null(n.inputs[1]) : nullptr;
+        if (given == nullptr || !given->is_integer) fail(n, "its axes are not a constant");
+        axes = given->ints;
+      } else {
+        axes = ints_attribute(n, "axes", {});
+      }
+      for (std::int64_t& a : axes) a += a < 0 ? shape_.rank() : 0;
+      std::sort(axes.begin(), axes.end());
+      if (shape_.rank() != 4 || axes != std::vector<std::int64_t>{2, 3}) fail(n, "is read as a mean over the spatial axes of [N, C, H, W] only");
+      if (int_attribute(n, "keepdims", 1) != 0) {
+        add(n, std::make_unique<nn::AdaptiveAvgPool2d>(1));
+      } else {
+        model_.add(std::make_unique<nn::AdaptiveAvgPool2d>(1));
+        shape_ = model_.layer(model_.size() - 1).output_shape(shape_);
+        add(n, std::make_unique<nn::Flatten>());
+      }
+      return 1;
+    }
     if (op == "GlobalAveragePool") {
       if (shape_.rank() != 4) fail(n, "is read for [N, C, H, W] inputs only");
       add(n, std::make_unique<nn::AdaptiveAvgPool2d>(1));
@@ -867,6 +935,70 @@ std::string read_file(const std::filesystem::path& path) {
   return data;
 }
 
+// The data of tensors kept in external files (torch.onnx.export's default for weights), read
+// from the model's folder: the location must stay inside it, the byte range inside the file, and
+// the length match the tensor's dims before anything is read.
+void load_external_data(Model& m, const std::filesystem::path* folder, const std::string& source) {
+  for (auto& [name, t] : m.constants) {
+    if (!t.external) continue;
+    const TensorData::External e = *t.external;
+    const std::string where = source + ": tensor '" + name + "' (byte " + std::to_string(t.offset) + ")";
+    if (folder == nullptr) {
+      throw FormatError(where + " keeps its data in the external file '" + e.location +
+                        "': load the model from its file (load_onnx(path)) to read it");
+    }
+    const std::filesystem::path location(e.location);
+    bool inside = !location.is_absolute() && !location.has_root_name() && !location.has_root_directory();
+    for (const auto& part : location) inside = inside && part != "..";
+    if (!inside) throw FormatError(where + ": its external location '" + e.location + "' is not a path inside the model's folder");
+    const std::filesystem::path file = *folder / location;
+    const std::string data_source = file.string();
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(file, error)) {
+      throw FormatError(where + ": its external file " + data_source + " is not a regular file (or cannot be read)");
+    }
+    const std::uintmax_t size = std::filesystem::file_size(file, error);
+    if (error) throw FormatError(where + ": cannot read the size of " + data_source + ": " + error.message());
+    const auto offset = static_cast<std::uintmax_t>(e.data_offset);
+    if (offset > size) {
+      throw FormatError(where + ": its external offset " + std::to_string(offset) + " is past the end of " + data_source + " (" +
+                        std::to_string(size) + " bytes)");
+    }
+    const std::uintmax_t length = e.length >= 0 ? static_cast<std::uintmax_t>(e.length) : size - offset;
+    if (length > size - offset) {
+      throw FormatError(where + ": its external bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) +
+                        ") pass the end of " + data_source + " (" + std::to_string(size) + " bytes)");
+    }
+    const std::size_t element = e.type == f::kFloat || e.type == f::kInt32 ? 4 : e.type == f::kDouble || e.type == f::kInt64 ? 8 : 0;
+    if (element == 0) throw FormatError(where + " has data type " + std::to_string(e.type) + " (only float, double, int32 and int64 are read)");
+    std::uintmax_t expected = element;
+    for (const std::int64_t d : t.dims) {
+      if (d < 0 || (d != 0 && expected > length / static_cast<std::uintmax_t>(d))) {
+        throw FormatError(where + ": its dims need more than the " + std::to_string(length) + " external bytes it has");
+      }
+      expected *= static_cast<std::uintmax_t>(d);
+    }
+    if (expected != length && !(expected == 0 && length == 0)) {
+      throw FormatError(where + " has " + std::to_string(length) + " external bytes for " + std::to_string(expected / element) +
+                        " elements of " + std::to_string(element) + " bytes");
+    }
+    std::string raw(static_cast<std::size_t>(length), '\0');
+    std::ifstream in(file, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(offset));
+    if (!in.read(raw.data(), static_cast<std::streamsize>(length)) || in.gcount() != static_cast<std::streamsize>(length)) {
+      throw FormatError(where + ": cannot read its " + std::to_string(length) + " bytes from " + data_source);
+    }
+    // Decoded by the same code, and checks, as data in the model file.
+    protobuf::Writer proto;
+    for (const std::int64_t d : t.dims) proto.int64(f::kTensorDims, d);
+    proto.int64(f::kTensorDataType, e.type).bytes(f::kTensorName, name).bytes(f::kTensorRawData, raw);
+    const std::string proto_source = data_source + " (tensor '" + name + "' of " + source + ")";
+    TensorData decoded = parse_tensor(Reader(proto.data(), 0, proto_source), 0);
+    decoded.offset = t.offset;
+    t = std::move(decoded);
+  }
+}
+
 // The options' constants as the model's own, checked against its graph inputs.
 void bind_constants(Model& m, const std::map<std::string, Tensor>& constants, const std::string& source) {
   for (const auto& entry : constants) {
@@ -898,8 +1030,12 @@ nn::Sequential load_onnx(const std::filesystem::path& path, Device device) {
   return load_onnx(path, options);
 }
 
+static nn::Sequential load_model(std::string_view data, const std::string& source, const std::filesystem::path* folder,
+                                 const OnnxImportOptions& options);
+
 nn::Sequential load_onnx(const std::filesystem::path& path, const OnnxImportOptions& options) {
-  return load_onnx_bytes(read_file(path), path.string(), options);
+  const std::filesystem::path folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  return load_model(read_file(path), path.string(), &folder, options);
 }
 
 nn::Sequential load_onnx_bytes(std::string_view data, const std::string& source, Device device) {
@@ -909,7 +1045,13 @@ nn::Sequential load_onnx_bytes(std::string_view data, const std::string& source,
 }
 
 nn::Sequential load_onnx_bytes(std::string_view data, const std::string& source, const OnnxImportOptions& options) {
+  return load_model(data, source, nullptr, options);
+}
+
+static nn::Sequential load_model(std::string_view data, const std::string& source, const std::filesystem::path* folder,
+                                 const OnnxImportOptions& options) {
   Model m = parse_model(data, source);
+  load_external_data(m, folder, source);
   bind_constants(m, options.constants, source);
   nn::Sequential model;
   try {
@@ -928,6 +1070,7 @@ OnnxTensor read_onnx_tensor(const std::filesystem::path& path) { return read_onn
 
 OnnxTensor read_onnx_tensor_bytes(std::string_view data, const std::string& source) {
   const TensorData t = parse_tensor(Reader(data, 0, source), 0);
+  if (t.external) throw FormatError(source + ": tensor '" + t.name + "' keeps its data in an external file, which a tensor file's is not read from");
   if (t.dims.size() > static_cast<std::size_t>(Shape::kMaxRank)) {
     throw FormatError(source + ": tensor '" + t.name + "' has " + std::to_string(t.dims.size()) + " axes, more than axon's " +
                       std::to_string(Shape::kMaxRank));

@@ -57,13 +57,15 @@ AXON_API void save_onnx(nn::Sequential& model, const std::filesystem::path& path
 //   Gemm (transA = 0; alpha and beta folded into the weights), MatMul (+ Add) with constant
 //   weights                                                         -> Dense
 //   Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus, Softsign, HardSigmoid (1/6, 1/2),
-//   HardSwish, Gelu, Clip (ReLU, ReLU6, Hardtanh) and the elementwise patterns of GELU (erf and
-//   tanh forms), SiLU, Mish, LogSigmoid and Softplus with beta, as torch and save_onnx write them
+//   HardSwish, Gelu, Mish, Clip (ReLU, ReLU6, Hardtanh) and the elementwise patterns of GELU
+//   (erf and tanh forms), SiLU, Mish, LogSigmoid, Softplus with beta, and Softplus with its
+//   threshold (Where(Greater(x, t), x, Softplus(x))), as torch's exporters and save_onnx write them
 //                                                                   -> activation layers
 //   Softmax, LogSoftmax (last axis), Flatten (axis 1), Reshape to [-1, F] / [0, -1]
 //   Identity, Dropout                                               -> nothing
 //   Conv (2-D; symmetric pads, "same" at stride 1, auto_pad where it comes out symmetric),
-//   MaxPool, AveragePool (symmetric pads), GlobalAveragePool, BatchNormalization (inference),
+//   MaxPool, AveragePool (symmetric pads), GlobalAveragePool and ReduceMean over H and W,
+//   BatchNormalization (inference),
 //   LayerNormalization, PRelu                                       -> the layers of the same name
 // Any opset of the default domain: an operator whose meaning changed across opsets is read
 // as its opset defines it (Softmax before 13 on its last axis only, Clip before 11 from its
@@ -71,7 +73,10 @@ AXON_API void save_onnx(nn::Sequential& model, const std::filesystem::path& path
 // Everything else, or an attribute these layers cannot take, is a FormatError naming the file,
 // the node, its operator and byte offset, and the attribute. The reader is bounded: sizes and
 // counts are checked against the file before anything is allocated, the work is linear in the
-// file's size (at most 2 GiB, protobuf's limit; external data files are refused).
+// file's size (at most 2 GiB, protobuf's limit). Weights in external data files (torch's
+// exporter writes model.onnx.data) are read from the model's folder: a location outside it, or
+// a byte range outside the file or not matching the tensor, is a FormatError; load_onnx_bytes,
+// having no folder, refuses them.
 struct OnnxImportOptions {
   Device device = Device::cpu();
   // Values for graph inputs other than the data, by name: the weights of a model exported

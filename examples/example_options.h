@@ -35,7 +35,8 @@ inline Options parse(int argc, char** argv, Options defaults, const std::vector<
   const auto usage = [&] {
     std::string text = "usage: " + o.name +
                        " [--device cpu|cuda|cuda:N|auto] [--epochs N] [--batch-size N] [--seed N] [--threads N]"
-                       " [--optimizer sgd|adam|adamw|rmsprop|adagrad] [--lr X] [--momentum X] [--metrics FILE]";
+                       " [--optimizer sgd|adam|adamw|rmsprop|adagrad] [--lr X] [--momentum X] [--metrics FILE]"
+                       " [--tf32 yes|no]";
     for (const std::string& e : extra) text += " [--" + e + " VALUE]";
     return text;
   };
@@ -65,6 +66,10 @@ inline Options parse(int argc, char** argv, Options defaults, const std::vector<
       o.momentum = std::stod(value);
     } else if (key == "metrics") {
       o.metrics = value;
+    } else if (key == "tf32") {
+      // CUDA matrix products on TF32 tensor cores (axon/precision.h); no effect on the CPU.
+      if (value != "yes" && value != "no") throw axon::ValueError(o.name + ": --tf32 takes yes or no, got '" + value + "'");
+      axon::set_allow_tf32(value == "yes");
     } else if (std::find(extra.begin(), extra.end(), key) != extra.end()) {
       o.extra[key].push_back(value);
     } else {

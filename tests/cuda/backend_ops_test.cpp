@@ -360,6 +360,39 @@ const std::vector<OpEntry>& op_table() {
                    return v == 4 ? std::vector<Tensor>{grad_weight} : std::vector<Tensor>{grad_x, grad_weight};
                  }});
 
+    // The LSTM cell on [rows, cols] states (gates [rows, 4 cols]): separate outputs, and c
+    // written over c_prev. The backward with the next step's grad_c, without it (the last step),
+    // and in place (grad_gates = gates, grad_c_prev = grad_c). Its inputs are activated gates
+    // as the forward leaves them (in (0, 1), inside tanh's range too). expf and tanhf differ
+    // by a few ulp between libm and CUDA.
+    static const char* lstm_names[] = {"separate", "c_over_c_prev"};
+    t.push_back({Op::kLstmCell, 2, [](int v) { return std::string(lstm_names[v]); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const Shape state{shape[0], shape[1]};
+                   Tensor gates = env.uniform(Shape{shape[0], 4 * shape[1]}, -3.0f, 3.0f, "gates");
+                   Tensor c_prev = env.uniform(state, -2.0f, 2.0f, "c_prev");
+                   Tensor c = v == 1 ? c_prev : env.output(state, "c");
+                   Tensor h = env.output(state, "h");
+                   axon::lstm_cell_out(gates, c_prev, c, h);
+                   return std::vector<Tensor>{gates, c, h};
+                 }});
+    static const char* lstm_backward_names[] = {"with_grad_c", "last_step", "in_place"};
+    t.push_back({Op::kLstmCellBackward, 3, [](int v) { return std::string(lstm_backward_names[v]); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const Shape state{shape[0], shape[1]};
+                   Tensor gates = env.uniform(Shape{shape[0], 4 * shape[1]}, 0.02f, 0.98f, "gates");
+                   Tensor c_prev = env.uniform(state, -2.0f, 2.0f, "c_prev");
+                   Tensor c = env.uniform(state, -2.0f, 2.0f, "c");
+                   Tensor grad_h = env.uniform(state, -1.0f, 1.0f, "grad_h");
+                   Tensor grad_c = v == 1 ? Tensor() : env.uniform(state, -1.0f, 1.0f, "grad_c");
+                   Tensor grad_gates = v == 2 ? gates : env.output(gates.shape(), "grad_gates");
+                   Tensor grad_c_prev = v == 2 ? grad_c : env.output(state, "grad_c_prev");
+                   axon::lstm_cell_backward_out(gates, c_prev, c, grad_h, grad_c, grad_gates, grad_c_prev);
+                   return std::vector<Tensor>{grad_gates, grad_c_prev};
+                 }});
+
     // Convolutions on a batch of 2 images of 6 channels whose height and width follow the
     // table's shape: a 3x3 kernel with padding 1 and a bias; stride 2, dilation 2, 3 groups,
     // padding 2; a depthwise 1x1 without a bias. cuDNN and oneDNN sum in their own orders.

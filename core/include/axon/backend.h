@@ -148,6 +148,13 @@ class AXON_API Backend {
   virtual void linear(Activation kind, ActivationConstants constants, const Tensor& x, const Tensor& w,
                       const Tensor& bias, const Tensor& pre, const Tensor& y) = 0;
 
+  // ---- recurrent cells (ops.h: lstm_cell_out) ----
+  // gates [rows, 4 hidden] in place: pre-activations in, activated gates out; c may be c_prev.
+  virtual void lstm_cell(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& h) = 0;
+  // grad_c undefined: zero. grad_gates may be gates, grad_c_prev may be grad_c.
+  virtual void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& grad_h,
+                                  const Tensor& grad_c, const Tensor& grad_gates, const Tensor& grad_c_prev) = 0;
+
   // ---- data ----
   // out[i, ...] = x[indices[i], ...]; x and out of one dtype, indices int32. An index outside
   // [0, rows of x) throws ValueError (the CUDA backend writes zeros for that row and reports it

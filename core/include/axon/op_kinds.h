@@ -194,6 +194,8 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   X(kAdagradStep, "adagrad_step")                                                            \
   X(kRmspropStep, "rmsprop_step")                                                            \
   X(kAdamStep, "adam_step")                                                                  \
+  X(kLstmCell, "lstm_cell")                   /* c, h and the activated gates of one step */ \
+  X(kLstmCellBackward, "lstm_cell_backward")         /* the gates' and c_prev's gradients */ \
   X(kGatherRows, "gather_rows")                        /* out[i] = x[indices[i]]: batches */
 
 // The hyperparameters of one optimizer step, as torch.optim defines them, holding exactly what

@@ -107,6 +107,20 @@ AXON_API void prelu_out(const Tensor& x, const Tensor& weight, const Tensor& y);
 AXON_API void prelu_backward_out(const Tensor& x, const Tensor& weight, const Tensor& grad_y, const Tensor& grad_x,
                                  const Tensor& grad_weight);
 
+// ---- recurrent cells ----
+// One step of an LSTM for a batch, as PyTorch's fused cell: `gates` [N, 4H] holds the gates'
+// pre-activations x W_ih^T + b_ih + h_prev W_hh^T + b_hh (columns in blocks of H: i, f, g, o);
+// c_prev [N, H]. Writes c = f c_prev + i g and h = o tanh(c) ([N, H]; c may be c_prev itself),
+// and overwrites `gates` with the activated gates (i, f, o sigmoid, g tanh), which the backward
+// reads.
+AXON_API void lstm_cell_out(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& h);
+// Its backward: from the activated gates, c_prev and c of the forward, the step's output
+// gradient grad_h and the next step's cell gradient grad_c (undefined: zero, the last step),
+// writes grad_gates [N, 4H], the pre-activations' gradients (may be `gates` itself), and
+// grad_c_prev [N, H] (may be grad_c itself).
+AXON_API void lstm_cell_backward_out(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& grad_h,
+                                     const Tensor& grad_c, const Tensor& grad_gates, const Tensor& grad_c_prev);
+
 // ---- convolution, as torch.nn.functional.conv2d: NCHW, weight [O, C / groups, KH, KW] ----
 // y [N, O, OH, OW] (conv2d_output_shape); bias [O] or undefined. ShapeError naming the shapes
 // and settings when they do not fit (a kernel larger than the padded input, channels that

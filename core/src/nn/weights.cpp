@@ -9,6 +9,7 @@
 #include "axon/io/safetensors.h"
 #include "axon/nn/registry.h"
 #include "core/src/io/json.h"
+#include "core/src/nn/buffer_check.h"
 #include "core/src/nn/layer_list.h"
 
 namespace axon::nn {
@@ -266,11 +267,37 @@ void copy_weights(Sequential& model, const io::Safetensors& file) {
       }
     }
   }
+  const std::size_t parameter_count = model.parameters().parameters().size();
+  detail::check_buffer_values(model, std::vector<const Tensor*>(sources.begin() + static_cast<std::ptrdiff_t>(parameter_count), sources.end()),
+                              "safetensors file " + path.string());
   for (std::size_t i = 0; i < targets.size(); ++i) targets[i].second->copy_from(*sources[i]);
   for (std::size_t i = 0; i < model.size(); ++i) model.layer(i).on_buffers_loaded();
 }
 
 }  // namespace
+
+namespace detail {
+
+void check_buffer_values(Sequential& model, const std::vector<const Tensor*>& values, const std::string& where) {
+  const std::vector<NamedBuffer> buffers = model.buffers();
+  if (buffers.empty()) return;
+  std::vector<Tensor> own;
+  for (const NamedBuffer& b : buffers) own.push_back(b.buffer->value.clone());
+  const auto put_back = [&] {
+    for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i].buffer->value.copy_from(own[i]);
+    for (std::size_t i = 0; i < model.size(); ++i) model.layer(i).on_buffers_loaded();
+  };
+  try {
+    for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i].buffer->value.copy_from(*values.at(i));
+    for (std::size_t i = 0; i < model.size(); ++i) model.layer(i).on_buffers_loaded();
+  } catch (const Error& e) {
+    put_back();
+    throw FormatError(where + ": " + e.what());
+  }
+  put_back();
+}
+
+}  // namespace detail
 
 void load_weights(Sequential& model, const std::filesystem::path& path) {
   copy_weights(model, io::load_safetensors(path, model.device()));

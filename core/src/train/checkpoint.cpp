@@ -19,6 +19,7 @@
 #include "axon/ops.h"
 #include "axon/train/trainer.h"
 #include "core/src/limits.h"
+#include "core/src/nn/buffer_check.h"
 #include "core/src/train/snapshot.h"
 
 namespace axon::train {
@@ -264,6 +265,19 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     const std::size_t dot = key.find('.', 9);
     if (dot == std::string::npos) bad_checkpoint(path, "bad callback state key " + key);
     callback_state[key.substr(9, dot - 9)].values[key.substr(dot + 1)] = value;
+  }
+
+  // The buffers' values (and those a NaN rollback would restore) as their layers accept them.
+  {
+    const std::size_t parameter_count = arena.parameters().size();
+    std::vector<const Tensor*> buffer_values;
+    for (std::size_t i = parameter_count; i < copies.size(); ++i) buffer_values.push_back(copies[i].second);
+    nn::detail::check_buffer_values(model_, buffer_values, "checkpoint " + path.string());
+    if (rollback && !rollback->buffers.empty()) {
+      std::vector<const Tensor*> rollback_values;
+      for (const Tensor& t : rollback->buffers) rollback_values.push_back(&t);
+      nn::detail::check_buffer_values(model_, rollback_values, "checkpoint " + path.string() + " (its rollback buffers)");
+    }
   }
 
   // Everything checked: now change the trainer.

@@ -110,6 +110,23 @@ void cnn_step(benchmark::State& state, Device device, std::int64_t batch, int th
   set_rates(state, static_cast<double>(batch), cnn_step_flops(batch));
 }
 
+// One LSTM training step (model_cases.h): forward, mean-squared error, backward through time, Adam.
+void lstm_step(benchmark::State& state, Device device, int threads) {
+  axon::set_num_threads(threads);
+  axon::Generator generator(3);
+  nn::Sequential model;
+  model.add(nn::LSTM(kLstmInput, kLstmHidden, &generator));
+  model.to(device);
+  axon::optim::Adam adam(model.parameters(), {.lr = kCnnLearningRate});
+  axon::train::Trainer trainer(model, adam, nn::MSELoss());
+  const Batch x = synthetic_batch(kLstmBatch, kLstmSteps * kLstmInput, 1, 1);
+  const Batch y = synthetic_batch(kLstmBatch, kLstmSteps * kLstmHidden, 1, 2);
+  const Data d{Tensor::from_vector({kLstmBatch, kLstmSteps, kLstmInput}, std::span<const float>(x.x), device),
+               Tensor::from_vector({kLstmBatch, kLstmSteps, kLstmHidden}, std::span<const float>(y.x), device)};
+  time_training(state, device, trainer, d);
+  set_rates(state, static_cast<double>(kLstmBatch), lstm_step_flops());
+}
+
 void cnn_infer(benchmark::State& state, Device device, std::int64_t batch, int threads) {
   axon::set_num_threads(threads);
   nn::Sequential model = cnn(device);
@@ -258,6 +275,7 @@ void register_axon_cases() {
       add_gemm_only("mlp_infer_b" + b, device, config, kMlp, batch, false, t);
     }
     add_case("cnn_step_b128/axon" + d, cnn_step, device, std::int64_t{128}, t);
+    add_case("lstm_step_b64_t100/axon" + d, lstm_step, device, t);
     for (const std::int64_t batch : {std::int64_t{1}, std::int64_t{1024}}) {
       add_case("cnn_infer_b" + std::to_string(batch) + "/axon" + d, cnn_infer, device, batch, t);
     }

@@ -108,6 +108,24 @@ def variant_model(model, variant, device):
     return model
 
 
+def lstm_cases(device, variant):
+    """The LSTM step of bench/model_cases.h: nn.LSTM(128, 256, batch_first=True) on [64, 100, 128],
+    mean-squared error over every step's output, Adam (PyTorch's native LSTM on the CPU, cuDNN's
+    on CUDA)."""
+    torch.manual_seed(3)
+    lstm = torch.nn.LSTM(128, 256, batch_first=True).to(device)
+    x = torch.rand(64, 100, 128, device=device)
+    target = torch.rand(64, 100, 256, device=device)
+    opt = torch.optim.Adam(lstm.parameters(), lr=1e-3)
+    model = variant_model(lstm, variant, device)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.mse_loss(model(x)[0], target).backward()
+        opt.step()
+    yield "lstm_step_b64_t100", step
+
+
 def cases(device, quick, variant="eager"):
     gpu = device.type == "cuda"
     sgd = lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9)
@@ -120,6 +138,8 @@ def cases(device, quick, variant="eager"):
         else:
             yield f"mlp_step_b{batch}", step_fn(variant_model(model, variant, device), opt, x, y)
     yield from cnn_cases(device, variant)
+    if variant != "graphs":
+        yield from lstm_cases(device, variant)
     if variant == "graphs":
         model = mlp(WIDE, device)
         x, y = data(4096, WIDE, device)

@@ -25,6 +25,7 @@
 #include "axon/nn/metrics.h"
 #include "axon/nn/parameter.h"
 #include "axon/nn/pooling.h"
+#include "axon/nn/lstm.h"
 #include "axon/nn/prelu.h"
 #include "axon/nn/registry.h"
 #include "axon/nn/sequential.h"

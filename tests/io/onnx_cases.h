@@ -85,6 +85,9 @@ inline std::vector<Case> cases() {
                        .add(nn::LayerNorm({16}, nn::LayerNormOptions{.bias = false}))
                        .add(nn::Dense(16, 5, nn::DenseOptions{.generator = &g}));
                  }});
+  all.push_back({"lstm", Shape{6, 4}, [](nn::Sequential& m, axon::Generator& g) {
+                   m.add(nn::LSTM(4, 5, &g)).add(nn::Flatten()).add(nn::Dense(6 * 5, 3, nn::DenseOptions{.generator = &g}));
+                 }});
   return all;
 }
 

@@ -305,7 +305,8 @@ TEST(LoadOnnx, RefusesWhatItCannotReadNamingTheNodeOperatorAndAttribute) {
   const std::string good = hand_model({{"Gemm", {"input", "w"}, {"y"}}, {"Relu", {"y"}, {"z"}}}, {{"w", {4, 3}}});
   nn::Sequential ok = axon::io::load_onnx_bytes(good, "hand.onnx");
   EXPECT_EQ(ok.size(), 2u);
-  refused(hand_model({{"LSTM", {"input", "w"}, {"y"}}}, {{"w", {3, 4}}}), {"hand.onnx", "node 'n0'", "LSTM", "not supported"});
+  refused(hand_model({{"Einsum", {"input", "w"}, {"y"}}}, {{"w", {3, 4}}}), {"hand.onnx", "node 'n0'", "Einsum", "not supported"});
+  refused(hand_model({{"LSTM", {"input", "w"}, {"y"}}}, {{"w", {3, 4}}}), {"node 'n0'", "LSTM", "batch-first LSTM layer"});
   refused(hand_model({{"Relu", {"input"}, {"y"}}}, {}, 0), {"imports no opset"});
   refused(hand_model({{"Gemm", {"input", "w"}, {"y"}}}, {{"w", {4, 3}}}, 6), {"node 'n0'", "Gemm before opset 7"});
   refused(hand_model({{"Relu", {"input"}, {"y"}}, {"Relu", {"input"}, {"z"}}}, {}), {"node 'n1'", "only chains"});

@@ -1,6 +1,7 @@
 // save_onnx (axon/io/onnx.h): each layer of a Sequential as the ONNX operators that compute it
 // in evaluation mode, written with the protobuf encoder of protobuf.h. Field numbers are
 // onnx.proto's (onnx_fields.h).
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <span>
@@ -14,6 +15,7 @@
 #include "axon/nn/conv.h"
 #include "axon/nn/dense.h"
 #include "axon/nn/layers.h"
+#include "axon/nn/lstm.h"
 #include "axon/nn/pooling.h"
 #include "axon/nn/prelu.h"
 #include "axon/version.h"
@@ -69,6 +71,15 @@ class Graph {
   std::string constant(const std::string& name, const Tensor& value) {
     const std::vector<float> host = value.to_vector();
     return constant(name, value.shape(), host);
+  }
+  // An int64 initializer (axes, shapes).
+  std::string int64_constant(const std::string& name, std::span<const std::int64_t> values) {
+    Writer t;
+    t.int64(f::kTensorDims, static_cast<std::int64_t>(values.size()));
+    t.int64(f::kTensorDataType, f::kInt64).bytes(f::kTensorName, name);
+    t.bytes(f::kTensorRawData, std::string_view(reinterpret_cast<const char*>(values.data()), values.size_bytes()));
+    initializers_.push_back(std::move(t));
+    return name;
   }
   // A scalar constant of this layer ("/3/sqrt2").
   std::string scalar(const std::string& what, float value) {
@@ -349,6 +360,39 @@ void export_layer(Graph& g, nn::Layer& layer, const Shape& input, const std::str
     a.push_back(attribute("axis", -static_cast<std::int64_t>(normalized.size())));
     a.push_back(attribute("epsilon", static_cast<float>(c.number("eps"))));
     g.node("LayerNormalization", std::move(inputs), std::move(a));
+    return;
+  }
+  if (auto* lstm = dynamic_cast<nn::LSTM*>(&layer)) {
+    // ONNX's LSTM is time-major, its gate blocks in the order i, o, f, c: the input transposed to
+    // [T, N, F], W, R and B = [Wb, Rb] reordered from torch's i, f, g, o, the output
+    // [T, 1, N, H] squeezed and transposed back (as torch.onnx.export writes a batch_first LSTM).
+    const std::int64_t h = lstm->hidden_size();
+    const auto iofc = [h](const Tensor& t) {
+      const std::vector<float> v = t.to_vector();
+      const std::size_t block = v.size() / 4;
+      std::vector<float> out(v.size());
+      const std::size_t torch_block[4] = {0, 3, 1, 2};  // ONNX block k is torch's block torch_block[k]
+      for (std::size_t k = 0; k < 4; ++k) std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(torch_block[k] * block), block, out.begin() + static_cast<std::ptrdiff_t>(k * block));
+      return out;
+    };
+    std::vector<float> bias = iofc(parameter(layer, "bias_ih_l0"));
+    const std::vector<float> recurrent_bias = iofc(parameter(layer, "bias_hh_l0"));
+    bias.insert(bias.end(), recurrent_bias.begin(), recurrent_bias.end());
+    const std::string w = g.constant(name("W_iofc"), Shape{1, 4 * h, lstm->input_size()}, iofc(parameter(layer, "weight_ih_l0")));
+    const std::string r = g.constant(name("R_iofc"), Shape{1, 4 * h, h}, iofc(parameter(layer, "weight_hh_l0")));
+    const std::string b = g.constant(name("B_iofc"), Shape{1, 8 * h}, bias);
+    const auto swap_batch_and_time = [] {
+      std::vector<Writer> a;
+      a.push_back(attribute("perm", std::vector<std::int64_t>{1, 0, 2}));
+      return a;
+    };
+    g.apply("Transpose", swap_batch_and_time());
+    std::vector<Writer> a;
+    a.push_back(attribute("hidden_size", h));
+    g.node("LSTM", {g.current(), w, r, b}, std::move(a));
+    const std::int64_t direction_axis = 1;
+    g.node("Squeeze", {g.current(), g.int64_constant(prefix + "/directions", std::span<const std::int64_t>(&direction_axis, 1))});
+    g.apply("Transpose", swap_batch_and_time());
     return;
   }
   if (auto* prelu = dynamic_cast<nn::PReLU*>(&layer)) {

@@ -26,6 +26,7 @@
 #include "axon/nn/dense.h"
 #include "axon/nn/layer_norm.h"
 #include "axon/nn/layers.h"
+#include "axon/nn/lstm.h"
 #include "axon/nn/pooling.h"
 #include "axon/nn/prelu.h"
 #include "core/src/io/onnx_fields.h"
@@ -582,6 +583,22 @@ class Builder {
       add_activation(*at(2), Activation::kSoftplus, {*scalar(n, 1), std::numeric_limits<float>::quiet_NaN()});
       return 3;
     }
+    // A batch-first LSTM as save_onnx and torch write it: Transpose to time-major, LSTM,
+    // Squeeze of the directions axis, Transpose back.
+    if (n.op == "Transpose") {
+      const std::vector<std::int64_t> swap{1, 0, 2};
+      const Node* lstm = at(1);
+      const Node* squeeze = at(2);
+      const Node* back = at(3);
+      if (ints_attribute(n, "perm", {}) != swap || lstm == nullptr || squeeze == nullptr || back == nullptr ||
+          !reads(*lstm, "LSTM", out(n)) || !reads(*squeeze, "Squeeze", out(*lstm)) || !reads(*back, "Transpose", out(*squeeze)) ||
+          ints_attribute(*back, "perm", {}) != swap) {
+        fail(n, "is read only around an LSTM (Transpose [1, 0, 2], LSTM, Squeeze, Transpose [1, 0, 2])");
+      }
+      take_lstm(*lstm, *squeeze);
+      add_lstm_weights(*back);
+      return 4;
+    }
     // MatMul + Add: a Dense of W [in, out].
     if (n.op == "MatMul") {
       const TensorData& w = constant(n, 1, "weight");
@@ -599,6 +616,70 @@ class Builder {
       return 1;
     }
     return take_single(n);
+  }
+
+  // The LSTM node of the pattern above: checked, its layer made and kept for add_lstm_weights.
+  void take_lstm(const Node& n, const Node& squeeze) {
+    if (shape_.rank() != 3) fail(n, "is read for [batch, steps, features] inputs only");
+    for (std::size_t k = 4; k < n.inputs.size(); ++k) {
+      if (!n.inputs[k].empty()) fail(n, "its sequence_lens, initial states and peepholes are not read (inputs 4-7 must be absent)");
+    }
+    if (output_used(n, 1) || output_used(n, 2)) fail(n, "its final states Y_h and Y_c are used");
+    const Attribute* direction = n.attribute("direction");
+    if (direction != nullptr && direction->s != "forward") refuse_attribute(n, "direction", "must be forward");
+    if (int_attribute(n, "layout", 0) != 0) refuse_attribute(n, "layout", "must be 0 (time-major, as the Transposes make it)");
+    if (int_attribute(n, "input_forget", 0) != 0) refuse_attribute(n, "input_forget", "must be 0");
+    if (n.attribute("clip") != nullptr) refuse_attribute(n, "clip", "is not read");
+    if (n.attribute("activations") != nullptr) refuse_attribute(n, "activations", "must be the default (Sigmoid, Tanh, Tanh)");
+    const std::int64_t hidden = int_attribute(n, "hidden_size", 0);
+    const TensorData& w = constant(n, 1, "W");
+    const TensorData& r = constant(n, 2, "R");
+    const std::int64_t features = shape_[2];
+    if (hidden < 1 || w.dims != std::vector<std::int64_t>{1, 4 * hidden, features} || r.dims != std::vector<std::int64_t>{1, 4 * hidden, hidden}) {
+      fail(n, "its W " + dims_text(w.dims) + " and R " + dims_text(r.dims) + " do not fit hidden_size " + std::to_string(hidden) +
+                  " and " + std::to_string(features) + " input features");
+    }
+    TensorData b;
+    b.dims = {1, 8 * hidden};
+    if (n.inputs.size() > 3 && !n.inputs[3].empty()) {
+      b = constant(n, 3, "B");
+      if (b.dims != std::vector<std::int64_t>{1, 8 * hidden}) fail(n, "its B " + dims_text(b.dims) + " is not [1, 8 hidden_size]");
+    } else {
+      b.values.assign(static_cast<std::size_t>(8 * hidden), 0.0f);
+    }
+    std::vector<std::int64_t> axes;
+    if (m_.opset >= 13) {
+      const TensorData* given = squeeze.inputs.size() > 1 ? constant_or_null(squeeze.inputs[1]) : nullptr;
+      if (given != nullptr && given->is_integer) axes = given->ints;
+    } else {
+      axes = ints_attribute(squeeze, "axes", {});
+    }
+    if (axes != std::vector<std::int64_t>{1}) fail(squeeze, "must squeeze the LSTM's directions axis (axes [1])");
+    // ONNX's gate blocks i, o, f, c back to torch's i, f, g, o.
+    const auto ifgo = [](const std::vector<float>& v, std::size_t offset, std::size_t count) {
+      const std::size_t block = count / 4;
+      std::vector<float> out(count);
+      const std::size_t onnx_block[4] = {0, 2, 3, 1};  // torch block j is ONNX's block onnx_block[j]
+      for (std::size_t j = 0; j < 4; ++j) {
+        std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(offset + onnx_block[j] * block), block, out.begin() + static_cast<std::ptrdiff_t>(j * block));
+      }
+      return out;
+    };
+    const auto as_tensor = [](std::vector<std::int64_t> dims, std::vector<float> values) {
+      TensorData t;
+      t.dims = std::move(dims);
+      t.values = std::move(values);
+      return t;
+    };
+    const std::size_t g = static_cast<std::size_t>(4 * hidden);
+    lstm_weights_ = {as_tensor({4 * hidden, features}, ifgo(w.values, 0, w.values.size())),
+                     as_tensor({4 * hidden, hidden}, ifgo(r.values, 0, r.values.size())),
+                     as_tensor({4 * hidden}, ifgo(b.values, 0, g)), as_tensor({4 * hidden}, ifgo(b.values, g, g))};
+    lstm_ = std::make_unique<nn::LSTM>(features, hidden);
+  }
+  void add_lstm_weights(const Node& last) {
+    add(last, std::move(lstm_), {{"weight_ih_l0", &lstm_weights_[0]}, {"weight_hh_l0", &lstm_weights_[1]},
+                                 {"bias_ih_l0", &lstm_weights_[2]}, {"bias_hh_l0", &lstm_weights_[3]}});
   }
 
   static TensorData transpose(const TensorData& w) {
@@ -658,6 +739,7 @@ class Builder {
     if (op == "Softplus") return add_activation(n, Activation::kSoftplus), 1;
     if (op == "HardSwish") return add_activation(n, Activation::kHardswish), 1;
     if (op == "Mish") return add_activation(n, Activation::kMish), 1;
+    if (op == "LSTM") fail(n, "is read only as a batch-first LSTM layer: Transpose [1, 0, 2], LSTM, Squeeze, Transpose [1, 0, 2]");
     if (op == "Erf" || op == "Mul" || op == "Add" || op == "Div" || op == "Neg") {
       fail(n, "is not part of a pattern read here (GELU, SiLU, Mish, LogSigmoid, Softplus with beta) and not a layer of its own");
     }
@@ -909,6 +991,8 @@ class Builder {
   std::string source_;
   std::string output_;
   std::set<std::string> read_by_nodes_;
+  std::unique_ptr<nn::LSTM> lstm_;  // between take_lstm and add_lstm_weights
+  std::vector<TensorData> lstm_weights_;
   nn::Sequential model_;
   Shape shape_;
   std::string current_;

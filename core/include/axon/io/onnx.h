@@ -25,6 +25,8 @@
 //                       when not affine; without running statistics: refused)
 //   LayerNorm           LayerNormalization over the normalised axes
 //   PReLU               PRelu (the slope shaped to broadcast over the channel axis)
+//   LSTM                Transpose to time-major, LSTM (W, R, B reordered to ONNX's gate order
+//                       i, o, f, c), Squeeze of the directions axis, Transpose back
 // A layer type not in this list (a custom layer) is refused with a ValueError naming it.
 #include <cstdint>
 #include <filesystem>
@@ -67,6 +69,10 @@ AXON_API void save_onnx(nn::Sequential& model, const std::filesystem::path& path
 //   MaxPool, AveragePool (symmetric pads), GlobalAveragePool and ReduceMean over H and W,
 //   BatchNormalization (inference),
 //   LayerNormalization, PRelu                                       -> the layers of the same name
+//   Transpose [1, 0, 2], LSTM (forward, no initial states, default activations), Squeeze,
+//   Transpose [1, 0, 2], as save_onnx writes them                   -> LSTM
+//   (torch's exporters add a side graph that makes zero initial states from the input's
+//   shape: not read yet)
 // Any opset of the default domain: an operator whose meaning changed across opsets is read
 // as its opset defines it (Softmax before 13 on its last axis only, Clip before 11 from its
 // attributes) or refused (Gemm, BatchNormalization and the patterns' arithmetic before 7).

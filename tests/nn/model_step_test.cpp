@@ -5,25 +5,18 @@
 
 #include "alloc_counter.h"
 #include "axon/memory.h"
+#include "step_models.h"
 #include "test_util.h"
 
 namespace {
 
-using axon::Activation;
 using axon::Device;
 using axon::Tensor;
 namespace nn = axon::nn;
 namespace optim = axon::optim;
 
 nn::Sequential make_model(axon::Generator& generator, Device device = Device::cpu()) {
-  nn::Sequential model;
-  model.add(nn::Dense(20, 32, nn::DenseOptions{.generator = &generator}))
-      .add(nn::ReLU())
-      .add(nn::Dropout(0.2f))
-      .add(nn::Dense(32, 16, nn::DenseOptions{.activation = Activation::kGelu, .generator = &generator}))
-      .add(nn::Dense(16, 5, nn::DenseOptions{.generator = &generator}));
-  model.to(device);
-  return model;
+  return axon_test::step_mlp(generator, device);
 }
 
 std::vector<std::unique_ptr<optim::Optimizer>> every_optimizer(nn::ParamArena& arena) {

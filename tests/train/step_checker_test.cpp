@@ -4,6 +4,7 @@
 // free there and skipped on CUDA), and runs the ops its layers add up to. On CUDA (where a GPU
 // is present) the same steps are held to the same counts, waits at zero.
 #include "step_checker.h"
+#include "step_models.h"
 #include "test_util.h"
 
 namespace {
@@ -52,13 +53,7 @@ struct Step {
   std::unique_ptr<optim::Adam> adam;
   Tensor x, labels, norm;
 
-  explicit Step(Device device) {
-    model.add(nn::Dense(20, 32, nn::DenseOptions{.generator = &generator}))
-        .add(nn::ReLU())
-        .add(nn::Dropout(0.2f))
-        .add(nn::Dense(32, 16, nn::DenseOptions{.activation = Activation::kGelu, .generator = &generator}))
-        .add(nn::Dense(16, 5, nn::DenseOptions{.generator = &generator}));
-    model.to(device);
+  explicit Step(Device device) : model(axon_test::step_mlp(generator, device)) {
     model.set_generator(&generator);
     model.train();
     adam = std::make_unique<optim::Adam>(model.parameters());

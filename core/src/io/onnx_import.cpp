@@ -1095,12 +1095,11 @@ void bind_constants(Model& m, const std::map<std::string, Tensor>& constants, co
     TensorData t;
     t.name = name;
     t.dims.assign(value.shape().dims().begin(), value.shape().dims().end());
-    const Tensor host = value.to(Device::cpu());
     if (value.dtype() == DType::kFloat32) {
-      t.values = host.to_vector();
+      t.values = value.to_vector();
     } else {
       t.is_integer = true;
-      for (const std::int32_t v : host.to_int_vector()) t.ints.push_back(v);
+      for (const std::int32_t v : value.to_int_vector()) t.ints.push_back(v);
     }
     m.constants.emplace(name, std::move(t));
   }

@@ -76,6 +76,9 @@ void LSTM::reserve(const Shape& input, Device device) {
   const std::int64_t rows = input[0], steps = input[1];
   if (rows <= capacity_ && steps == steps_ && projections_.defined() && projections_.device() == device) return;
   const std::int64_t capacity = std::max(rows, capacity_), g = 4 * hidden_;
+  if (steps * capacity * g > std::numeric_limits<std::int32_t>::max()) {
+    throw ShapeError("LSTM(" + settings() + "): " + input.str() + " has more rows of gates than int32 row maps hold");
+  }
   // The row maps between batch-major (n * T + t) and time-major (t * capacity + n) layouts.
   std::vector<std::int32_t> to_time(static_cast<std::size_t>(steps * capacity)), to_batch(to_time.size());
   for (std::int64_t t = 0; t < steps; ++t) {
@@ -83,9 +86,6 @@ void LSTM::reserve(const Shape& input, Device device) {
       to_time[static_cast<std::size_t>(t * capacity + n)] = static_cast<std::int32_t>(n * steps + t);
       to_batch[static_cast<std::size_t>(n * steps + t)] = static_cast<std::int32_t>(t * capacity + n);
     }
-  }
-  if (steps * capacity * g > std::numeric_limits<std::int32_t>::max()) {
-    throw ShapeError("LSTM(" + settings() + "): " + input.str() + " has more rows of gates than int32 row maps hold");
   }
   projections_ = Tensor::empty({capacity * steps, g}, device);
   gates_ = Tensor::empty({steps * capacity, g}, device);

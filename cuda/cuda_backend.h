@@ -124,6 +124,8 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override;
 
   Device device() const override { return Device::cuda(index_); }
+  // The one stream every kernel and copy of this device runs on (NCCL's collectives join it).
+  cudaStream_t stream() const { return stream_.get(); }
 
   void* allocate(std::size_t bytes) override;
   void deallocate(void* pointer, std::size_t bytes) noexcept override;

@@ -7,6 +7,7 @@
 #include "axon/data/idx.h"
 #include "axon/data/scaler.h"
 #include "axon/device.h"
+#include "axon/dist/communicator.h"
 #include "axon/dtype.h"
 #include "axon/error.h"
 #include "axon/io/onnx.h"

@@ -119,8 +119,10 @@ CheckpointSaver::CheckpointSaver(std::filesystem::path folder, std::int64_t ever
 void CheckpointSaver::on_epoch_end(Trainer& trainer, const EpochMetrics&) {
   const std::int64_t epoch = trainer.epoch();
   if (epoch % every_ != 0) return;
-  std::filesystem::create_directories(folder_);
+  // Distributed, every rank calls save_checkpoint (it reduces the epoch's sums); rank 0 writes.
+  if (trainer.rank() == 0) std::filesystem::create_directories(folder_);
   trainer.save_checkpoint(folder_ / ("checkpoint-" + std::to_string(epoch) + ".safetensors"));
+  if (trainer.rank() != 0) return;
   // The newest `keep` stay.
   for (std::int64_t old = epoch - keep_ * every_; old > 0; old -= every_) {
     std::error_code ec;

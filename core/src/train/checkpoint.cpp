@@ -14,12 +14,14 @@
 #include <set>
 #include <string_view>
 
+#include "axon/dist/communicator.h"
 #include "axon/error.h"
 #include "axon/io/safetensors.h"
 #include "axon/ops.h"
 #include "axon/train/trainer.h"
 #include "core/src/limits.h"
 #include "core/src/nn/buffer_check.h"
+#include "core/src/train/rank_seed.h"
 #include "core/src/train/snapshot.h"
 
 namespace axon::train {
@@ -98,6 +100,20 @@ void add_part(const SavedState& state, const std::string& prefix, std::vector<io
 }  // namespace
 
 void Trainer::save_checkpoint(const std::filesystem::path& path) {
+  // Distributed: every rank calls this; the epoch's partial sums so far are every rank's, and
+  // rank 0 writes them (a resumed run gives them back to rank 0 alone).
+  double loss_sum = batch_ > 0 ? read_loss_sum() : 0.0;
+  std::int64_t samples = samples_in_epoch_;
+  if (comm_ != nullptr) {
+    double sums[2] = {loss_sum, static_cast<double>(samples)};
+    comm_->all_reduce(std::span<double>(sums, 2), dist::Reduction::kSum);
+    loss_sum = sums[0];
+    samples = static_cast<std::int64_t>(sums[1]);
+    if (comm_->rank() != 0) {
+      comm_->barrier();  // returns once the file is there
+      return;
+    }
+  }
   nn::ParamArena& arena = model_.parameters();
   std::vector<io::NamedTensor> tensors;
   for (const nn::NamedParameter& p : arena.parameters()) tensors.push_back({"model." + p.name, p.parameter->value});
@@ -111,15 +127,16 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) {
       {"epoch", std::to_string(epoch_)},
       {"step", std::to_string(step_)},
       {"seed", std::to_string(seed_)},
-      {"generator_seed", std::to_string(generator_.seed())},
-      {"generator_offset", std::to_string(generator_.offset())}};
+      {"generator_seed", std::to_string(generator_seed_)},  // rank 0's (each rank derives its own)
+      {"generator_offset", std::to_string(generator_.offset())},
+      {"world_size", std::to_string(world_size())}};
   add_part(optimizer_.save_state(), "optimizer.", tensors, metadata);
   // Mid-epoch: where in the epoch, and what it summed so far.
   if (batch_ > 0) {
     metadata["epoch_batch"] = std::to_string(batch_);
-    metadata["epoch_samples"] = std::to_string(samples_in_epoch_);
+    metadata["epoch_samples"] = std::to_string(samples);
     metadata["epoch_skipped"] = std::to_string(skipped_in_epoch_);
-    metadata["epoch_loss_sum"] = exact(read_loss_sum());
+    metadata["epoch_loss_sum"] = exact(loss_sum);
     metadata["epoch_seconds"] = exact(epoch_seconds());
     if (last_good_) {
       SavedState rollback;
@@ -146,6 +163,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) {
     add_part(state, "callback." + key + ".", tensors, metadata);
   }
   io::save_safetensors(path, tensors, metadata);
+  if (comm_ != nullptr) comm_->barrier();
 }
 
 void Trainer::load_checkpoint(const std::filesystem::path& path) {
@@ -204,6 +222,8 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   const std::uint64_t seed = metadata_unsigned(file, "seed");
   const std::uint64_t generator_seed = metadata_unsigned(file, "generator_seed");
   const std::uint64_t generator_offset = metadata_unsigned(file, "generator_offset");
+  const std::int64_t world_size = metadata_count_or(file, "world_size", 1);  // (not in older files)
+  if (world_size < 1) bad_checkpoint(path, "world_size " + std::to_string(world_size) + " is not >= 1");
   const std::int64_t epoch_batch = metadata_count_or(file, "epoch_batch", 0);
   const std::int64_t epoch_samples = metadata_count_or(file, "epoch_samples", 0);
   const std::int64_t epoch_skipped = metadata_count_or(file, "epoch_skipped", 0);
@@ -298,13 +318,17 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   epoch_ = epoch;
   step_ = step;
   seed_ = seed;
-  generator_ = Generator(generator_seed, generator_offset);
+  generator_seed_ = generator_seed;
+  generator_ = Generator(rank_seed(generator_seed, rank()), generator_offset);
+  checkpoint_world_size_ = world_size;
   batch_ = epoch_batch;
-  samples_in_epoch_ = epoch_samples;
+  // Distributed, the partial sums are every rank's: rank 0 takes them, the others start at 0.
+  const bool keeps_sums = rank() == 0;
+  samples_in_epoch_ = keeps_sums ? epoch_samples : 0;
   skipped_in_epoch_ = epoch_skipped;
   seconds_in_epoch_before_ = epoch_seconds;
   if (!loss_sum_.defined() || loss_sum_.device() != device_) loss_sum_ = Tensor::zeros({1}, device_);
-  fill(loss_sum_, static_cast<float>(epoch_loss_sum));
+  fill(loss_sum_, keeps_sums ? static_cast<float>(epoch_loss_sum) : 0.0f);
   last_good_ = std::move(rollback);
   pending_callback_state_ = std::move(callback_state);
 }

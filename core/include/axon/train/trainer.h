@@ -28,6 +28,10 @@
 #include "axon/optim/optimizer.h"
 #include "axon/optim/schedule.h"
 
+namespace axon::dist {
+class Communicator;  // axon/dist/communicator.h
+}
+
 namespace axon::train {
 
 // What happens when a step's loss is NaN or infinite.
@@ -139,6 +143,8 @@ class AXON_API Trainer {
   // from a callback of a running fit.
   History fit(const data::Dataset& train, const data::Dataset* validation = nullptr, FitOptions options = {},
               std::vector<Callback*> callbacks = {});
+  // Distributed (distribute), a collective: each rank evaluates its contiguous part of the set
+  // and the sums are reduced, so every rank returns the whole set's metrics.
   Evaluation evaluate(const data::Dataset& data, std::int64_t batch_size = 1024);
   // The model's outputs for x (any device), in evaluation mode, on the trainer's device.
   Tensor predict(const Tensor& x, std::int64_t batch_size = 1024);
@@ -151,6 +157,29 @@ class AXON_API Trainer {
   // else the training loss) or once per batch, by fit.
   void set_schedule(optim::Schedule* schedule, bool per_batch = false);
   void request_stop(StopReason reason = StopReason::kCallback);
+
+  // Data-parallel training over the ranks of `communicator` (axon::dist; nullptr: this process
+  // alone). Every rank runs the same program: the same model, optimizer, data and options, and
+  // calls fit (and evaluate, save_checkpoint) as the others do; fit checks that they agree.
+  // - fit starts from rank 0's weights, buffers and optimizer state (broadcast);
+  // - each epoch's permutation of (seed, epoch) is the same everywhere; rank r takes positions
+  //   r, r + W, r + 2W, ... of it, the order padded to a multiple of W with its first positions
+  //   (as torch's DistributedSampler without drop_last): every rank takes the same number of
+  //   batches of batch_size rows (the batch size is per rank, as in DDP);
+  // - after each backward one all-reduce averages the flat gradients, so every rank takes the
+  //   same optimizer step and keeps bit-identical weights; the NaN guard's skip is agreed;
+  // - the epoch's loss, samples and validation (each rank evaluates its part of the set) are
+  //   reduced over the ranks; dropout draws from a stream of its own on each rank;
+  // - only rank 0 shows progress, writes the CSV log and checkpoints (which record the world
+  //   size: a resumed fit needs the same); every rank loads the checkpoint to resume;
+  // - a stop asked for by a callback takes effect at the end of the epoch, on every rank;
+  // - an error in fit on one rank is reported to the others, whose next collective throws
+  //   dist::DistributedError naming that rank.
+  // Not while a fit runs. The communicator must outlive the trainer's use of it.
+  void distribute(dist::Communicator* communicator);
+  dist::Communicator* communicator() const { return comm_; }
+  int rank() const;        // 0 without a communicator
+  int world_size() const;  // 1 without one
 
   // Everything a run needs to go on exactly (train/checkpoint.cpp): the parameters, the
   // optimizer's state (its own slots and scalars), the schedule's epoch and state, the epoch,
@@ -196,12 +225,21 @@ class AXON_API Trainer {
   bool train_step(const Tensor& x, const Tensor& targets, std::int64_t rows, bool check_loss_now = false);
   void check_fit(const data::Dataset& train, const data::Dataset* validation, const FitOptions& options) const;
   void start_fit(const data::Dataset& train, const data::Dataset* validation, FitOptions options);
+  History run_fit(const data::Dataset& train, const data::Dataset* validation, FitOptions options,
+                  const std::vector<Callback*>& callbacks);
   // The built-in callbacks from the options around the program's; returns the early stopper.
   EarlyStopper* assemble_callbacks(const std::vector<Callback*>& callbacks);
   void place_data();
   void run_batch(std::int64_t b, EpochMetrics& metrics);
   EpochMetrics finish_epoch(EpochMetrics metrics);
   double read_loss_sum();
+  // Data parallel (distribute): every rank's fit agrees; rank 0's state everywhere; the epoch's
+  // sums over every rank; a stop requested on any rank.
+  void agree_on_fit(const data::Dataset& train, const FitOptions& options) const;
+  void broadcast_state();
+  void reduce_epoch_sums();
+  void agree_on_stop();
+  std::vector<std::int32_t> epoch_order() const;
 
   nn::Sequential& model_;
   optim::Optimizer& optimizer_;
@@ -214,6 +252,10 @@ class AXON_API Trainer {
   std::int64_t step_ = 0;
   Generator generator_;
   std::uint64_t seed_ = 0;  // of the current run (the checkpoint's, after load_checkpoint)
+  // Dropout's stream: seed generator_seed_ on rank 0, one derived from it on each other rank.
+  std::uint64_t generator_seed_ = 0;
+  dist::Communicator* comm_ = nullptr;
+  std::int64_t checkpoint_world_size_ = 1;  // of the last checkpoint loaded
   bool fitting_ = false;
 
   // The datasets of the current fit, on device_ (moved by set_device).
@@ -224,6 +266,7 @@ class AXON_API Trainer {
   // Per-step buffers on device_: the batch's indices, features and targets; loss and accuracy sums.
   Tensor batch_indices_, batch_x_, batch_y_, loss_sum_, clip_norm_;
   std::int64_t batch_capacity_ = 0;
+  std::int64_t epoch_rows_ = 0;  // rows this rank takes per epoch (all of them, on one rank)
   FitOptions options_;
   std::chrono::steady_clock::time_point epoch_start_;
   // Where the running epoch is (kept in checkpoints, so a mid-epoch one resumes exactly).

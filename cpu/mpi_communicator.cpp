@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -33,13 +35,24 @@ constexpr std::int64_t kChunk = std::int64_t{1} << 30;
 // finalises it at exit (MPI cannot be initialised again after MPI_Finalize).
 std::once_flag g_init_once;
 bool g_we_initialised = false;
-bool g_abort_at_exit = false;  // a communicator failed: the job must end, not wait in MPI_Finalize
+// A communicator failed: the job must end (mpirun then stops every rank), not wait in
+// MPI_Finalize for a collective that will never complete. At exit, so that the program has
+// printed why first; the rank that failed waits a moment more, so that the others print too.
+std::atomic<bool> g_abort_at_exit{false};
+std::atomic<bool> g_this_rank_failed{false};
+
+void end_the_job() {
+  if (g_this_rank_failed) std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+}
 
 void finalise_at_exit() {
   int finalised = 0;
   MPI_Finalized(&finalised);
   if (finalised) return;
-  if (g_abort_at_exit) MPI_Abort(MPI_COMM_WORLD, 1);
+  if (g_abort_at_exit) end_the_job();
   MPI_Finalize();
 }
 
@@ -85,12 +98,12 @@ class MpiCommunicator final : public Communicator {
     if (std::uncaught_exceptions() > uncaught_) report_failure("its communicator was destroyed by an exception");
     if (!failed_) poll_notices_quietly();  // a peer that failed after our last collective
     if (failed_) {
-      // A collective may still be posted that will never complete: MPI_Finalize would wait on
-      // it. The job ends instead (mpirun stops every rank). The rank that failed waits a moment
-      // first so that the others print why they stop.
+      // A collective may still be posted: nothing here can be freed safely. The job ends at exit
+      // (or now, when the program owns MPI and would finalise it itself).
       g_abort_at_exit = true;
-      if (reported_) std::this_thread::sleep_for(std::chrono::seconds(2));
-      MPI_Abort(MPI_COMM_WORLD, 1);
+      if (reported_) g_this_rank_failed = true;
+      if (!g_we_initialised) end_the_job();
+      return;
     }
     if (notice_request_ != MPI_REQUEST_NULL) {
       MPI_Cancel(&notice_request_);

@@ -1,9 +1,11 @@
 #pragma once
 // The command line every example shares: --device cpu|cuda|cuda:N|auto, --epochs, --batch-size,
 // --seed, --threads, --optimizer sgd|adam|adamw|rmsprop|adagrad, --lr, --momentum, --metrics FILE,
-// plus the options an example adds (--data DIR, --switch-device EPOCH:DEVICE, ...).
+// plus the options an example adds (--data DIR, --switch-device EPOCH:DEVICE, ...), and
+// --distributed: data parallel over the ranks an MPI launcher started (mpirun -np N EXAMPLE ...).
 #include <axon/axon.h>
 
+#include <cstdlib>
 #include <cstdio>
 #include <algorithm>
 #include <fstream>
@@ -14,6 +16,14 @@
 #include <vector>
 
 namespace example {
+
+// --distributed: the ranks of the run. MPI's communicator for CPU tensors; on CUDA, NCCL's (one
+// GPU per rank: rank r of a machine takes cuda:(r mod GPUs)), bootstrapped over MPI.
+struct Ranks {
+  std::unique_ptr<axon::dist::Communicator> mpi;
+  std::unique_ptr<axon::dist::Communicator> nccl;  // after mpi: goes first
+  axon::dist::Communicator* world() const { return nccl ? nccl.get() : mpi.get(); }
+};
 
 struct Options {
   std::string name;
@@ -27,16 +37,39 @@ struct Options {
   double momentum = 0.9;
   std::string metrics;  // JSON file for the final figures
   std::map<std::string, std::vector<std::string>> extra;  // the example's own options
+  std::shared_ptr<Ranks> ranks;  // --distributed
+  // The trainer's communicator (nullptr: one process) and this process's rank in it.
+  axon::dist::Communicator* world() const { return ranks ? ranks->world() : nullptr; }
+  int rank() const { return ranks ? ranks->mpi->rank() : 0; }
 };
+
+// Joins the ranks; the device becomes this rank's GPU on CUDA. Ranks other than 0 print nothing
+// to stdout (their errors still go to stderr): rank 0 speaks for the run.
+inline void join_ranks(Options& o) {
+  o.ranks = std::make_shared<Ranks>();
+  o.ranks->mpi = axon::dist::mpi();
+  if (o.device.is_cuda()) {
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    const int local_rank = local != nullptr ? std::atoi(local) : o.ranks->mpi->rank();
+    const int gpus = axon::device_count(axon::DeviceType::kCuda);
+    if (gpus < 1) throw axon::DeviceError(o.name + ": --distributed on CUDA, but this machine has no GPU");
+    o.device = axon::Device::cuda(local_rank % gpus);
+    o.ranks->nccl = axon::dist::nccl(*o.ranks->mpi, o.device);
+  }
+  if (o.rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr) {
+    throw axon::ValueError(o.name + ": cannot quiet rank " + std::to_string(o.rank()) + "'s output");
+  }
+}
 
 // Parses argv. `extra` names the example's own options (each takes a value; repeatable).
 inline Options parse(int argc, char** argv, Options defaults, const std::vector<std::string>& extra = {}) {
   Options o = std::move(defaults);
+  bool distributed = false;
   const auto usage = [&] {
     std::string text = "usage: " + o.name +
                        " [--device cpu|cuda|cuda:N|auto] [--epochs N] [--batch-size N] [--seed N] [--threads N]"
                        " [--optimizer sgd|adam|adamw|rmsprop|adagrad] [--lr X] [--momentum X] [--metrics FILE]"
-                       " [--tf32 yes|no]";
+                       " [--tf32 yes|no] [--distributed]";
     for (const std::string& e : extra) text += " [--" + e + " VALUE]";
     return text;
   };
@@ -45,6 +78,10 @@ inline Options parse(int argc, char** argv, Options defaults, const std::vector<
     if (arg == "--help" || arg == "-h") {
       std::printf("%s\n", usage().c_str());
       std::exit(0);
+    }
+    if (arg == "--distributed") {  // a flag, no value
+      distributed = true;
+      continue;
     }
     if (arg.rfind("--", 0) != 0 || i + 1 >= argc) throw axon::ValueError(o.name + ": bad argument '" + arg + "'; " + usage());
     const std::string key = arg.substr(2), value = argv[++i];
@@ -77,6 +114,7 @@ inline Options parse(int argc, char** argv, Options defaults, const std::vector<
     }
   }
   if (o.threads > 0) axon::set_num_threads(o.threads);
+  if (distributed) join_ranks(o);
   return o;
 }
 
@@ -119,7 +157,7 @@ inline std::unique_ptr<axon::optim::Optimizer> make_optimizer(const Options& o, 
 // Writes the final figures to the --metrics file as one JSON object (numbers as given, strings
 // quoted), atomically as every axon save.
 inline void write_metrics(const Options& o, const std::vector<std::pair<std::string, std::string>>& fields) {
-  if (o.metrics.empty()) return;
+  if (o.metrics.empty() || o.rank() != 0) return;
   std::string json = "{";
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (i > 0) json += ", ";
@@ -146,10 +184,23 @@ inline Fields with_run_fields(Fields fields, const axon::train::History& history
   return fields;
 }
 
+// The figures of a data-parallel run: ranks, and per optimizer step the gradient all-reduce's
+// bytes and host time (rank 0's).
+inline Fields with_distributed_fields(Fields fields, const Options& o, const axon::train::Trainer& trainer) {
+  const axon::dist::Communicator* world = o.world();
+  fields.emplace_back("ranks", std::to_string(world != nullptr ? world->world_size() : 1));
+  if (world == nullptr || trainer.step() == 0) return fields;
+  const axon::dist::CommunicatorStats& stats = world->stats();
+  const double steps = static_cast<double>(std::max<std::int64_t>(stats.all_reduces, 1));
+  fields.emplace_back("allreduce_bytes_per_step", number(static_cast<double>(stats.bytes_reduced) / steps));
+  fields.emplace_back("allreduce_ms_per_step", number(1e3 * stats.seconds_reducing / steps));
+  return fields;
+}
+
 // --export-onnx FILE (an example's own option): writes the model as ONNX for other runtimes.
 inline void export_onnx_if_asked(const Options& o, axon::nn::Sequential& model) {
   const auto given = o.extra.find("export-onnx");
-  if (given == o.extra.end()) return;
+  if (given == o.extra.end() || o.rank() != 0) return;
   axon::io::save_onnx(model, given->second.back());
   std::printf("exported the model to %s (ONNX)\n", given->second.back().c_str());
 }
@@ -187,7 +238,7 @@ inline void finish_run(const Options& o, axon::nn::Sequential& model, axon::trai
                        const axon::data::Dataset& test, const axon::train::History& history,
                        const std::string& save) {
   const axon::train::Evaluation result = trainer.evaluate(test);
-  if (!save.empty()) {
+  if (!save.empty() && o.rank() == 0) {
     axon::nn::save_weights(model, save);
     std::printf("saved the model to %s\n", save.c_str());
   }
@@ -196,7 +247,7 @@ inline void finish_run(const Options& o, axon::nn::Sequential& model, axon::trai
               result.loss, axon::train::stop_reason_name(history.stop_reason), history.train_seconds,
               static_cast<double>(history.samples) / history.train_seconds);
   const Fields own = {{"test_accuracy", number(*result.accuracy)}, {"test_loss", number(result.loss)}};
-  write_metrics(o, with_run_fields(own, history, trainer.device()));
+  write_metrics(o, with_distributed_fields(with_run_fields(own, history, trainer.device()), o, trainer));
 }
 
 }  // namespace example

@@ -10,7 +10,9 @@
 // without training; --export-onnx writes the model (trained, or loaded) as ONNX; --import-onnx
 // evaluates an ONNX model trained elsewhere (examples/torch_fashion_mnist.py makes one) without
 // training; --checkpoint-dir keeps a checkpoint per epoch (the newest 3) and --resume yes
-// continues from the newest one.
+// continues from the newest one. Data parallel over several processes (CPU ranks, or one GPU per
+// rank with --device cuda), each taking its share of every epoch:
+//   mpirun -np 2 fashion_mnist --distributed [options]
 #include "example_options.h"
 
 int main(int argc, char** argv) try {
@@ -27,9 +29,10 @@ int main(int argc, char** argv) try {
 
   const axon::data::Dataset train = axon::data::load_mnist_folder(folder, true);
   const axon::data::Dataset test = axon::data::load_mnist_folder(folder, false);
-  std::printf("fashion_mnist: %lld training and %lld test images from %s; %s; %s\n",
+  std::printf("fashion_mnist: %lld training and %lld test images from %s; %s; %s%s\n",
               static_cast<long long>(train.size()), static_cast<long long>(test.size()), folder.c_str(),
-              o.device.str().c_str(), axon::threading_info().c_str());
+              o.device.str().c_str(), axon::threading_info().c_str(),
+              o.world() != nullptr ? ("; " + std::to_string(o.world()->world_size()) + " ranks (" + o.world()->name() + ")").c_str() : "");
 
   if (!last("import-onnx").empty()) {  // a model trained elsewhere, evaluated here
     example::evaluate_onnx(o, test, last("import-onnx"));
@@ -46,6 +49,7 @@ int main(int argc, char** argv) try {
   model.to(o.device);
   const auto optimizer = example::make_optimizer(o, model.parameters());
   axon::train::Trainer trainer(model, *optimizer, nn::CrossEntropyLoss());
+  trainer.distribute(o.world());  // --distributed: data parallel over the launcher's ranks
   // The rate anneals to zero over the run (cosine): the last epochs settle instead of overfit.
   axon::optim::CosineAnnealingLR schedule(*optimizer, std::max<std::int64_t>(o.epochs, 1));
   trainer.set_schedule(&schedule);

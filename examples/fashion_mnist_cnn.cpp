@@ -60,6 +60,7 @@ int main(int argc, char** argv) try {
   model.to(o.device);
   const auto optimizer = example::make_optimizer(o, model.parameters());
   axon::train::Trainer trainer(model, *optimizer, nn::CrossEntropyLoss());
+  trainer.distribute(o.world());  // --distributed: data parallel over the launcher's ranks
   axon::optim::CosineAnnealingLR schedule(*optimizer, std::max<std::int64_t>(o.epochs, 1));
   trainer.set_schedule(&schedule);
   if (!last("load").empty()) {  // evaluate a saved model, no training

@@ -15,6 +15,7 @@
 
 #include "axon/axon.h"
 #include "axon/dist/communicator.h"
+#include "test_util.h"
 
 namespace {
 
@@ -360,6 +361,64 @@ TEST(DataParallel, AMidEpochCheckpointResumesWithTheEpochsLossSoFar) {
   EXPECT_NEAR(first.loss, full_history.epochs[static_cast<std::size_t>(first.epoch - 1)].loss, 1e-6);
   world().barrier();
   if (world().rank() == 0) std::filesystem::remove_all(folder);
+}
+
+// ---- CUDA tensors: through MPI (staged in host memory) and over NCCL ----
+
+// This rank's GPU, or why the test cannot run here (a message for GTEST_SKIP; every rank
+// decides alike: they see the same machine).
+std::string cuda_unavailable() {
+  const int gpus = axon::device_count(axon::DeviceType::kCuda);
+  if (gpus < 1) {
+    if (axon_test::cuda_required()) ADD_FAILURE() << "AXON_REQUIRE_CUDA=1 and no CUDA device";
+    return "no CUDA device";
+  }
+  if (gpus < world().world_size()) return "needs a GPU per rank (" + std::to_string(gpus) + " GPUs)";
+  return {};
+}
+
+TEST(Cuda, MpiReducesCudaTensorsThroughHostMemory) {
+  if (const std::string why = cuda_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const Device gpu = Device::cuda(world().rank());
+  const Tensor t = Tensor::full({257, 3}, static_cast<float>(world().rank() + 1), gpu);
+  world().all_reduce(t, dist::Reduction::kSum);
+  const double expect = world().world_size() * (world().world_size() + 1) / 2.0;
+  for (const float v : t.to_vector()) ASSERT_EQ(v, expect);
+  EXPECT_EQ(t.device(), gpu);
+}
+
+TEST(Cuda, NcclReducesAndTrainsLikeMpiOnTheCpu) {
+  if (!dist::nccl_available()) GTEST_SKIP() << "built without NCCL";
+  if (const std::string why = cuda_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const Device gpu = Device::cuda(world().rank());
+  const std::unique_ptr<dist::Communicator> nccl = dist::nccl(world(), gpu);
+  EXPECT_EQ(nccl->rank(), world().rank());
+  EXPECT_EQ(nccl->world_size(), world().world_size());
+  const Tensor t = Tensor::full({1000}, static_cast<float>(world().rank()), gpu);
+  nccl->all_reduce(t, dist::Reduction::kAverage);
+  for (const float v : t.to_vector()) ASSERT_FLOAT_EQ(v, (world().world_size() - 1) / 2.0f);
+  const Tensor b = Tensor::full({10}, static_cast<float>(world().rank() + 3), gpu);
+  nccl->broadcast(b, 0);
+  for (const float v : b.to_vector()) ASSERT_EQ(v, 3.0f);
+
+  // The same data-parallel fit over NCCL on the GPUs and over MPI on the CPU.
+  const axon::data::Dataset data = classes(96, 13);
+  const auto fit_on = [&](Device device, dist::Communicator& comm) {
+    nn::Sequential model = mlp(21, 0.0f);
+    model.to(device);
+    axon::optim::SGD sgd(model.parameters(), {.lr = 0.1});
+    train::Trainer trainer(model, sgd, nn::CrossEntropyLoss());
+    trainer.distribute(&comm);
+    WeightsAgree agree;
+    trainer.fit(data, nullptr, quiet(2, 8), {&agree});
+    EXPECT_EQ(agree.disagreements, 0) << device.str();
+    return model.parameters().values().to_vector();
+  };
+  const std::vector<float> on_gpus = fit_on(gpu, *nccl);
+  const std::vector<float> on_cpus = fit_on(Device::cpu(), world());
+  double worst = 0;
+  for (std::size_t i = 0; i < on_gpus.size(); ++i) worst = std::max(worst, std::abs(double(on_gpus[i]) - on_cpus[i]));
+  EXPECT_LT(worst, 1e-4);
 }
 
 // The failures of ranks other than 0 (whose log alone is printed), each line naming the rank.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check_example.sh EXAMPLE_BINARY OUT_DIR FIELD... -- [ARGS...]
 # Runs an example with --metrics and checks that it exits 0 and that its JSON holds each FIELD;
-# a FIELD written NAME>=VALUE must also hold a number of at least VALUE.
+# a FIELD written NAME>=VALUE must also hold a number of at least VALUE. With
+# AXON_EXAMPLE_LAUNCHER set (e.g. "mpiexec -np 2"), the example runs under that launcher.
 set -euo pipefail
 binary=$1 out=$2
 shift 2
@@ -11,7 +12,8 @@ while (($#)) && [[ $1 != -- ]]; do fields+=("$1"); shift; done
 mkdir -p "$out"
 metrics="$out/$(basename "$binary").json"
 rm -f "$metrics"
-"$binary" --metrics "$metrics" "$@"
+# (the launcher's words split on purpose)
+${AXON_EXAMPLE_LAUNCHER:-} "$binary" --metrics "$metrics" "$@"
 for field in "${fields[@]}"; do
   name=${field%%>=*}
   grep -q "\"$name\": " "$metrics" || { echo "check_example: $metrics lacks \"$name\"" >&2; cat "$metrics" >&2; exit 1; }

@@ -15,6 +15,7 @@
 
 #include "axon/axon.h"
 #include "axon/dist/communicator.h"
+#include "step_checker.h"
 #include "test_util.h"
 
 namespace {
@@ -361,6 +362,41 @@ TEST(DataParallel, AMidEpochCheckpointResumesWithTheEpochsLossSoFar) {
   EXPECT_NEAR(first.loss, full_history.epochs[static_cast<std::size_t>(first.epoch - 1)].loss, 1e-6);
   world().barrier();
   if (world().rank() == 0) std::filesystem::remove_all(folder);
+}
+
+// What each step past the first of an epoch asked of the backends.
+class StepCounts : public train::Callback {
+ public:
+  void on_batch_begin(train::Trainer&, std::int64_t) override { before_ = axon_test::backend_counts_now(); }
+  void on_batch_end(train::Trainer& trainer, std::int64_t) override {
+    if (trainer.batch_in_epoch() > 1) steps.push_back(axon_test::difference(axon_test::backend_counts_now(), before_));
+  }
+  std::vector<axon_test::BackendCounts> steps;
+
+ private:
+  axon_test::BackendCounts before_;
+};
+
+TEST(DataParallel, AStepAddsNoBackendWorkAllocationOrWaitOnTheCpu) {
+  // The gradients' all-reduce works in place on the CPU arena: a distributed step asks of the
+  // backend exactly what a plain one does (no staging, no allocation).
+  const axon::data::Dataset data = classes(64 * world().world_size(), 14);
+  const auto steps_of = [&](dist::Communicator* comm) {
+    nn::Sequential model = mlp(15, 0.2f);
+    axon::optim::Adam adam(model.parameters(), {.lr = 1e-3});
+    train::Trainer trainer(model, adam, nn::CrossEntropyLoss());
+    trainer.distribute(comm);
+    StepCounts counts;
+    trainer.fit(data, nullptr, quiet(2, 8), {&counts});
+    return counts.steps;
+  };
+  const std::vector<axon_test::BackendCounts> plain = steps_of(nullptr), distributed = steps_of(&world());
+  ASSERT_FALSE(distributed.empty());
+  for (const axon_test::BackendCounts& step : distributed) {
+    EXPECT_EQ(step, plain.front());
+    EXPECT_EQ(step.allocations, 0);
+    EXPECT_EQ(step.uploads, 0);
+  }
 }
 
 // ---- CUDA tensors: through MPI (staged in host memory) and over NCCL ----

@@ -412,7 +412,7 @@ TEST(LoadOnnx, DamagedFilesAreFormatErrorsOrModels) {
 TEST(LoadOnnx, ModelsPyTorchExportedPredictWhatPyTorchPredicted) {
   const std::filesystem::path fixtures = AXON_TEST_FIXTURE_DIR;
   for (const std::string exporter : {"torch_onnx_", "torch_onnx_dynamo_"})
-  for (const char* name : {"mlp", "cnn", "cnn_norms"}) {
+  for (const char* name : {"mlp", "cnn", "cnn_norms", "lstm", "lstm_flat"}) {
     SCOPED_TRACE(exporter + name);
     nn::Sequential model = axon::io::load_onnx(fixtures / (exporter + name + ".onnx"));
     const axon::io::Safetensors io =
@@ -422,6 +422,10 @@ TEST(LoadOnnx, ModelsPyTorchExportedPredictWhatPyTorchPredicted) {
     ASSERT_EQ(got.size(), want.size());
     for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 + 1e-5 * std::abs(want[i])) << i;
   }
+  // An LSTM whose initial states are not zeros is refused, naming the node that makes them.
+  axon_test::expect_error<axon::FormatError>(
+      [&] { (void)axon::io::load_onnx(fixtures / "torch_onnx_lstm_ones_state.onnx"); },
+      {"torch_onnx_lstm_ones_state.onnx", "ConstantOfShape", "other than 0"});
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "axon/nn/prelu.h"
 #include "core/src/io/onnx_fields.h"
 #include "core/src/io/onnx_reader.h"
+#include "core/src/io/onnx_side_values.h"
 
 namespace axon::io {
 
@@ -46,22 +47,6 @@ class Builder {
 
   nn::Sequential build() {
     if (m_.opset <= 0) fail("the model imports no opset of the default domain");
-    // Constant nodes become constants; the rest is the chain.
-    std::vector<const Node*> chain;
-    for (const Node& n : m_.nodes) {
-      if (!n.domain.empty() && n.domain != "ai.onnx") fail(n, "its domain '" + n.domain + "' is not ONNX's own");
-      if (n.op == "Constant") {
-        const Attribute* value = n.attribute("value");
-        if (value == nullptr || !value->t || n.outputs.size() != 1) fail(n, "only a Constant with a tensor 'value' is read");
-        if (value->t->external) fail(n, "its value is in an external file, which a Constant's is not read from");
-        m_.constants[n.outputs[0]] = *value->t;
-        continue;
-      }
-      // (Patterns look at the nodes after the current one: each must have its output.)
-      if (n.outputs.empty() || n.outputs[0].empty()) fail(n, "has no output");
-      chain.push_back(&n);
-      read_by_nodes_.insert(n.inputs.begin(), n.inputs.end());
-    }
     // The input: the graph input that is not an initializer.
     const ValueInfo* input = nullptr;
     for (const ValueInfo& v : m_.inputs) {
@@ -81,7 +66,32 @@ class Builder {
       dims.push_back(input->dims[k]);
     }
     shape_ = Shape(std::span<const std::int64_t>(dims));
-    current_ = input->name;
+    advance(input->name);
+    // Constant nodes become constants. The chain is every node that reads the data (the input,
+    // or what a chain node made) other than through Shape; the rest is shape arithmetic beside
+    // it (torch's exporters compute zero states and reshape targets so), evaluated on demand.
+    std::set<std::string> data{input->name};
+    std::vector<const Node*> chain;
+    for (const Node& n : m_.nodes) {
+      if (!n.domain.empty() && n.domain != "ai.onnx") fail(n, "its domain '" + n.domain + "' is not ONNX's own");
+      if (n.op == "Constant") {
+        const Attribute* value = n.attribute("value");
+        if (value == nullptr || !value->t || n.outputs.size() != 1) fail(n, "only a Constant with a tensor 'value' is read");
+        if (value->t->external) fail(n, "its value is in an external file, which a Constant's is not read from");
+        m_.constants[n.outputs[0]] = *value->t;
+        continue;
+      }
+      const bool reads_data = std::any_of(n.inputs.begin(), n.inputs.end(), [&](const std::string& i) { return data.count(i) != 0; });
+      if (!reads_data || n.op == "Shape") {
+        side_.add_node(n);
+        continue;
+      }
+      // (Patterns look at the nodes after the current one: each must have its output.)
+      if (n.outputs.empty() || n.outputs[0].empty()) fail(n, "has no output");
+      chain.push_back(&n);
+      data.insert(n.outputs.begin(), n.outputs.end());
+      read_by_nodes_.insert(n.inputs.begin(), n.inputs.end());
+    }
     if (output_.empty()) {
       if (m_.outputs.size() != 1) {
         fail("the graph has " + std::to_string(m_.outputs.size()) + " outputs: name the one to compute (OnnxImportOptions::output)");
@@ -185,7 +195,15 @@ class Builder {
       fail(last, std::string("does not fit its input: ") + e.what());
     }
     model_.add(std::move(layer));
-    current_ = out(last);
+    advance(out(last));
+  }
+
+  // The chain's current tensor becomes `name`, of shape shape_ (its first axis the batch).
+  void advance(const std::string& name) {
+    current_ = name;
+    onnx_side::SymbolicShape symbolic{{1, 0}};
+    for (int k = 1; k < shape_.rank(); ++k) symbolic.push_back({0, shape_[k]});
+    side_.set_shape(name, std::move(symbolic));
   }
 
   void add_activation(const Node& last, Activation kind, ActivationParams params = {}) {
@@ -245,29 +263,50 @@ class Builder {
       add_activation(*at(2), Activation::kSoftplus, {*scalar(n, 1), std::numeric_limits<float>::quiet_NaN()});
       return 3;
     }
-    // A batch-first LSTM as save_onnx and torch write it: Transpose to time-major, LSTM,
-    // Squeeze of the directions axis, Transpose back.
+    // A batch-first LSTM as save_onnx and torch write it: Transpose to time-major, LSTM, its
+    // directions axis dropped (Squeeze; torch.export: Transpose [0, 2, 1, 3] and a Reshape to
+    // [steps, batch, hidden]), Transpose back.
     if (n.op == "Transpose") {
       const std::vector<std::int64_t> swap{1, 0, 2};
       const Node* lstm = at(1);
-      const Node* squeeze = at(2);
-      const Node* back = at(3);
-      if (ints_attribute(n, "perm", {}) != swap || lstm == nullptr || squeeze == nullptr || back == nullptr ||
-          !reads(*lstm, "LSTM", out(n)) || !reads(*squeeze, "Squeeze", out(*lstm)) || !reads(*back, "Transpose", out(*squeeze)) ||
-          ints_attribute(*back, "perm", {}) != swap) {
-        fail(n, "is read only around an LSTM (Transpose [1, 0, 2], LSTM, Squeeze, Transpose [1, 0, 2])");
+      const char* form = "is read only around an LSTM: Transpose [1, 0, 2], LSTM, Squeeze [1] (or Transpose [0, 2, 1, 3] "
+                         "and Reshape), Transpose [1, 0, 2]";
+      if (ints_attribute(n, "perm", {}) != swap || lstm == nullptr || !reads(*lstm, "LSTM", out(n))) fail(n, form);
+      take_lstm(n, *lstm);
+      const Node* a = at(2);
+      const Node* b = at(3);
+      const Node* c = at(4);
+      if (a != nullptr && reads(*a, "Squeeze", out(*lstm)) && b != nullptr && reads(*b, "Transpose", out(*a)) &&
+          ints_attribute(*b, "perm", {}) == swap) {
+        check_squeeze(*a);
+        add_lstm_weights(*b);
+        return 4;
       }
-      take_lstm(*lstm, *squeeze);
-      add_lstm_weights(*back);
-      return 4;
+      if (a != nullptr && reads(*a, "Transpose", out(*lstm)) && ints_attribute(*a, "perm", {}) == std::vector<std::int64_t>{0, 2, 1, 3} &&
+          b != nullptr && reads(*b, "Reshape", out(*a)) && c != nullptr && reads(*c, "Transpose", out(*b)) &&
+          ints_attribute(*c, "perm", {}) == swap) {
+        const std::int64_t steps = shape_[1], hidden = lstm_->hidden_size();
+        side_.set_shape(out(*a), {{0, steps}, {1, 0}, {0, 1}, {0, hidden}});
+        check_lstm_reshape(*b, steps, hidden);
+        add_lstm_weights(*c);
+        return 5;
+      }
+      fail(n, form);
     }
     // MatMul + Add: a Dense of W [in, out].
     if (n.op == "MatMul") {
       const TensorData& w = constant(n, 1, "weight");
-      if (w.dims.size() != 2 || shape_.rank() != 2 || w.dims[0] != shape_[1]) fail(n, "is not a product of [batch, in] and a constant [in, out]");
+      if (w.dims.size() != 2 || shape_.rank() < 2 || w.dims[0] != shape_[shape_.rank() - 1]) {
+        fail(n, "is not a product of [batch, ..., in] and a constant [in, out]");
+      }
       const TensorData transposed = transpose(w);
-      const Node* bias = at(1) != nullptr && at(1)->op == "Add" && at(1)->inputs.size() == 2 && at(1)->inputs[0] == out(n) ? at(1) : nullptr;
-      const TensorData* b = bias != nullptr ? constant_or_null(bias->inputs[1]) : nullptr;
+      // The bias: an Add of the product and a constant, in either order (torch's TorchScript
+      // exporter writes Add(bias, product)).
+      const Node* bias = at(1) != nullptr && at(1)->op == "Add" && at(1)->inputs.size() == 2 &&
+                                 (at(1)->inputs[0] == out(n) || at(1)->inputs[1] == out(n))
+                             ? at(1)
+                             : nullptr;
+      const TensorData* b = bias != nullptr ? constant_or_null(bias->inputs[bias->inputs[0] == out(n) ? 1 : 0]) : nullptr;
       if (b != nullptr && b->numel() != w.dims[1]) b = nullptr;
       auto dense = std::make_unique<nn::Dense>(w.dims[0], w.dims[1], nn::DenseOptions{.bias = b != nullptr});
       if (b != nullptr) {
@@ -281,10 +320,19 @@ class Builder {
   }
 
   // The LSTM node of the pattern above: checked, its layer made and kept for add_lstm_weights.
-  void take_lstm(const Node& n, const Node& squeeze) {
+  void take_lstm(const Node& transpose, const Node& n) {
     if (shape_.rank() != 3) fail(n, "is read for [batch, steps, features] inputs only");
-    for (std::size_t k = 4; k < n.inputs.size(); ++k) {
-      if (!n.inputs[k].empty()) fail(n, "its sequence_lens, initial states and peepholes are not read (inputs 4-7 must be absent)");
+    const std::int64_t steps = shape_[1];
+    side_.set_shape(out(transpose), {{0, steps}, {1, 0}, {0, shape_[2]}});
+    const auto given = [&](std::size_t k) { return k < n.inputs.size() && !n.inputs[k].empty(); };
+    if (given(4)) fail(n, "its sequence_lens are not read (input 4 must be absent)");
+    if (given(7)) fail(n, "its peepholes are not read (input 7 must be absent)");
+    // Initial states: none, or zeros (torch's exporters make them from the batch size).
+    for (const std::size_t k : {std::size_t{5}, std::size_t{6}}) {
+      if (given(k) && !side_.zeros(n.inputs[k])) {
+        fail(n, std::string("its initial ") + (k == 5 ? "hidden" : "cell") + " state '" + n.inputs[k] +
+                    "' is not zeros (only zero initial states are read)");
+      }
     }
     if (output_used(n, 1) || output_used(n, 2)) fail(n, "its final states Y_h and Y_c are used");
     const Attribute* direction = n.attribute("direction");
@@ -309,14 +357,6 @@ class Builder {
     } else {
       b.values.assign(static_cast<std::size_t>(8 * hidden), 0.0f);
     }
-    std::vector<std::int64_t> axes;
-    if (m_.opset >= 13) {
-      const TensorData* given = squeeze.inputs.size() > 1 ? constant_or_null(squeeze.inputs[1]) : nullptr;
-      if (given != nullptr && given->is_integer) axes = given->ints;
-    } else {
-      axes = ints_attribute(squeeze, "axes", {});
-    }
-    if (axes != std::vector<std::int64_t>{1}) fail(squeeze, "must squeeze the LSTM's directions axis (axes [1])");
     // ONNX's gate blocks i, o, f, c back to torch's i, f, g, o.
     const auto ifgo = [](const std::vector<float>& v, std::size_t offset, std::size_t count) {
       const std::size_t block = count / 4;
@@ -338,6 +378,34 @@ class Builder {
                      as_tensor({4 * hidden, hidden}, ifgo(r.values, 0, r.values.size())),
                      as_tensor({4 * hidden}, ifgo(b.values, 0, g)), as_tensor({4 * hidden}, ifgo(b.values, g, g))};
     lstm_ = std::make_unique<nn::LSTM>(features, hidden);
+  }
+  void check_squeeze(const Node& squeeze) const {
+    std::vector<std::int64_t> axes;
+    if (m_.opset >= 13) {
+      const TensorData* given = squeeze.inputs.size() > 1 ? constant_or_null(squeeze.inputs[1]) : nullptr;
+      if (given != nullptr && given->is_integer) axes = given->ints;
+    } else {
+      axes = ints_attribute(squeeze, "axes", {});
+    }
+    if (axes != std::vector<std::int64_t>{1}) fail(squeeze, "must squeeze the LSTM's directions axis (axes [1])");
+  }
+  // torch.export's Reshape of the LSTM's output [steps, batch, 1, hidden] must make it
+  // [steps, batch, hidden]: each entry of its target that size, a 0 copying it (without
+  // allowzero), or the one -1.
+  void check_lstm_reshape(const Node& reshape, std::int64_t steps, std::int64_t hidden) {
+    if (reshape.inputs.size() < 2 || reshape.inputs[1].empty()) fail(reshape, "has no target shape");
+    const onnx_side::Value& target = side_.evaluate(reshape.inputs[1]);
+    const bool copies = int_attribute(reshape, "allowzero", 0) == 0;
+    const std::vector<onnx_side::Dim> wanted{{0, steps}, {1, 0}, {0, hidden}};
+    bool fits = target.kind == onnx_side::Value::Kind::kInts && target.ints.size() == 3;
+    int inferred = 0;
+    for (std::size_t k = 0; fits && k < 3; ++k) {
+      const onnx_side::Dim& d = target.ints[k];
+      const bool copy = copies && d == onnx_side::Dim{0, 0} && k < 2;  // (input axis 2 is the directions' 1)
+      inferred += d == onnx_side::Dim{0, -1};
+      fits = d == wanted[k] || copy || d == onnx_side::Dim{0, -1};
+    }
+    if (!fits || inferred > 1) fail(reshape, "does not make the LSTM's output [steps, batch, hidden]");
   }
   void add_lstm_weights(const Node& last) {
     add(last, std::move(lstm_), {{"weight_ih_l0", &lstm_weights_[0]}, {"weight_hh_l0", &lstm_weights_[1]},
@@ -391,7 +459,7 @@ class Builder {
     const std::string& op = n.op;
     if (op == "Identity" || op == "Dropout") {
       if (op == "Dropout" && output_used(n, 1)) fail(n, "its mask output is used");
-      current_ = out(n);
+      advance(out(n));
       return 1;
     }
     if (op == "Relu") return add_activation(n, Activation::kRelu), 1;
@@ -438,7 +506,7 @@ class Builder {
       };
       const std::optional<float> low = bound(1, "min"), high = bound(2, "max");
       if (!low && !high) {
-        current_ = out(n);
+        advance(out(n));
         return 1;
       }
       if (!high) {
@@ -653,6 +721,7 @@ class Builder {
   std::string source_;
   std::string output_;
   std::set<std::string> read_by_nodes_;
+  onnx_side::SideValues side_{m_, source_};
   std::unique_ptr<nn::LSTM> lstm_;  // between take_lstm and add_lstm_weights
   std::vector<TensorData> lstm_weights_;
   nn::Sequential model_;

@@ -69,10 +69,15 @@ AXON_API void save_onnx(nn::Sequential& model, const std::filesystem::path& path
 //   MaxPool, AveragePool (symmetric pads), GlobalAveragePool and ReduceMean over H and W,
 //   BatchNormalization (inference),
 //   LayerNormalization, PRelu                                       -> the layers of the same name
-//   Transpose [1, 0, 2], LSTM (forward, no initial states, default activations), Squeeze,
-//   Transpose [1, 0, 2], as save_onnx writes them                   -> LSTM
-//   (torch's exporters add a side graph that makes zero initial states from the input's
-//   shape: not read yet)
+//   Transpose [1, 0, 2], LSTM (forward, default activations, initial states absent or zeros),
+//   Squeeze [1] or Transpose [0, 2, 1, 3] + Reshape to [steps, batch, hidden], Transpose
+//   [1, 0, 2], as save_onnx and both of torch's exporters write a batch-first nn.LSTM -> LSTM
+//   (MatMul + Add reads the head on every step of [batch, steps, hidden] too)
+// Shape arithmetic beside the chain — nodes that read the data only through Shape (Shape,
+// Gather, Unsqueeze, Squeeze, Concat, Slice, Add/Sub/Mul/Div, Reshape, Cast, ConstantOfShape,
+// Expand), as torch's exporters write to make an LSTM's zero initial states from the batch size
+// and torch.export its Reshape target — is evaluated where a pattern needs it (the batch size a
+// symbol), bounded in depth and length.
 // Any opset of the default domain: an operator whose meaning changed across opsets is read
 // as its opset defines it (Softmax before 13 on its last axis only, Clip before 11 from its
 // attributes) or refused (Gemm, BatchNormalization and the patterns' arithmetic before 7).

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <thread>
 
 #include "model_cases.h"
@@ -110,12 +111,14 @@ void cnn_step(benchmark::State& state, Device device, std::int64_t batch, int th
   set_rates(state, static_cast<double>(batch), cnn_step_flops(batch));
 }
 
-// One LSTM training step (model_cases.h): forward, mean-squared error, backward through time, Adam.
-void lstm_step(benchmark::State& state, Device device, int threads) {
+// One LSTM (or GRU) training step (model_cases.h): forward, mean-squared error, backward
+// through time, Adam.
+template <class Recurrent>
+void recurrent_step(benchmark::State& state, Device device, int threads) {
   axon::set_num_threads(threads);
   axon::Generator generator(3);
   nn::Sequential model;
-  model.add(nn::LSTM(kLstmInput, kLstmHidden, &generator));
+  model.add(Recurrent(kLstmInput, kLstmHidden, &generator));
   model.to(device);
   axon::optim::Adam adam(model.parameters(), {.lr = kCnnLearningRate});
   axon::train::Trainer trainer(model, adam, nn::MSELoss());
@@ -124,7 +127,7 @@ void lstm_step(benchmark::State& state, Device device, int threads) {
   const Data d{Tensor::from_vector({kLstmBatch, kLstmSteps, kLstmInput}, std::span<const float>(x.x), device),
                Tensor::from_vector({kLstmBatch, kLstmSteps, kLstmHidden}, std::span<const float>(y.x), device)};
   time_training(state, device, trainer, d);
-  set_rates(state, static_cast<double>(kLstmBatch), lstm_step_flops());
+  set_rates(state, static_cast<double>(kLstmBatch), recurrent_step_flops(std::is_same_v<Recurrent, nn::LSTM> ? 4 : 3));
 }
 
 void cnn_infer(benchmark::State& state, Device device, std::int64_t batch, int threads) {
@@ -275,7 +278,8 @@ void register_axon_cases() {
       add_gemm_only("mlp_infer_b" + b, device, config, kMlp, batch, false, t);
     }
     add_case("cnn_step_b128/axon" + d, cnn_step, device, std::int64_t{128}, t);
-    add_case("lstm_step_b64_t100/axon" + d, lstm_step, device, t);
+    add_case("lstm_step_b64_t100/axon" + d, recurrent_step<nn::LSTM>, device, t);
+    add_case("gru_step_b64_t100/axon" + d, recurrent_step<nn::GRU>, device, t);
     for (const std::int64_t batch : {std::int64_t{1}, std::int64_t{1024}}) {
       add_case("cnn_infer_b" + std::to_string(batch) + "/axon" + d, cnn_infer, device, batch, t);
     }

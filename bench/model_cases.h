@@ -56,13 +56,13 @@ inline double cnn_step_flops(std::int64_t batch) {
   return 3.0 * cnn_forward_flops(batch) - 2.0 * cnn_conv1_macs() * double(batch);
 }
 
-// The LSTM step of issue 22: batch 64 of 100 steps, input 128, hidden 256, one layer
+// The LSTM and GRU steps of issue 22: batch 64 of 100 steps, input 128, hidden 256, one layer
 // (batch_first), mean-squared error against a fixed target over every step's output, Adam.
 inline constexpr std::int64_t kLstmBatch = 64, kLstmSteps = 100, kLstmInput = 128, kLstmHidden = 256;
-// Forward: the gates' products with W_ih and W_hh; backward: the same products twice (the
-// weights' gradients, and the input's and previous state's).
-inline double lstm_step_flops() {
-  return 3.0 * 2.0 * double(kLstmBatch * kLstmSteps) * 4.0 * double(kLstmHidden) * double(kLstmInput + kLstmHidden);
+// Forward: the gates' products with W_ih and W_hh (4 gate blocks for the LSTM, 3 for the GRU);
+// backward: the same products twice (the weights' gradients, and the input's and previous state's).
+inline double recurrent_step_flops(int gates) {
+  return 3.0 * 2.0 * double(kLstmBatch * kLstmSteps) * gates * double(kLstmHidden) * double(kLstmInput + kLstmHidden);
 }
 
 // Inputs in [0, 1) like pixels, labels in [0, classes): the same for every implementation.

@@ -186,6 +186,9 @@ class CudaBackend final : public Backend {
   void lstm_cell(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& h) override;
   void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& grad_h,
                           const Tensor& grad_c, const Tensor& grad_gates, const Tensor& grad_c_prev) override;
+  void gru_cell(const Tensor& gates_x, const Tensor& gates_h, const Tensor& h_prev, const Tensor& h) override;
+  void gru_cell_backward(const Tensor& gates_x, const Tensor& gates_h, const Tensor& h_prev, const Tensor& grad_h,
+                         const Tensor& grad_gates_x, const Tensor& grad_gates_h, const Tensor& grad_h_prev) override;
   void prelu(const Tensor& x, const Tensor& weight, std::int64_t inner, const Tensor& y) override;
   void prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& grad_y, std::int64_t inner,
                       const Tensor& grad_x, const Tensor& grad_weight) override;

@@ -109,21 +109,22 @@ def variant_model(model, variant, device):
 
 
 def lstm_cases(device, variant):
-    """The LSTM step of bench/model_cases.h: nn.LSTM(128, 256, batch_first=True) on [64, 100, 128],
-    mean-squared error over every step's output, Adam (PyTorch's native LSTM on the CPU, cuDNN's
-    on CUDA)."""
-    torch.manual_seed(3)
-    lstm = torch.nn.LSTM(128, 256, batch_first=True).to(device)
-    x = torch.rand(64, 100, 128, device=device)
-    target = torch.rand(64, 100, 256, device=device)
-    opt = torch.optim.Adam(lstm.parameters(), lr=1e-3)
-    model = variant_model(lstm, variant, device)
+    """The LSTM and GRU steps of bench/model_cases.h: nn.LSTM / nn.GRU(128, 256, batch_first=True)
+    on [64, 100, 128], mean-squared error over every step's output, Adam (PyTorch's native
+    recurrent layers on the CPU, cuDNN's on CUDA)."""
+    for name, module in (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU)):
+        torch.manual_seed(3)
+        rnn = module(128, 256, batch_first=True).to(device)
+        x = torch.rand(64, 100, 128, device=device)
+        target = torch.rand(64, 100, 256, device=device)
+        opt = torch.optim.Adam(rnn.parameters(), lr=1e-3)
+        model = variant_model(rnn, variant, device)
 
-    def step():
-        opt.zero_grad(set_to_none=True)
-        torch.nn.functional.mse_loss(model(x)[0], target).backward()
-        opt.step()
-    yield "lstm_step_b64_t100", step
+        def step(model=model, opt=opt, x=x, target=target):
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.mse_loss(model(x)[0], target).backward()
+            opt.step()
+        yield f"{name}_step_b64_t100", step
 
 
 def cases(device, quick, variant="eager"):

@@ -1,4 +1,4 @@
-// Recurrent cells: the elementwise half of one LSTM step (the gates' products are GEMMs).
+// Recurrent cells: the elementwise half of one LSTM or GRU step (the gates' products are GEMMs).
 #include "axon/backend.h"
 #include "axon/ops.h"
 #include "core/src/check.h"
@@ -19,7 +19,58 @@ std::int64_t lstm_hidden(const detail::OpName& op, const Tensor& gates, std::ini
   return hidden;
 }
 
+// The hidden size H of GRU gates [N, 3H], with the other gates and states checked against it.
+std::int64_t gru_hidden(const detail::OpName& op, const Tensor& gates_x, std::initializer_list<detail::Arg> gates,
+                        std::initializer_list<detail::Arg> states) {
+  detail::check_rank(op, {"gates_x", &gates_x}, 2);
+  if (gates_x.dim(1) % 3 != 0) {
+    detail::throw_shape(op, "gates_x must have 3 H columns (the r, z, n blocks)", {{"gates_x", &gates_x}});
+  }
+  const std::int64_t hidden = gates_x.dim(1) / 3;
+  for (const detail::Arg& g : gates) detail::check_shape(op, g, gates_x.shape(), {{"gates_x", &gates_x}});
+  for (const detail::Arg& state : states) detail::check_shape(op, state, Shape{gates_x.dim(0), hidden}, {{"gates_x", &gates_x}});
+  return hidden;
+}
+
 }  // namespace
+
+void gru_cell_out(const Tensor& gates_x, const Tensor& gates_h, const Tensor& h_prev, const Tensor& h) {
+  constexpr const char* kOp = "gru_cell";
+  const std::initializer_list<detail::Arg> all{{"gates_x", &gates_x}, {"gates_h", &gates_h}, {"h_prev", &h_prev}, {"h", &h}};
+  const Device device = detail::check_same_device(kOp, all);
+  detail::check_dtype(kOp, all, DType::kFloat32);
+  gru_hidden(kOp, gates_x, {{"gates_h", &gates_h}}, {{"h_prev", &h_prev}, {"h", &h}});
+  detail::check_in_place_or_disjoint(kOp, {"h", &h}, {{"h_prev", &h_prev}});
+  detail::check_disjoint(kOp, {"h", &h}, {{"gates_x", &gates_x}, {"gates_h", &gates_h}});
+  detail::check_disjoint(kOp, {"gates_x", &gates_x}, {{"gates_h", &gates_h}, {"h_prev", &h_prev}});
+  if (gates_x.numel() == 0) return;
+  detail::op_backend(device).gru_cell(gates_x, gates_h, h_prev, h);
+}
+
+void gru_cell_backward_out(const Tensor& gates_x, const Tensor& gates_h, const Tensor& h_prev, const Tensor& grad_h,
+                           const Tensor& grad_gates_x, const Tensor& grad_gates_h, const Tensor& grad_h_prev) {
+  constexpr const char* kOp = "gru_cell_backward";
+  const std::initializer_list<detail::Arg> all{{"gates_x", &gates_x},           {"gates_h", &gates_h},
+                                               {"h_prev", &h_prev},             {"grad_h", &grad_h},
+                                               {"grad_gates_x", &grad_gates_x}, {"grad_gates_h", &grad_gates_h},
+                                               {"grad_h_prev", &grad_h_prev}};
+  const Device device = detail::check_same_device(kOp, all);
+  detail::check_dtype(kOp, all, DType::kFloat32);
+  gru_hidden(kOp, gates_x, {{"gates_h", &gates_h}, {"grad_gates_x", &grad_gates_x}, {"grad_gates_h", &grad_gates_h}},
+             {{"h_prev", &h_prev}, {"grad_h", &grad_h}, {"grad_h_prev", &grad_h_prev}});
+  // Each (row, unit) reads its own gates and writes their gradients: these in place are safe.
+  detail::check_in_place_or_disjoint(kOp, {"grad_gates_x", &grad_gates_x}, {{"gates_x", &gates_x}});
+  detail::check_in_place_or_disjoint(kOp, {"grad_gates_h", &grad_gates_h}, {{"gates_h", &gates_h}});
+  detail::check_in_place_or_disjoint(kOp, {"grad_h_prev", &grad_h_prev}, {{"grad_h", &grad_h}});
+  detail::check_disjoint(kOp, {"grad_gates_x", &grad_gates_x},
+                         {{"gates_h", &gates_h}, {"h_prev", &h_prev}, {"grad_h", &grad_h}, {"grad_gates_h", &grad_gates_h},
+                          {"grad_h_prev", &grad_h_prev}});
+  detail::check_disjoint(kOp, {"grad_gates_h", &grad_gates_h},
+                         {{"gates_x", &gates_x}, {"h_prev", &h_prev}, {"grad_h", &grad_h}, {"grad_h_prev", &grad_h_prev}});
+  detail::check_disjoint(kOp, {"grad_h_prev", &grad_h_prev}, {{"gates_x", &gates_x}, {"gates_h", &gates_h}, {"h_prev", &h_prev}});
+  if (gates_x.numel() == 0) return;
+  detail::op_backend(device).gru_cell_backward(gates_x, gates_h, h_prev, grad_h, grad_gates_x, grad_gates_h, grad_h_prev);
+}
 
 void lstm_cell_out(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& h) {
   constexpr const char* kOp = "lstm_cell";

@@ -393,6 +393,37 @@ const std::vector<OpEntry>& op_table() {
                    return std::vector<Tensor>{grad_gates, grad_c_prev};
                  }});
 
+    // The GRU cell on [rows, cols] states (gates [rows, 3 cols]): separate outputs, and h
+    // written over h_prev; the backward separate and in place (over gates_x, gates_h, grad_h),
+    // from activated gates as the forward leaves them.
+    static const char* gru_names[] = {"separate", "h_over_h_prev"};
+    t.push_back({Op::kGruCell, 2, [](int v) { return std::string(gru_names[v]); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const Shape state{shape[0], shape[1]}, gates{shape[0], 3 * shape[1]};
+                   Tensor gates_x = env.uniform(gates, -3.0f, 3.0f, "gates_x");
+                   Tensor gates_h = env.uniform(gates, -3.0f, 3.0f, "gates_h");
+                   Tensor h_prev = env.uniform(state, -1.0f, 1.0f, "h_prev");
+                   Tensor h = v == 1 ? h_prev : env.output(state, "h");
+                   axon::gru_cell_out(gates_x, gates_h, h_prev, h);
+                   return std::vector<Tensor>{gates_x, h};
+                 }});
+    static const char* gru_backward_names[] = {"separate", "in_place"};
+    t.push_back({Op::kGruCellBackward, 2, [](int v) { return std::string(gru_backward_names[v]); },
+                 [](const Shape&, int) { return fixed(1e-5, 1e-6); },
+                 [](Env& env, const Shape& shape, int v) {
+                   const Shape state{shape[0], shape[1]}, gates{shape[0], 3 * shape[1]};
+                   Tensor gates_x = env.uniform(gates, 0.02f, 0.98f, "gates_x");
+                   Tensor gates_h = env.uniform(gates, -2.0f, 2.0f, "gates_h");
+                   Tensor h_prev = env.uniform(state, -1.0f, 1.0f, "h_prev");
+                   Tensor grad_h = env.uniform(state, -1.0f, 1.0f, "grad_h");
+                   Tensor grad_x = v == 1 ? gates_x : env.output(gates, "grad_gates_x");
+                   Tensor grad_gh = v == 1 ? gates_h : env.output(gates, "grad_gates_h");
+                   Tensor grad_prev = v == 1 ? grad_h : env.output(state, "grad_h_prev");
+                   axon::gru_cell_backward_out(gates_x, gates_h, h_prev, grad_h, grad_x, grad_gh, grad_prev);
+                   return std::vector<Tensor>{grad_x, grad_gh, grad_prev};
+                 }});
+
     // Convolutions on a batch of 2 images of 6 channels whose height and width follow the
     // table's shape: a 3x3 kernel with padding 1 and a bias; stride 2, dilation 2, 3 groups,
     // padding 2; a depthwise 1x1 without a bias. cuDNN and oneDNN sum in their own orders.

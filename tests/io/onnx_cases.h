@@ -88,6 +88,9 @@ inline std::vector<Case> cases() {
   all.push_back({"lstm", Shape{6, 4}, [](nn::Sequential& m, axon::Generator& g) {
                    m.add(nn::LSTM(4, 5, &g)).add(nn::Flatten()).add(nn::Dense(6 * 5, 3, nn::DenseOptions{.generator = &g}));
                  }});
+  all.push_back({"gru", Shape{6, 4}, [](nn::Sequential& m, axon::Generator& g) {
+                   m.add(nn::GRU(4, 5, &g)).add(nn::Tanh()).add(nn::Dense(5, 3, nn::DenseOptions{.generator = &g}));
+                 }});
   return all;
 }
 

@@ -29,7 +29,7 @@ using axon::Tensor;
 const std::regex kClaimed(
     "test_(relu|leakyrelu|elu|selu|sigmoid|tanh|softplus|softsign|hardsigmoid|hardswish|gelu|clip|gemm|matmul|softmax|"
     "logsoftmax|flatten|reshape|identity|dropout|conv|maxpool|averagepool|globalaveragepool|batchnorm|"
-    "layer_normalization|prelu|mish|reduce_mean|lstm)(_.*)?");
+    "layer_normalization|prelu|mish|reduce_mean|lstm|gru)(_.*)?");
 
 fs::path data_folder() {
   const char* override_folder = std::getenv("AXON_ONNX_NODE_TESTS");

@@ -412,7 +412,7 @@ TEST(LoadOnnx, DamagedFilesAreFormatErrorsOrModels) {
 TEST(LoadOnnx, ModelsPyTorchExportedPredictWhatPyTorchPredicted) {
   const std::filesystem::path fixtures = AXON_TEST_FIXTURE_DIR;
   for (const std::string exporter : {"torch_onnx_", "torch_onnx_dynamo_"})
-  for (const char* name : {"mlp", "cnn", "cnn_norms", "lstm", "lstm_flat"}) {
+  for (const char* name : {"mlp", "cnn", "cnn_norms", "lstm", "lstm_flat", "gru"}) {
     SCOPED_TRACE(exporter + name);
     nn::Sequential model = axon::io::load_onnx(fixtures / (exporter + name + ".onnx"));
     const axon::io::Safetensors io =

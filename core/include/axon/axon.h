@@ -26,6 +26,7 @@
 #include "axon/nn/metrics.h"
 #include "axon/nn/parameter.h"
 #include "axon/nn/pooling.h"
+#include "axon/nn/gru.h"
 #include "axon/nn/lstm.h"
 #include "axon/nn/prelu.h"
 #include "axon/nn/registry.h"

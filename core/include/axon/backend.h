@@ -154,6 +154,12 @@ class AXON_API Backend {
   // grad_c undefined: zero. grad_gates may be gates, grad_c_prev may be grad_c.
   virtual void lstm_cell_backward(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& grad_h,
                                   const Tensor& grad_c, const Tensor& grad_gates, const Tensor& grad_c_prev) = 0;
+  // (ops.h: gru_cell_out) gates_x [rows, 3 hidden] in place: the input product in, the
+  // activated r, z, n out; gates_h read; h may be h_prev.
+  virtual void gru_cell(const Tensor& gates_x, const Tensor& gates_h, const Tensor& h_prev, const Tensor& h) = 0;
+  // grad_gates_x may be gates_x, grad_gates_h may be gates_h, grad_h_prev may be grad_h.
+  virtual void gru_cell_backward(const Tensor& gates_x, const Tensor& gates_h, const Tensor& h_prev, const Tensor& grad_h,
+                                 const Tensor& grad_gates_x, const Tensor& grad_gates_h, const Tensor& grad_h_prev) = 0;
 
   // ---- data ----
   // out[i, ...] = x[indices[i], ...]; x and out of one dtype, indices int32. An index outside

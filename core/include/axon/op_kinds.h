@@ -196,6 +196,8 @@ inline constexpr int kReduceOpCount = static_cast<int>(ReduceOp::kMax) + 1;
   X(kAdamStep, "adam_step")                                                                  \
   X(kLstmCell, "lstm_cell")                   /* c, h and the activated gates of one step */ \
   X(kLstmCellBackward, "lstm_cell_backward")         /* the gates' and c_prev's gradients */ \
+  X(kGruCell, "gru_cell")                         /* h and the activated gates of one step */ \
+  X(kGruCellBackward, "gru_cell_backward")        /* both products' and h_prev's gradients */ \
   X(kGatherRows, "gather_rows")                        /* out[i] = x[indices[i]]: batches */
 
 // The hyperparameters of one optimizer step, as torch.optim defines them, holding exactly what

@@ -120,6 +120,19 @@ AXON_API void lstm_cell_out(const Tensor& gates, const Tensor& c_prev, const Ten
 // grad_c_prev [N, H] (may be grad_c itself).
 AXON_API void lstm_cell_backward_out(const Tensor& gates, const Tensor& c_prev, const Tensor& c, const Tensor& grad_h,
                                      const Tensor& grad_c, const Tensor& grad_gates, const Tensor& grad_c_prev);
+// One step of a GRU for a batch, as PyTorch's cell: gates_x [N, 3H] = x W_ih^T + b_ih and
+// gates_h [N, 3H] = h_prev W_hh^T + b_hh (blocks of H: r, z, n); h_prev [N, H]. Writes
+// h = (h_prev - n) z + n with r = sigmoid(x_r + h_r), z = sigmoid(x_z + h_z),
+// n = tanh(x_n + r h_n) ([N, H]; may be h_prev itself), and overwrites gates_x with the
+// activated r, z, n, which the backward reads beside gates_h.
+AXON_API void gru_cell_out(const Tensor& gates_x, const Tensor& gates_h, const Tensor& h_prev, const Tensor& h);
+// Its backward: from the activated gates, gates_h and h_prev of the forward and the step's
+// output gradient grad_h, writes grad_gates_x [N, 3H] (the input product's gradients; may be
+// gates_x), grad_gates_h [N, 3H] (the hidden product's; may be gates_h) and grad_h_prev [N, H],
+// h_prev's gradient except the part through the hidden product (grad_gates_h W_hh; may be grad_h).
+AXON_API void gru_cell_backward_out(const Tensor& gates_x, const Tensor& gates_h, const Tensor& h_prev,
+                                    const Tensor& grad_h, const Tensor& grad_gates_x, const Tensor& grad_gates_h,
+                                    const Tensor& grad_h_prev);
 
 // ---- convolution, as torch.nn.functional.conv2d: NCHW, weight [O, C / groups, KH, KW] ----
 // y [N, O, OH, OW] (conv2d_output_shape); bias [O] or undefined. ShapeError naming the shapes

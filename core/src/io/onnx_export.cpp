@@ -15,6 +15,7 @@
 #include "axon/nn/conv.h"
 #include "axon/nn/dense.h"
 #include "axon/nn/layers.h"
+#include "axon/nn/gru.h"
 #include "axon/nn/lstm.h"
 #include "axon/nn/pooling.h"
 #include "axon/nn/prelu.h"
@@ -249,8 +250,22 @@ const Tensor& parameter(nn::Layer& layer, const std::string& name) {
 // One layer, reading g.current() of shape `input` ([1, sample...]), at state_dict prefix `prefix`.
 void export_layer(Graph& g, nn::Layer& layer, const Shape& input, const std::string& prefix) {
   const std::string type = layer.type();
-  const auto name = [&](const char* what) { return prefix + what; };
+  const auto name = [&](const std::string& what) { return prefix + what; };
   if (auto* dense = dynamic_cast<nn::Dense*>(&layer)) {
+    if (input.rank() > 2) {
+      // Gemm takes matrices only: [batch, ..., in] goes through MatMul with W^T [in, out], then
+      // Add of the bias (as torch exports nn.Linear on such inputs).
+      const Shape& w = dense->weight().value.shape();
+      const std::vector<float> v = dense->weight().value.to_vector();
+      std::vector<float> transposed(v.size());
+      for (std::int64_t o = 0; o < w[0]; ++o) {
+        for (std::int64_t i = 0; i < w[1]; ++i) transposed[static_cast<std::size_t>(i * w[0] + o)] = v[static_cast<std::size_t>(o * w[1] + i)];
+      }
+      g.node("MatMul", {g.current(), g.constant(name("weight_t"), Shape{w[1], w[0]}, transposed)});
+      if (dense->has_bias()) g.node("Add", {g.current(), g.constant(name("bias"), dense->bias().value)});
+      activation(g, dense->activation(), nn::get_activation_params(layer.config(), dense->activation()));
+      return;
+    }
     std::vector<std::string> inputs{g.current(), g.constant(name("weight"), dense->weight().value)};
     if (dense->has_bias()) inputs.push_back(g.constant(name("bias"), dense->bias().value));
     std::vector<Writer> a;
@@ -362,25 +377,35 @@ void export_layer(Graph& g, nn::Layer& layer, const Shape& input, const std::str
     g.node("LayerNormalization", std::move(inputs), std::move(a));
     return;
   }
-  if (auto* lstm = dynamic_cast<nn::LSTM*>(&layer)) {
-    // ONNX's LSTM is time-major, its gate blocks in the order i, o, f, c: the input transposed to
-    // [T, N, F], W, R and B = [Wb, Rb] reordered from torch's i, f, g, o, the output
-    // [T, 1, N, H] squeezed and transposed back (as torch.onnx.export writes a batch_first LSTM).
-    const std::int64_t h = lstm->hidden_size();
-    const auto iofc = [h](const Tensor& t) {
+  auto* lstm = dynamic_cast<nn::LSTM*>(&layer);
+  auto* gru = dynamic_cast<nn::GRU*>(&layer);
+  if (lstm != nullptr || gru != nullptr) {
+    // ONNX's LSTM and GRU are time-major, their gate blocks in ONNX's orders (LSTM: i, o, f, c
+    // from torch's i, f, g, o; GRU: z, r, h from torch's r, z, n): the input transposed to
+    // [T, N, F], W, R and B = [Wb, Rb] reordered, the output [T, 1, N, H] squeezed and transposed
+    // back (as torch.onnx.export writes a batch_first LSTM or GRU). torch's GRU applies the reset
+    // gate after the hidden product: linear_before_reset = 1.
+    const std::int64_t h = lstm != nullptr ? lstm->hidden_size() : gru->hidden_size();
+    const std::int64_t features = lstm != nullptr ? lstm->input_size() : gru->input_size();
+    // ONNX block k is torch's block torch_block[k].
+    const std::vector<std::size_t> torch_block = lstm != nullptr ? std::vector<std::size_t>{0, 3, 1, 2} : std::vector<std::size_t>{1, 0, 2};
+    const auto gates = static_cast<std::int64_t>(torch_block.size());
+    const std::string order = lstm != nullptr ? "iofc" : "zrh";
+    const auto reorder = [&torch_block](const Tensor& t) {
       const std::vector<float> v = t.to_vector();
-      const std::size_t block = v.size() / 4;
+      const std::size_t block = v.size() / torch_block.size();
       std::vector<float> out(v.size());
-      const std::size_t torch_block[4] = {0, 3, 1, 2};  // ONNX block k is torch's block torch_block[k]
-      for (std::size_t k = 0; k < 4; ++k) std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(torch_block[k] * block), block, out.begin() + static_cast<std::ptrdiff_t>(k * block));
+      for (std::size_t k = 0; k < torch_block.size(); ++k) {
+        std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(torch_block[k] * block), block, out.begin() + static_cast<std::ptrdiff_t>(k * block));
+      }
       return out;
     };
-    std::vector<float> bias = iofc(parameter(layer, "bias_ih_l0"));
-    const std::vector<float> recurrent_bias = iofc(parameter(layer, "bias_hh_l0"));
+    std::vector<float> bias = reorder(parameter(layer, "bias_ih_l0"));
+    const std::vector<float> recurrent_bias = reorder(parameter(layer, "bias_hh_l0"));
     bias.insert(bias.end(), recurrent_bias.begin(), recurrent_bias.end());
-    const std::string w = g.constant(name("W_iofc"), Shape{1, 4 * h, lstm->input_size()}, iofc(parameter(layer, "weight_ih_l0")));
-    const std::string r = g.constant(name("R_iofc"), Shape{1, 4 * h, h}, iofc(parameter(layer, "weight_hh_l0")));
-    const std::string b = g.constant(name("B_iofc"), Shape{1, 8 * h}, bias);
+    const std::string w = g.constant(name("W_" + order), Shape{1, gates * h, features}, reorder(parameter(layer, "weight_ih_l0")));
+    const std::string r = g.constant(name("R_" + order), Shape{1, gates * h, h}, reorder(parameter(layer, "weight_hh_l0")));
+    const std::string b = g.constant(name("B_" + order), Shape{1, 2 * gates * h}, bias);
     const auto swap_batch_and_time = [] {
       std::vector<Writer> a;
       a.push_back(attribute("perm", std::vector<std::int64_t>{1, 0, 2}));
@@ -389,7 +414,8 @@ void export_layer(Graph& g, nn::Layer& layer, const Shape& input, const std::str
     g.apply("Transpose", swap_batch_and_time());
     std::vector<Writer> a;
     a.push_back(attribute("hidden_size", h));
-    g.node("LSTM", {g.current(), w, r, b}, std::move(a));
+    if (gru != nullptr) a.push_back(attribute("linear_before_reset", std::int64_t{1}));
+    g.node(lstm != nullptr ? "LSTM" : "GRU", {g.current(), w, r, b}, std::move(a));
     const std::int64_t direction_axis = 1;
     g.node("Squeeze", {g.current(), g.int64_constant(prefix + "/directions", std::span<const std::int64_t>(&direction_axis, 1))});
     g.apply("Transpose", swap_batch_and_time());

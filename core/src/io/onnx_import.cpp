@@ -21,6 +21,7 @@
 #include "axon/nn/dense.h"
 #include "axon/nn/layer_norm.h"
 #include "axon/nn/layers.h"
+#include "axon/nn/gru.h"
 #include "axon/nn/lstm.h"
 #include "axon/nn/pooling.h"
 #include "axon/nn/prelu.h"
@@ -263,32 +264,35 @@ class Builder {
       add_activation(*at(2), Activation::kSoftplus, {*scalar(n, 1), std::numeric_limits<float>::quiet_NaN()});
       return 3;
     }
-    // A batch-first LSTM as save_onnx and torch write it: Transpose to time-major, LSTM, its
+    // A batch-first LSTM or GRU as save_onnx and torch write it: Transpose to time-major, the node, its
     // directions axis dropped (Squeeze; torch.export: Transpose [0, 2, 1, 3] and a Reshape to
     // [steps, batch, hidden]), Transpose back.
     if (n.op == "Transpose") {
       const std::vector<std::int64_t> swap{1, 0, 2};
       const Node* lstm = at(1);
-      const char* form = "is read only around an LSTM: Transpose [1, 0, 2], LSTM, Squeeze [1] (or Transpose [0, 2, 1, 3] "
-                         "and Reshape), Transpose [1, 0, 2]";
-      if (ints_attribute(n, "perm", {}) != swap || lstm == nullptr || !reads(*lstm, "LSTM", out(n))) fail(n, form);
-      take_lstm(n, *lstm);
+      const char* form = "is read only around an LSTM or GRU: Transpose [1, 0, 2], LSTM or GRU, Squeeze [1] (or "
+                         "Transpose [0, 2, 1, 3] and Reshape), Transpose [1, 0, 2]";
+      if (ints_attribute(n, "perm", {}) != swap || lstm == nullptr ||
+          !(reads(*lstm, "LSTM", out(n)) || reads(*lstm, "GRU", out(n)))) {
+        fail(n, form);
+      }
+      take_recurrent(n, *lstm);
       const Node* a = at(2);
       const Node* b = at(3);
       const Node* c = at(4);
       if (a != nullptr && reads(*a, "Squeeze", out(*lstm)) && b != nullptr && reads(*b, "Transpose", out(*a)) &&
           ints_attribute(*b, "perm", {}) == swap) {
         check_squeeze(*a);
-        add_lstm_weights(*b);
+        add_recurrent_weights(*b);
         return 4;
       }
       if (a != nullptr && reads(*a, "Transpose", out(*lstm)) && ints_attribute(*a, "perm", {}) == std::vector<std::int64_t>{0, 2, 1, 3} &&
           b != nullptr && reads(*b, "Reshape", out(*a)) && c != nullptr && reads(*c, "Transpose", out(*b)) &&
           ints_attribute(*c, "perm", {}) == swap) {
-        const std::int64_t steps = shape_[1], hidden = lstm_->hidden_size();
+        const std::int64_t steps = shape_[1], hidden = recurrent_hidden_;
         side_.set_shape(out(*a), {{0, steps}, {1, 0}, {0, 1}, {0, hidden}});
         check_lstm_reshape(*b, steps, hidden);
-        add_lstm_weights(*c);
+        add_recurrent_weights(*c);
         return 5;
       }
       fail(n, form);
@@ -319,50 +323,63 @@ class Builder {
     return take_single(n);
   }
 
-  // The LSTM node of the pattern above: checked, its layer made and kept for add_lstm_weights.
-  void take_lstm(const Node& transpose, const Node& n) {
+  // The LSTM or GRU node of the pattern above: checked, its layer made and kept for
+  // add_recurrent_weights.
+  void take_recurrent(const Node& transpose, const Node& n) {
+    const bool lstm = n.op == "LSTM";
     if (shape_.rank() != 3) fail(n, "is read for [batch, steps, features] inputs only");
     const std::int64_t steps = shape_[1];
     side_.set_shape(out(transpose), {{0, steps}, {1, 0}, {0, shape_[2]}});
     const auto given = [&](std::size_t k) { return k < n.inputs.size() && !n.inputs[k].empty(); };
     if (given(4)) fail(n, "its sequence_lens are not read (input 4 must be absent)");
-    if (given(7)) fail(n, "its peepholes are not read (input 7 must be absent)");
+    if (lstm && given(7)) fail(n, "its peepholes are not read (input 7 must be absent)");
+    if (!lstm && given(6)) fail(n, "has more inputs than ONNX's GRU");
     // Initial states: none, or zeros (torch's exporters make them from the batch size).
-    for (const std::size_t k : {std::size_t{5}, std::size_t{6}}) {
+    for (const std::size_t k : lstm ? std::vector<std::size_t>{5, 6} : std::vector<std::size_t>{5}) {
       if (given(k) && !side_.zeros(n.inputs[k])) {
         fail(n, std::string("its initial ") + (k == 5 ? "hidden" : "cell") + " state '" + n.inputs[k] +
                     "' is not zeros (only zero initial states are read)");
       }
     }
-    if (output_used(n, 1) || output_used(n, 2)) fail(n, "its final states Y_h and Y_c are used");
+    if (output_used(n, 1) || output_used(n, 2)) fail(n, "its final states are used");
     const Attribute* direction = n.attribute("direction");
     if (direction != nullptr && direction->s != "forward") refuse_attribute(n, "direction", "must be forward");
     if (int_attribute(n, "layout", 0) != 0) refuse_attribute(n, "layout", "must be 0 (time-major, as the Transposes make it)");
-    if (int_attribute(n, "input_forget", 0) != 0) refuse_attribute(n, "input_forget", "must be 0");
+    if (lstm && int_attribute(n, "input_forget", 0) != 0) refuse_attribute(n, "input_forget", "must be 0");
+    if (!lstm && int_attribute(n, "linear_before_reset", 0) != 1) {
+      refuse_attribute(n, "linear_before_reset", "must be 1 (torch's GRU applies the reset gate after the hidden product)");
+    }
     if (n.attribute("clip") != nullptr) refuse_attribute(n, "clip", "is not read");
-    if (n.attribute("activations") != nullptr) refuse_attribute(n, "activations", "must be the default (Sigmoid, Tanh, Tanh)");
+    if (n.attribute("activations") != nullptr) {
+      refuse_attribute(n, "activations", lstm ? "must be the default (Sigmoid, Tanh, Tanh)" : "must be the default (Sigmoid, Tanh)");
+    }
+    const std::int64_t gates = lstm ? 4 : 3;
     const std::int64_t hidden = int_attribute(n, "hidden_size", 0);
     const TensorData& w = constant(n, 1, "W");
     const TensorData& r = constant(n, 2, "R");
     const std::int64_t features = shape_[2];
-    if (hidden < 1 || w.dims != std::vector<std::int64_t>{1, 4 * hidden, features} || r.dims != std::vector<std::int64_t>{1, 4 * hidden, hidden}) {
+    if (hidden < 1 || w.dims != std::vector<std::int64_t>{1, gates * hidden, features} ||
+        r.dims != std::vector<std::int64_t>{1, gates * hidden, hidden}) {
       fail(n, "its W " + dims_text(w.dims) + " and R " + dims_text(r.dims) + " do not fit hidden_size " + std::to_string(hidden) +
                   " and " + std::to_string(features) + " input features");
     }
     TensorData b;
-    b.dims = {1, 8 * hidden};
-    if (n.inputs.size() > 3 && !n.inputs[3].empty()) {
+    b.dims = {1, 2 * gates * hidden};
+    if (given(3)) {
       b = constant(n, 3, "B");
-      if (b.dims != std::vector<std::int64_t>{1, 8 * hidden}) fail(n, "its B " + dims_text(b.dims) + " is not [1, 8 hidden_size]");
+      if (b.dims != std::vector<std::int64_t>{1, 2 * gates * hidden}) {
+        fail(n, "its B " + dims_text(b.dims) + " is not [1, " + std::to_string(2 * gates) + " hidden_size]");
+      }
     } else {
-      b.values.assign(static_cast<std::size_t>(8 * hidden), 0.0f);
+      b.values.assign(static_cast<std::size_t>(2 * gates * hidden), 0.0f);
     }
-    // ONNX's gate blocks i, o, f, c back to torch's i, f, g, o.
-    const auto ifgo = [](const std::vector<float>& v, std::size_t offset, std::size_t count) {
-      const std::size_t block = count / 4;
+    // ONNX's gate blocks back to torch's: torch block j is ONNX's block onnx_block[j] (LSTM:
+    // i, o, f, c to i, f, g, o; GRU: z, r, h to r, z, n).
+    const std::vector<std::size_t> onnx_block = lstm ? std::vector<std::size_t>{0, 2, 3, 1} : std::vector<std::size_t>{1, 0, 2};
+    const auto to_torch = [&onnx_block](const std::vector<float>& v, std::size_t offset, std::size_t count) {
+      const std::size_t block = count / onnx_block.size();
       std::vector<float> out(count);
-      const std::size_t onnx_block[4] = {0, 2, 3, 1};  // torch block j is ONNX's block onnx_block[j]
-      for (std::size_t j = 0; j < 4; ++j) {
+      for (std::size_t j = 0; j < onnx_block.size(); ++j) {
         std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(offset + onnx_block[j] * block), block, out.begin() + static_cast<std::ptrdiff_t>(j * block));
       }
       return out;
@@ -373,11 +390,16 @@ class Builder {
       t.values = std::move(values);
       return t;
     };
-    const std::size_t g = static_cast<std::size_t>(4 * hidden);
-    lstm_weights_ = {as_tensor({4 * hidden, features}, ifgo(w.values, 0, w.values.size())),
-                     as_tensor({4 * hidden, hidden}, ifgo(r.values, 0, r.values.size())),
-                     as_tensor({4 * hidden}, ifgo(b.values, 0, g)), as_tensor({4 * hidden}, ifgo(b.values, g, g))};
-    lstm_ = std::make_unique<nn::LSTM>(features, hidden);
+    const auto g = static_cast<std::size_t>(gates * hidden);
+    recurrent_weights_ = {as_tensor({gates * hidden, features}, to_torch(w.values, 0, w.values.size())),
+                          as_tensor({gates * hidden, hidden}, to_torch(r.values, 0, r.values.size())),
+                          as_tensor({gates * hidden}, to_torch(b.values, 0, g)), as_tensor({gates * hidden}, to_torch(b.values, g, g))};
+    recurrent_hidden_ = hidden;
+    if (lstm) {
+      recurrent_ = std::make_unique<nn::LSTM>(features, hidden);
+    } else {
+      recurrent_ = std::make_unique<nn::GRU>(features, hidden);
+    }
   }
   void check_squeeze(const Node& squeeze) const {
     std::vector<std::int64_t> axes;
@@ -407,9 +429,9 @@ class Builder {
     }
     if (!fits || inferred > 1) fail(reshape, "does not make the LSTM's output [steps, batch, hidden]");
   }
-  void add_lstm_weights(const Node& last) {
-    add(last, std::move(lstm_), {{"weight_ih_l0", &lstm_weights_[0]}, {"weight_hh_l0", &lstm_weights_[1]},
-                                 {"bias_ih_l0", &lstm_weights_[2]}, {"bias_hh_l0", &lstm_weights_[3]}});
+  void add_recurrent_weights(const Node& last) {
+    add(last, std::move(recurrent_), {{"weight_ih_l0", &recurrent_weights_[0]}, {"weight_hh_l0", &recurrent_weights_[1]},
+                                      {"bias_ih_l0", &recurrent_weights_[2]}, {"bias_hh_l0", &recurrent_weights_[3]}});
   }
 
   static TensorData transpose(const TensorData& w) {
@@ -469,7 +491,9 @@ class Builder {
     if (op == "Softplus") return add_activation(n, Activation::kSoftplus), 1;
     if (op == "HardSwish") return add_activation(n, Activation::kHardswish), 1;
     if (op == "Mish") return add_activation(n, Activation::kMish), 1;
-    if (op == "LSTM") fail(n, "is read only as a batch-first LSTM layer: Transpose [1, 0, 2], LSTM, Squeeze, Transpose [1, 0, 2]");
+    if (op == "LSTM" || op == "GRU") {
+      fail(n, "is read only as a batch-first " + op + " layer: Transpose [1, 0, 2], " + op + ", Squeeze, Transpose [1, 0, 2]");
+    }
     if (op == "Erf" || op == "Mul" || op == "Add" || op == "Div" || op == "Neg") {
       fail(n, "is not part of a pattern read here (GELU, SiLU, Mish, LogSigmoid, Softplus with beta) and not a layer of its own");
     }
@@ -722,8 +746,9 @@ class Builder {
   std::string output_;
   std::set<std::string> read_by_nodes_;
   onnx_side::SideValues side_{m_, source_};
-  std::unique_ptr<nn::LSTM> lstm_;  // between take_lstm and add_lstm_weights
-  std::vector<TensorData> lstm_weights_;
+  std::unique_ptr<nn::Layer> recurrent_;  // between take_recurrent and add_recurrent_weights
+  std::vector<TensorData> recurrent_weights_;
+  std::int64_t recurrent_hidden_ = 0;
   nn::Sequential model_;
   Shape shape_;
   std::string current_;

@@ -11,6 +11,7 @@
 #include "axon/error.h"
 #include "axon/nn/registry.h"
 #include "axon/ops.h"
+#include "core/src/nn/sequence_rows.h"
 
 namespace axon::nn {
 
@@ -76,17 +77,7 @@ void LSTM::reserve(const Shape& input, Device device) {
   const std::int64_t rows = input[0], steps = input[1];
   if (rows <= capacity_ && steps == steps_ && projections_.defined() && projections_.device() == device) return;
   const std::int64_t capacity = std::max(rows, capacity_), g = 4 * hidden_;
-  if (steps * capacity * g > std::numeric_limits<std::int32_t>::max()) {
-    throw ShapeError("LSTM(" + settings() + "): " + input.str() + " has more rows of gates than int32 row maps hold");
-  }
-  // The row maps between batch-major (n * T + t) and time-major (t * capacity + n) layouts.
-  std::vector<std::int32_t> to_time(static_cast<std::size_t>(steps * capacity)), to_batch(to_time.size());
-  for (std::int64_t t = 0; t < steps; ++t) {
-    for (std::int64_t n = 0; n < capacity; ++n) {
-      to_time[static_cast<std::size_t>(t * capacity + n)] = static_cast<std::int32_t>(n * steps + t);
-      to_batch[static_cast<std::size_t>(n * steps + t)] = static_cast<std::int32_t>(t * capacity + n);
-    }
-  }
+  detail::SequenceRowMaps maps = detail::make_sequence_row_maps(steps, capacity, g, "LSTM(" + settings() + ")", device);
   projections_ = Tensor::empty({capacity * steps, g}, device);
   gates_ = Tensor::empty({steps * capacity, g}, device);
   cells_ = Tensor::zeros({(steps + 1) * capacity, hidden_}, device);
@@ -95,8 +86,8 @@ void LSTM::reserve(const Shape& input, Device device) {
   grad_cell_ = Tensor::empty({capacity, hidden_}, device);
   grad_gates_batch_major_ = Tensor::empty({capacity * steps, g}, device);
   hiddens_before_batch_major_ = Tensor::empty({capacity * steps, hidden_}, device);
-  to_time_major_ = Tensor::from_vector({steps * capacity}, std::span<const std::int32_t>(to_time), device);
-  to_batch_major_ = Tensor::from_vector({capacity * steps}, std::span<const std::int32_t>(to_batch), device);
+  to_time_major_ = std::move(maps.to_time_major);
+  to_batch_major_ = std::move(maps.to_batch_major);
   capacity_ = capacity;
   steps_ = steps;
 }

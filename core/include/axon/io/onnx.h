@@ -11,7 +11,8 @@
 // (as in axon's safetensors model files). The write is atomic, as every save.
 //
 // Each layer becomes the ONNX operators that compute it in evaluation mode:
-//   Dense               Gemm (transB = 1), then its fused activation
+//   Dense               Gemm (transB = 1), then its fused activation; on inputs of rank > 2
+//                       (a head on every step of a sequence) MatMul with W^T, then Add
 //   activations         Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softsign, HardSigmoid
 //                       (alpha 1/6), HardSwish, Softplus (beta 1; else Mul, Softplus, Div),
 //                       Clip (ReLU6, Hardtanh), GELU as Div-Erf-Add-Mul-Mul (torch's export),
@@ -25,8 +26,9 @@
 //                       when not affine; without running statistics: refused)
 //   LayerNorm           LayerNormalization over the normalised axes
 //   PReLU               PRelu (the slope shaped to broadcast over the channel axis)
-//   LSTM                Transpose to time-major, LSTM (W, R, B reordered to ONNX's gate order
-//                       i, o, f, c), Squeeze of the directions axis, Transpose back
+//   LSTM, GRU           Transpose to time-major, LSTM or GRU (W, R, B reordered to ONNX's gate
+//                       orders i, o, f, c and z, r, h; GRU with linear_before_reset = 1),
+//                       Squeeze of the directions axis, Transpose back
 // A layer type not in this list (a custom layer) is refused with a ValueError naming it.
 #include <cstdint>
 #include <filesystem>
@@ -69,9 +71,10 @@ AXON_API void save_onnx(nn::Sequential& model, const std::filesystem::path& path
 //   MaxPool, AveragePool (symmetric pads), GlobalAveragePool and ReduceMean over H and W,
 //   BatchNormalization (inference),
 //   LayerNormalization, PRelu                                       -> the layers of the same name
-//   Transpose [1, 0, 2], LSTM (forward, default activations, initial states absent or zeros),
-//   Squeeze [1] or Transpose [0, 2, 1, 3] + Reshape to [steps, batch, hidden], Transpose
-//   [1, 0, 2], as save_onnx and both of torch's exporters write a batch-first nn.LSTM -> LSTM
+//   Transpose [1, 0, 2], LSTM or GRU (forward, default activations, initial states absent or
+//   zeros; GRU with linear_before_reset = 1), Squeeze [1] or Transpose [0, 2, 1, 3] + Reshape to
+//   [steps, batch, hidden], Transpose [1, 0, 2], as save_onnx and both of torch's exporters
+//   write a batch-first nn.LSTM or nn.GRU                           -> LSTM, GRU
 //   (MatMul + Add reads the head on every step of [batch, steps, hidden] too)
 // Shape arithmetic beside the chain — nodes that read the data only through Shape (Shape,
 // Gather, Unsqueeze, Squeeze, Concat, Slice, Add/Sub/Mul/Div, Reshape, Cast, ConstantOfShape,

@@ -15,7 +15,8 @@
 // each over all steps. Buffers are sized by reserve for the batch and sequence length: a steady
 // step allocates nothing, a shorter batch takes views.
 //
-// Not yet (issue 22): several layers, bidirectional, initial and final states, lengths.
+// Not yet (issue 22): several layers, bidirectional, initial and final states, lengths (for the
+// GRU too: nn/gru.h).
 #include <cstdint>
 
 #include "axon/nn/layer.h"

@@ -1,8 +1,9 @@
-// The LSTM layer against torch.nn.LSTM(batch_first=True): tests/fixtures/lstm_reference.safetensors
-// (made by tests/fixtures/make_lstm_fixtures.py) holds PyTorch's weights, inputs, outputs and
-// every gradient for four shapes; on the CPU and, with a GPU, on CUDA. Then its gradients by
-// finite differences, a shorter batch after a longer one, a steady step that allocates nothing,
-// model files, and its refusals.
+// The recurrent layers (LSTM, GRU) against torch.nn.LSTM / torch.nn.GRU(batch_first=True):
+// tests/fixtures/{lstm,gru}_reference.safetensors (made by tests/fixtures/make_lstm_fixtures.py)
+// hold PyTorch's weights, inputs, outputs and every gradient for four shapes; on the CPU and,
+// with a GPU, on CUDA. Then their gradients by finite differences, a shorter batch after a longer
+// one, a steady step that allocates nothing, model files, and their refusals. Each test runs for
+// both layers (typed tests).
 #include <cmath>
 
 #include "step_checker.h"
@@ -21,6 +22,30 @@ std::vector<Device> devices() {
   return list;
 }
 
+// What differs between the layers: the name, the fixture, the gate blocks per hidden unit.
+struct LstmTraits {
+  using Layer = nn::LSTM;
+  static constexpr const char* kName = "LSTM";
+  static constexpr const char* kFixture = "lstm_reference.safetensors";
+  static constexpr std::int64_t kGates = 4;
+};
+struct GruTraits {
+  using Layer = nn::GRU;
+  static constexpr const char* kName = "GRU";
+  static constexpr const char* kFixture = "gru_reference.safetensors";
+  static constexpr std::int64_t kGates = 3;
+};
+
+template <class Traits>
+class RecurrentLayer : public ::testing::Test {};
+using Layers = ::testing::Types<LstmTraits, GruTraits>;
+class LayerNames {
+ public:
+  template <class T>
+  static std::string GetName(int) { return T::kName; }
+};
+TYPED_TEST_SUITE(RecurrentLayer, Layers, LayerNames);
+
 ::testing::AssertionResult close_to(const Tensor& got, const Tensor& want, double tolerance) {
   if (got.shape() != want.shape()) return ::testing::AssertionFailure() << got.describe() << " vs " << want.describe();
   const std::vector<float> g = got.to_vector(), w = want.to_vector();
@@ -32,16 +57,17 @@ std::vector<Device> devices() {
   return ::testing::AssertionSuccess();
 }
 
-TEST(Lstm, MatchesTorchForwardAndEveryGradient) {
+TYPED_TEST(RecurrentLayer, MatchesTorchForwardAndEveryGradient) {
+  using Layer = typename TypeParam::Layer;
   const axon::io::Safetensors fixture =
-      axon::io::load_safetensors(std::filesystem::path(AXON_TEST_FIXTURE_DIR) / "lstm_reference.safetensors");
+      axon::io::load_safetensors(std::filesystem::path(AXON_TEST_FIXTURE_DIR) / TypeParam::kFixture);
   for (const Device device : devices()) {
     for (const char* name : {"tiny", "small", "long", "wide"}) {
       SCOPED_TRACE(std::string(name) + " on " + device.str());
       const std::string p = std::string(name) + ".";
       const Tensor x = fixture.at(p + "x").to(device);
       nn::Sequential model;
-      model.add(nn::LSTM(x.dim(2), fixture.at(p + "weight_hh_l0").dim(1)));
+      model.add(Layer(x.dim(2), fixture.at(p + "weight_hh_l0").dim(1)));
       for (nn::Parameter* parameter : model.layer(0).parameters()) parameter->value.copy_from(fixture.at(p + parameter->name));
       model.to(device);
       model.train();
@@ -55,18 +81,18 @@ TEST(Lstm, MatchesTorchForwardAndEveryGradient) {
   }
 }
 
-TEST(Lstm, GradientsMatchFiniteDifferences) {
+TYPED_TEST(RecurrentLayer, GradientsMatchFiniteDifferences) {
   axon::Generator generator(4);
-  nn::LSTM lstm(3, 5, &generator);
+  typename TypeParam::Layer layer(3, 5, &generator);
   const Tensor x = axon_test::tensor_from({2, 4, 3}, axon_test::random_doubles(24, -1, 1, 9));
-  const nn::GradientCheckResult result = nn::check_gradients(lstm, x);
+  const nn::GradientCheckResult result = nn::check_gradients(layer, x);
   EXPECT_TRUE(result.passed()) << result.str();
   EXPECT_EQ(result.entries.size(), 5u);  // the input and four parameters
 }
 
 // A shorter batch after a longer one takes views of the buffers: the same numbers as a layer
 // that never saw the longer one; and a steady step of either size allocates nothing.
-TEST(Lstm, AShorterBatchIsExactAndASteadyStepAllocatesNothing) {
+TYPED_TEST(RecurrentLayer, AShorterBatchIsExactAndASteadyStepAllocatesNothing) {
   const Tensor big = axon_test::tensor_from({6, 5, 4}, axon_test::random_doubles(120, -1, 1, 11));
   const Tensor small = big.rows(0, 2).clone();
   const auto run = [](nn::Sequential& model, const Tensor& x) {
@@ -78,7 +104,9 @@ TEST(Lstm, AShorterBatchIsExactAndASteadyStepAllocatesNothing) {
   const auto make = [] {
     axon::Generator generator(6);
     nn::Sequential model;
-    model.add(nn::LSTM(4, 7, &generator)).add(nn::Flatten()).add(nn::Dense(5 * 7, 3, nn::DenseOptions{.generator = &generator}));
+    model.add(typename TypeParam::Layer(4, 7, &generator))
+        .add(nn::Flatten())
+        .add(nn::Dense(5 * 7, 3, nn::DenseOptions{.generator = &generator}));
     model.train();
     return model;
   };
@@ -98,28 +126,32 @@ TEST(Lstm, AShorterBatchIsExactAndASteadyStepAllocatesNothing) {
   }
 }
 
-TEST(Lstm, NamesShapesModelFilesAndRefusals) {
-  nn::LSTM lstm(10, 20);
+TYPED_TEST(RecurrentLayer, NamesShapesModelFilesAndRefusals) {
+  using Layer = typename TypeParam::Layer;
+  Layer layer(10, 20);
   std::vector<std::string> names;
-  for (nn::Parameter* p : lstm.parameters()) names.push_back(p->name + " " + p->value.shape().str());
-  EXPECT_EQ(names, (std::vector<std::string>{"weight_ih_l0 [80, 10]", "weight_hh_l0 [80, 20]", "bias_ih_l0 [80]",
-                                             "bias_hh_l0 [80]"}));
+  for (nn::Parameter* p : layer.parameters()) names.push_back(p->name + " " + p->value.shape().str());
+  const std::string g = std::to_string(TypeParam::kGates * 20);
+  EXPECT_EQ(names, (std::vector<std::string>{"weight_ih_l0 [" + g + ", 10]", "weight_hh_l0 [" + g + ", 20]",
+                                             "bias_ih_l0 [" + g + "]", "bias_hh_l0 [" + g + "]"}));
+  EXPECT_EQ(layer.type(), TypeParam::kName);
   // torch's initial spread: U(-1/sqrt(20), 1/sqrt(20)).
-  const std::vector<float> w = lstm.parameters()[1]->value.to_vector();
+  const std::vector<float> w = layer.parameters()[1]->value.to_vector();
   const float bound = 1.0f / std::sqrt(20.0f);
   EXPECT_LE(*std::max_element(w.begin(), w.end()), bound);
   EXPECT_GE(*std::min_element(w.begin(), w.end()), -bound);
   EXPECT_GT(*std::max_element(w.begin(), w.end()), 0.9f * bound);
-  EXPECT_EQ(lstm.output_shape(Shape{4, 7, 10}), (Shape{4, 7, 20}));
-  axon_test::expect_error<axon::ShapeError>([&] { (void)lstm.output_shape(Shape{4, 10}); }, {"LSTM(10 -> 20)", "[4, 10]"});
-  axon_test::expect_error<axon::ShapeError>([&] { (void)lstm.output_shape(Shape{4, 7, 11}); }, {"[batch, steps, 10]"});
-  axon_test::expect_error<axon::ValueError>([] { nn::LSTM(0, 3); }, {"LSTM", "input_size"});
+  EXPECT_EQ(layer.output_shape(Shape{4, 7, 10}), (Shape{4, 7, 20}));
+  axon_test::expect_error<axon::ShapeError>([&] { (void)layer.output_shape(Shape{4, 10}); },
+                                            {std::string(TypeParam::kName) + "(10 -> 20)", "[4, 10]"});
+  axon_test::expect_error<axon::ShapeError>([&] { (void)layer.output_shape(Shape{4, 7, 11}); }, {"[batch, steps, 10]"});
+  axon_test::expect_error<axon::ValueError>([] { Layer(0, 3); }, {TypeParam::kName, "input_size"});
 
   // A model file rebuilds it, weights included.
-  const auto folder = std::filesystem::temp_directory_path() / "axon_lstm_test";
+  const auto folder = std::filesystem::temp_directory_path() / (std::string("axon_recurrent_test_") + TypeParam::kName);
   std::filesystem::create_directories(folder);
   nn::Sequential model;
-  model.add(nn::LSTM(3, 4)).add(nn::Flatten()).add(nn::Dense(2 * 4, 2));
+  model.add(Layer(3, 4)).add(nn::Flatten()).add(nn::Dense(2 * 4, 2));
   const Tensor x = axon_test::tensor_from({3, 2, 3}, axon_test::random_doubles(18, -1, 1, 12));
   const std::vector<float> want = model.predict(x).to_vector();
   nn::save_weights(model, folder / "m.safetensors");

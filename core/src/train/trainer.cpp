@@ -300,7 +300,7 @@ void Trainer::agree_on_fit(const data::Dataset& train, const FitOptions& o) cons
         static_cast<std::uint64_t>(o.batch_size), static_cast<std::uint64_t>(o.epochs), o.seed,
         static_cast<std::uint64_t>(o.shuffle), static_cast<std::uint64_t>(o.resume),
         static_cast<std::uint64_t>(o.nan_policy), static_cast<std::uint64_t>(o.clip_grad_norm.has_value()),
-        static_cast<std::uint64_t>(model_.parameters().values().numel()), static_cast<std::uint64_t>(epoch_),
+        static_cast<std::uint64_t>(model_.parameters().values().numel()), static_cast<std::uint64_t>(o.resume ? epoch_ : 0),
         static_cast<std::uint64_t>(o.resume ? step_ : 0), static_cast<std::uint64_t>(o.resume ? batch_ : 0),
         static_cast<std::uint64_t>(o.resume ? checkpoint_world_size_ : 0)}) {
     h = mix(h, v);

@@ -253,7 +253,7 @@ class AXON_API Trainer {
   Generator generator_;
   std::uint64_t seed_ = 0;  // of the current run (the checkpoint's, after load_checkpoint)
   // Dropout's stream: seed generator_seed_ on rank 0, one derived from it on each other rank.
-  std::uint64_t generator_seed_ = 0;
+  std::uint64_t generator_seed_ = Generator().seed();
   dist::Communicator* comm_ = nullptr;
   std::int64_t checkpoint_world_size_ = 1;  // of the last checkpoint loaded
   bool fitting_ = false;

@@ -3,74 +3,37 @@
 #include "axon/nn/lstm.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <limits>
 #include <vector>
 
 #include "axon/error.h"
-#include "axon/nn/registry.h"
 #include "axon/ops.h"
-#include "core/src/nn/sequence_rows.h"
+#include "core/src/nn/recurrent_common.h"
 
 namespace axon::nn {
 
 namespace {
-// A size a model file may give: far beyond any real layer, small enough to allocate.
-constexpr std::int64_t kMaxSize = std::int64_t{1} << 20;
-
-const bool kRegistered = [] {
-  register_layer(
-      "LSTM",
-      [](const LayerConfig& c) {
-        return std::make_unique<LSTM>(c.integer("input_size", 1, kMaxSize), c.integer("hidden_size", 1, kMaxSize));
-      },
-      [](const LayerConfig& c) {
-        const std::int64_t in = c.integer("input_size", 1, kMaxSize), hidden = c.integer("hidden_size", 1, kMaxSize);
-        return 4 * hidden * (in + hidden + 2);
-      });
-  return true;
-}();
-
-Parameter make_parameter(const char* name, const Shape& shape, Device device) {
-  return {name, Tensor::empty(shape, device), Tensor::zeros(shape, device)};
-}
+const bool kRegistered = detail::register_recurrent<LSTM>("LSTM", 4);
 }  // namespace
 
 LSTM::LSTM(std::int64_t input_size, std::int64_t hidden_size, Generator* generator, Device device)
     : input_(input_size), hidden_(hidden_size) {
-  if (input_ < 1 || hidden_ < 1 || input_ > kMaxSize || hidden_ > kMaxSize) {
-    throw ValueError("LSTM: needs input_size and hidden_size in [1, " + std::to_string(kMaxSize) + "], got " +
-                     std::to_string(input_) + " and " + std::to_string(hidden_));
-  }
-  weight_ih_ = make_parameter("weight_ih_l0", {4 * hidden_, input_}, device);
-  weight_hh_ = make_parameter("weight_hh_l0", {4 * hidden_, hidden_}, device);
-  bias_ih_ = make_parameter("bias_ih_l0", {4 * hidden_}, device);
-  bias_hh_ = make_parameter("bias_hh_l0", {4 * hidden_}, device);
+  detail::RecurrentParameters p = detail::make_recurrent_parameters("LSTM", 4, input_, hidden_, device);
+  weight_ih_ = std::move(p.weight_ih);
+  weight_hh_ = std::move(p.weight_hh);
+  bias_ih_ = std::move(p.bias_ih);
+  bias_hh_ = std::move(p.bias_hh);
   reset_parameters(generator != nullptr ? *generator : default_generator());
 }
 
 LayerConfig LSTM::config() const { return LayerConfig().set("input_size", input_).set("hidden_size", hidden_); }
 
-std::string LSTM::settings() const {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%lld -> %lld", static_cast<long long>(input_), static_cast<long long>(hidden_));
-  return text;
-}
+std::string LSTM::settings() const { return detail::recurrent_settings(input_, hidden_); }
 
 Shape LSTM::output_shape(const Shape& input) const {
-  if (input.rank() != 3 || input[2] != input_) {
-    throw ShapeError("LSTM(" + settings() + "): input must be [batch, steps, " + std::to_string(input_) + "], got " +
-                     input.str());
-  }
-  return Shape{input[0], input[1], hidden_};
+  return detail::recurrent_output_shape("LSTM(" + settings() + ")", input, input_, hidden_);
 }
 
-void LSTM::reset_parameters(Generator& generator) {
-  // torch.nn.LSTM: every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)).
-  const auto bound = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hidden_)));
-  for (Parameter* p : parameters()) fill_uniform(p->value, -bound, bound, generator);
-}
+void LSTM::reset_parameters(Generator& generator) { detail::reset_recurrent_parameters(parameters(), hidden_, generator); }
 
 void LSTM::reserve(const Shape& input, Device device) {
   (void)output_shape(input);

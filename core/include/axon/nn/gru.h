@@ -55,7 +55,7 @@ class AXON_API GRU final : public Layer {
   Tensor grad_carry_;     // [capacity, H]: dL/dh_{t-1} through step t
   Tensor grad_gates_h_batch_major_;    // [capacity * T, 3H]
   Tensor hiddens_before_batch_major_;  // [capacity * T, H]: h_{t-1} of row n * T + t
-  Tensor to_time_major_, to_batch_major_;  // int32 row maps (core/src/nn/sequence_rows.h)
+  Tensor to_time_major_, to_batch_major_;  // int32 row maps (core/src/nn/recurrent_common.h)
 };
 
 }  // namespace axon::nn
